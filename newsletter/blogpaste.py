@@ -1,0 +1,175 @@
+"""Turn an article pasted from the blog into Markdown with front matter, for the editor to check.
+
+The paste is plain lines: a title, ``- author``, ``- date`` and ``- reading time`` lines, then
+paragraphs. Short lines without closing punctuation are section headings; this works for
+Chinese (no spaces, full-width punctuation) as for English. A closing parenthesised source
+note becomes a ``::: note`` block, and page furniture such as a trailing ``留言`` is dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import yaml
+
+from newsletter.article import derive_preheader, display_width
+from newsletter.reading import count_text
+
+__all__ = ["Converted", "convert_paste"]
+
+HEADING_MAX_WIDTH = 60
+"""A heading is at most 30 CJK or 60 Latin characters wide."""
+_CLOSING = tuple("。！？；：，、….!?;:,」』）)”’\"'")
+_FURNITURE = {
+    "留言", "回覆", "分享", "讚", "讚好", "喜歡", "按讚", "最近文章", "查看全部", "全部文章", "標籤",
+    "comment", "comments", "leave a comment", "share", "like", "reply", "recent posts", "see all",
+}  # fmt: skip
+_READING = re.compile(
+    r"(讀畢需時|閱讀時間|阅读时间|\bmin(ute)?s?\s+read\b|\bread(ing)? time\b)", re.I
+)
+_ZH_DATE = re.compile(r"^(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_EN_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_EN_DATE = re.compile(
+    r"^(?:(\d{1,2})\s+([A-Za-z]{3,9})|([A-Za-z]{3,9})\s+(\d{1,2}))(?:,?\s+(\d{4}))?$"
+)
+_NOTE = re.compile(r"^[（(].*[)）]$")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
+_MD_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])(?=\s|$)")
+
+
+@dataclass(frozen=True)
+class Converted:
+    """The Markdown file, and what the converter decided, for the CLI to report."""
+
+    markdown: str
+    title: str
+    lang: str
+    date: dt.date
+    headings: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+
+def convert_paste(
+    text: str, *, source_name: str, lang: str | None = None, date: dt.date | None = None
+) -> Converted:
+    """Convert the pasted text; the file name may supply the year a blog date line omits."""
+    lines = [line.replace("\u00a0", " ").strip() for line in text.replace("\r\n", "\n").split("\n")]
+    lines, dropped = _drop_furniture(lines)
+    content = [line for line in lines if line]
+    if not content:
+        raise ValueError("the pasted text is empty")
+    title, rest = content[0], content[1:]
+    author, found_date, reading, rest = _meta_lines(rest, source_name)
+    lang = lang or _detect_lang("\n".join(content))
+    date = date or found_date or _date_from_name(source_name) or dt.date.today()
+    body, headings = _body(rest)
+    front = {"title": title, "author": author, "date": date, "lang": lang}
+    first_paragraph = next(
+        (line for line in rest if line not in headings and not _NOTE.match(line)), ""
+    )
+    if first_paragraph:
+        front["preheader"] = derive_preheader(first_paragraph)
+    front = {key: value for key, value in front.items() if value is not None}
+    yaml_text = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)
+    if reading:
+        yaml_text += f"# The blog said {reading!r}; newsletter computes the reading time itself.\n"
+    markdown = f"---\n{yaml_text}---\n\n{body}\n"
+    return Converted(markdown, title, lang, date, tuple(headings), tuple(dropped))
+
+
+def _drop_furniture(lines: list[str]) -> tuple[list[str], list[str]]:
+    dropped: list[str] = []
+    while lines and (not lines[-1] or lines[-1].lower() in _FURNITURE):
+        if lines[-1]:
+            dropped.append(lines[-1])
+        lines = lines[:-1]
+    return lines, dropped[::-1]
+
+
+def _meta_lines(
+    lines: list[str], source_name: str
+) -> tuple[str | None, dt.date | None, str | None, list[str]]:
+    author = date = reading = None
+    index = 0
+    while index < len(lines) and re.match(r"^[-•·]\s*", lines[index]):
+        value = re.sub(r"^[-•·]\s*", "", lines[index])
+        if _READING.search(value):
+            reading = value
+        elif (parsed := _parse_date(value, source_name)) is not None:
+            date = parsed
+        elif author is None:
+            author = value
+        index += 1
+    return author, date, reading, lines[index:]
+
+
+def _parse_date(value: str, source_name: str) -> dt.date | None:
+    year_hint = _date_from_name(source_name)
+    default_year = year_hint.year if year_hint else dt.date.today().year
+    if match := _ISO_DATE.fullmatch(value):
+        return _date(int(match[1]), int(match[2]), int(match[3]))
+    if match := _ZH_DATE.match(value):
+        return _date(int(match[1] or default_year), int(match[2]), int(match[3]))
+    if match := _EN_DATE.match(value):
+        day, month_name = (match[1], match[2]) if match[1] else (match[4], match[3])
+        month = month_name[:3].lower()
+        if month in _EN_MONTHS:
+            return _date(int(match[5] or default_year), _EN_MONTHS.index(month) + 1, int(day))
+    return None
+
+
+def _date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _date_from_name(name: str) -> dt.date | None:
+    match = _ISO_DATE.search(name)
+    return _date(int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def _detect_lang(text: str) -> str:
+    words, cjk = count_text(text)
+    return "zh-Hant" if cjk > words else "en"
+
+
+def _is_heading(line: str, following: str | None) -> bool:
+    return (
+        following is not None
+        and display_width(line) <= HEADING_MAX_WIDTH
+        and not line.endswith(_CLOSING)
+        and not _NOTE.match(line)
+    )
+
+
+def _body(lines: list[str]) -> tuple[str, list[str]]:
+    blocks: list[str] = []
+    headings: list[str] = []
+    for index, line in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else None
+        if index > 0 and _is_heading(line, following):
+            headings.append(line)
+            blocks.append(f"## {_escape(line)}")
+        elif following is None and _NOTE.match(line):
+            blocks.append(f"::: note\n{_escape(line)}\n:::")
+        else:
+            blocks.append(_escape(line))
+    return "\n\n".join(blocks), headings
+
+
+def _escape(line: str) -> str:
+    """Keep pasted text literal: characters Markdown would read as markup are backslashed."""
+    line = _MD_SPECIAL.sub(r"\\\1", line)
+    return _MD_LINE_START.sub(_escape_marker, line)
+
+
+def _escape_marker(match: re.Match[str]) -> str:
+    marker = match[2]
+    if marker[0].isdigit():  # "1." starts a list; "1\." does not
+        return match[1] + marker[:-1] + "\\" + marker[-1]
+    return match[1] + "\\" + marker

@@ -1,0 +1,218 @@
+"""The `newsletter` command line: thin Typer commands over the pipeline modules.
+
+Errors the user can fix arrive as NewsletterError and are printed once, here, as one line;
+a traceback only with --debug. Heavy modules are imported inside the commands that need them,
+so `newsletter --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from newsletter import __version__
+from newsletter.errors import NewsletterError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Turn the weekly article into a responsive email and deliver it to every subscriber.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+_state = {"debug": False, "config": None}
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"newsletter {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Settings file [default: ./newsletter.toml or $NEWSLETTER_CONFIG].",
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+    _state["config"] = config
+
+
+def _settings():
+    from newsletter.config import load_settings
+
+    return load_settings(_state["config"])  # type: ignore[arg-type]
+
+
+@app.command()
+def build(
+    article: Annotated[Path, typer.Argument(help="The article: Markdown with front matter.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON for scripts.")
+    ] = False,
+) -> None:
+    """Render ARTICLE into build/<slug>/: email.html, email.txt, email.mjml, email.eml, report.json.
+
+    Exits 1 when the report has an error, such as HTML over Gmail's 102 KB clip.
+    """
+    from newsletter.build import build as run_build
+
+    result = run_build(article, _settings())
+    report = result.report
+    if as_json:
+        console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        _print_report(result.out_dir, report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(out_dir: Path, report) -> None:
+    from newsletter.report import CLIP_LIMIT, CLIP_WARN
+
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    size_style = (
+        "red"
+        if report.html_bytes > CLIP_LIMIT
+        else "yellow"
+        if report.html_bytes > CLIP_WARN
+        else "green"
+    )
+    table.add_row("Subject", escape(report.subject))
+    table.add_row("Preheader", escape(report.preheader))
+    table.add_row("Reading time", f"{report.reading_minutes} min")
+    table.add_row(
+        "HTML",
+        f"[{size_style}]{report.html_bytes / 1000:.1f} KB[/] "
+        f"({report.clip_margin_bytes / 1000:.1f} KB below Gmail's {CLIP_LIMIT // 1000} KB clip)",
+    )
+    table.add_row(
+        "Encoded",
+        f"HTML part {report.html_part_encoded_bytes / 1000:.1f} KB, message {report.message_bytes / 1000:.1f} KB",
+    )
+    table.add_row("Images without alt", str(len(report.images_without_alt)))
+    table.add_row("Non-https links", str(len(report.non_https_links)))
+    table.add_row("Written to", escape(f"{out_dir}/"))
+    console.print(table)
+    for finding in report.findings:
+        colour = "red" if finding.severity == "error" else "yellow"
+        console.print(f"[{colour}]{finding.severity}[/]: {escape(finding.message)}")
+
+
+@app.command()
+def new(
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Text pasted from the blog to convert (title, - author/date lines, paragraphs).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Markdown file to write [default: articles/<name>.md]."
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(help="Article language, such as zh-Hant or en [default: detected]."),
+    ] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(help="Issue date YYYY-MM-DD [default: from the text or file name]."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing output file.")
+    ] = False,
+) -> None:
+    """Start an article: convert a blog paste with --from, or write an empty one to fill in."""
+    from newsletter.atomic import write_file
+    from newsletter.blogpaste import convert_paste
+
+    issue_date = _parse_date(date)
+    if source is None:
+        issue_date = issue_date or dt.date.today()
+        target = output or Path("articles") / f"{issue_date.isoformat()}.md"
+        text = _skeleton(issue_date, lang or "en")
+    else:
+        try:
+            pasted = source.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise NewsletterError(
+                "file not found; check the path given to --from", path=source
+            ) from None
+        except UnicodeDecodeError:
+            raise NewsletterError("not UTF-8 text; save the paste as UTF-8", path=source) from None
+        try:
+            converted = convert_paste(pasted, source_name=source.name, lang=lang, date=issue_date)
+        except ValueError as exc:
+            raise NewsletterError(str(exc), path=source) from None
+        target = output or Path("articles") / f"{source.stem}.md"
+        text = converted.markdown
+        console.print(f"Title     {escape(converted.title)}")
+        console.print(f"Language  {converted.lang}    Date  {converted.date.isoformat()}")
+        for heading in converted.headings:
+            console.print(f"Heading   {escape(heading)}")
+        for line in converted.dropped:
+            console.print(f"Dropped   {escape(line)}")
+    if target.exists() and not force:
+        raise NewsletterError(
+            "already exists; choose another --output or pass --force", path=target
+        )
+    write_file(target, text.encode("utf-8"))
+    console.print(
+        f"[green]Wrote {escape(str(target))}[/]: check it, then run [bold]newsletter build {escape(str(target))}[/]"
+    )
+
+
+def _parse_date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise NewsletterError(f"--date {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def _skeleton(date: dt.date, lang: str) -> str:
+    return (
+        f"---\ntitle: \nauthor: \ndate: {date.isoformat()}\nlang: {lang}\n"
+        "preheader: \n---\n\nThe first paragraph becomes the inbox preview unless you set a preheader.\n"
+    )
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line and exit code 1."""
+    try:
+        app()
+    except NewsletterError as exc:
+        if _state["debug"]:
+            raise
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise SystemExit(1) from None

@@ -1,0 +1,156 @@
+"""Settings: newsletter.toml, overridden by .env, overridden by NEWSLETTER_* environment variables.
+
+Every setting is a flat key; its environment name is NEWSLETTER_ plus the key in capitals
+(``base_url`` -> ``NEWSLETTER_BASE_URL``). Later issues add their settings here the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import EmailStr, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from newsletter.errors import ConfigError
+
+__all__ = ["DEFAULT_CONFIG", "Settings", "load_settings"]
+
+DEFAULT_CONFIG = Path("newsletter.toml")
+ENV_PREFIX = "NEWSLETTER_"
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class Settings(BaseSettings):
+    """Branding, sender and path settings shared by every command."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+    )
+
+    newsletter_name: str = Field(min_length=1, description="Shown in the header and From name.")
+    from_email: EmailStr
+    from_name: str | None = Field(default=None, description="Defaults to newsletter_name.")
+    reply_to: EmailStr | None = None
+    base_url: str = Field(description="https:// address of the web app (unsubscribe, archive).")
+    postal_address: str = Field(min_length=1, description="Sender's postal address (CAN-SPAM).")
+    logo_url: str | None = None
+    logo_alt: str | None = None
+    accent_color: str = "#0b5cab"
+    list_id: str | None = Field(default=None, description="RFC 2919 list label; derived if unset.")
+    unsubscribe_mailto: EmailStr | None = None
+    secret_key: SecretStr = Field(description="Signs unsubscribe tokens; keep it out of git.")
+    templates_dir: Path = Path("templates")
+    build_dir: Path = Path("build")
+    sample_name: str = "Ada Lovelace"
+    sample_email: EmailStr = "reader@example.com"
+
+    @field_validator("base_url", "logo_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must start with https://")
+        return value.rstrip("/") if value else value
+
+    @field_validator("accent_color")
+    @classmethod
+    def _colour(cls, value: str) -> str:
+        if not _HEX_COLOUR.match(value):
+            raise ValueError("must be a #rrggbb colour such as #0b5cab")
+        return value.lower()
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_length(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (try: openssl rand -hex 32)")
+        return value
+
+    @property
+    def sender_name(self) -> str:
+        return self.from_name or self.newsletter_name
+
+    @property
+    def sending_domain(self) -> str:
+        return self.from_email.rsplit("@", 1)[1]
+
+    @property
+    def list_label(self) -> str:
+        return self.list_id or f"newsletter.{self.sending_domain}"
+
+    @property
+    def unsubscribe_address(self) -> str:
+        return self.unsubscribe_mailto or f"unsubscribe@{self.sending_domain}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init kwargs; the environment must beat it.
+        return env_settings, dotenv_settings, init_settings
+
+
+def load_settings(config: Path | None = None) -> Settings:
+    """Read the TOML file (``--config``, NEWSLETTER_CONFIG or ./newsletter.toml) and the environment."""
+    path = config or Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG))
+    values = _read_toml(path, required=config is not None)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise _config_error(exc, path) from None
+
+
+def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required:
+            raise ConfigError("config file not found; pass an existing file to --config", path=path)
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text; save it as UTF-8", path=path) from None
+
+
+def _config_error(exc: ValidationError, path: Path) -> ConfigError:
+    """Name the first bad setting, where it came from and how to set it."""
+    error = exc.errors()[0]
+    key = str(error["loc"][0]) if error["loc"] else "?"
+    env_name = f"{ENV_PREFIX}{key.upper()}"
+    if error["type"] == "missing":
+        return ConfigError(f"setting '{key}' is missing: add it to {path} or set {env_name}")
+    if error["type"] == "extra_forbidden":
+        return ConfigError(
+            f"unknown setting '{key}': check the spelling against README.md#configuration",
+            path=path,
+            line=_line_of(path, key),
+        )
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    source = f"{env_name}" if env_name in os.environ else str(path)
+    line = None if env_name in os.environ else _line_of(path, key)
+    return ConfigError(
+        f"setting '{key}' {reason} (from {source})", path=path if line else None, line=line
+    )
+
+
+def _line_of(path: Path, key: str) -> int | None:
+    if not path.exists():
+        return None
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if pattern.match(text):
+            return number
+    return None

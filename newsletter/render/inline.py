@@ -1,0 +1,31 @@
+"""Stage 3: premailer moves <style> rules into style attributes, keeping what clients need."""
+
+from __future__ import annotations
+
+import logging
+
+from premailer import Premailer
+
+__all__ = ["inline_css"]
+
+DOCTYPE = "<!doctype html>"
+
+
+def inline_css(html: str) -> str:
+    """Inline CSS without touching the network, keeping ``!important`` and the @media rules.
+
+    strip_important=False: MJML's desktop column widths only beat the inlined mobile widths
+    through !important; stripping it collapses multi-column layouts. premailer drops the
+    doctype, which changes how clients lay the page out, so it is put back.
+    """
+    inlined = Premailer(
+        html,
+        allow_network=False,
+        strip_important=False,
+        keep_style_tags=False,
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+    ).transform()
+    if inlined.lstrip().lower().startswith("<!doctype"):
+        return inlined
+    return f"{DOCTYPE}\n{inlined}"
