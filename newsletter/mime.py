@@ -81,6 +81,10 @@ class MessageBuilder:
         self._head = self._fixed_headers(
             issue, settings, date or dt.datetime.now(dt.UTC), subject_prefix
         )
+        self._mime_head = (
+            f"MIME-Version: 1.0{CRLF}"
+            f'Content-Type: multipart/alternative; boundary="{self._boundary}"{CRLF}'
+        )
         self._text_cte = _pick_encoding(issue.text_template)
         self._html_cte = _pick_encoding(issue.html_template)
 
@@ -95,15 +99,13 @@ class MessageBuilder:
         fields = RecipientFields(recipient.first_name, unsubscribe, self.issue.web_url)
         html, text = self.issue.personalize(fields)
         mailto = f"mailto:{self._mailto}?subject={quote('unsubscribe ' + token)}"
-        head = (
-            f"To: {format_address(recipient.name, recipient.email, 'To')}{CRLF}"
-            f"Message-ID: {message_id(self.campaign, recipient.key, self._domain)}{CRLF}"
-            f"List-Unsubscribe: <{unsubscribe}>,{CRLF} <{mailto}>{CRLF}"
-        )
         boundary = self._boundary
         data = (
-            head
-            + self._head
+            self._head
+            + f"To: {format_address(recipient.name, recipient.email, 'To')}{CRLF}"
+            + f"Message-ID: {message_id(self.campaign, recipient.key, self._domain)}{CRLF}"
+            + f"List-Unsubscribe: <{unsubscribe}>,{CRLF} <{mailto}>{CRLF}"
+            + self._mime_head
             + f"{CRLF}--{boundary}{CRLF}"
             + _part("text/plain", self._text_cte, text)
             + f"{CRLF}--{boundary}{CRLF}"
@@ -121,8 +123,6 @@ class MessageBuilder:
             f"Date: {format_datetime(date.astimezone(dt.UTC))}",
             f"List-Id: {encode_header(settings.newsletter_name, 'List-Id')} <{settings.list_label}>",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-            "MIME-Version: 1.0",
-            f'Content-Type: multipart/alternative; boundary="{self._boundary}"',
         ]
         if settings.reply_to:
             headers.insert(1, f"Reply-To: {settings.reply_to}")

@@ -17,6 +17,8 @@ def inline_css(html: str) -> str:
     strip_important=False: MJML's desktop column widths only beat the inlined mobile widths
     through !important; stripping it collapses multi-column layouts. premailer drops the
     doctype, which changes how clients lay the page out, so it is put back.
+    premailer also copies CSS into presentational attributes for old clients (bgcolor, width)
+    but not height, whose "auto" is not a valid attribute value.
     """
     inlined = Premailer(
         html,
@@ -24,6 +26,7 @@ def inline_css(html: str) -> str:
         strip_important=False,
         keep_style_tags=False,
         disable_validation=True,
+        disable_basic_attributes=["height"],  # height="auto" is not valid HTML
         cssutils_logging_level=logging.CRITICAL,
     ).transform()
     if inlined.lstrip().lower().startswith("<!doctype"):

@@ -1,0 +1,75 @@
+"""Shared fixtures: the repository's own settings and templates, isolated from the machine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SAMPLE_ARTICLE = REPO / "articles" / "2025-09-04-ai-blockchain-healthcare.md"
+SEED_PASTE = REPO.parent / "shared" / "articles" / "weekly-article-2025-09-04.txt"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No NEWSLETTER_* variable or .env of the machine leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("NEWSLETTER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    values = tomllib.loads((REPO / "newsletter.toml").read_text(encoding="utf-8"))
+    return Settings(**values, templates_dir=REPO / "templates", build_dir=tmp_path / "build")
+
+
+@pytest.fixture
+def write_article(tmp_path: Path) -> Callable[..., Path]:
+    """Write an article file from front matter lines and a body."""
+
+    def write(body: str, name: str = "article.md", **front: str) -> Path:
+        front = {"title": "A test issue", "date": "2025-09-04", "lang": "en", **front}
+        lines = "".join(f"{key}: {value}\n" for key, value in front.items())
+        path = tmp_path / name
+        path.write_text(f"---\n{lines}---\n\n{body}\n", encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A working folder like an editor's: newsletter.toml, templates/ and articles/."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "newsletter.toml").write_text((REPO / "newsletter.toml").read_text("utf-8"), "utf-8")
+    (folder / "templates").mkdir()
+    for template in (REPO / "templates").iterdir():
+        (folder / "templates" / template.name).write_text(template.read_text("utf-8"), "utf-8")
+    return folder
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `newsletter` command in a subprocess, as an editor would."""
+    return subprocess.run(
+        [sys.executable, "-m", "newsletter", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )

@@ -1,0 +1,94 @@
+"""Settings: newsletter.toml, then .env, then NEWSLETTER_* variables; errors name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import load_settings
+from newsletter.errors import ConfigError
+from tests.conftest import REPO
+
+BASE = (REPO / "newsletter.toml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def toml(tmp_path: Path) -> Path:
+    path = tmp_path / "newsletter.toml"
+    path.write_text(BASE, encoding="utf-8")
+    return path
+
+
+def test_the_shipped_example_settings_load(toml: Path) -> None:
+    settings = load_settings(toml)
+    assert settings.base_url == "https://news.example.com"
+    assert settings.list_label == "newsletter.example.com"
+    assert settings.unsubscribe_address == "unsubscribe@example.com"
+
+
+def test_environment_beats_dotenv_beats_toml(toml: Path, tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / ".env").write_text(
+        "NEWSLETTER_BASE_URL=https://dotenv.example.org\nNEWSLETTER_ACCENT_COLOR=#112233\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("NEWSLETTER_BASE_URL", "https://env.example.net/")
+    settings = load_settings(toml)
+    assert settings.base_url == "https://env.example.net"
+    assert settings.accent_color == "#112233"
+
+
+def test_the_config_file_can_come_from_an_environment_variable(
+    toml: Path, tmp_path: Path, monkeypatch
+) -> None:
+    other = tmp_path / "other.toml"
+    other.write_text(BASE.replace("Trilogies Weekly", "Other Weekly"), encoding="utf-8")
+    monkeypatch.setenv("NEWSLETTER_CONFIG", str(other))
+    assert load_settings().from_name == "Other Weekly"
+
+
+def test_an_unknown_setting_is_named_with_its_line(toml: Path) -> None:
+    toml.write_text(BASE + 'acent_color = "#000000"\n', encoding="utf-8")
+    line = len(BASE.splitlines()) + 1
+    with pytest.raises(
+        ConfigError, match=rf"newsletter\.toml:{line}: unknown setting 'acent_color'"
+    ):
+        load_settings(toml)
+
+
+def test_a_missing_setting_says_where_to_set_it(toml: Path) -> None:
+    toml.write_text(BASE.replace("postal_address", "# postal_address"), encoding="utf-8")
+    with pytest.raises(
+        ConfigError,
+        match="'postal_address' is missing: add it to .* or set NEWSLETTER_POSTAL_ADDRESS",
+    ):
+        load_settings(toml)
+
+
+def test_a_bad_value_names_the_setting_and_its_source(toml: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_BASE_URL", "http://news.example.com")
+    with pytest.raises(
+        ConfigError, match=r"'base_url' must start with https:// \(from NEWSLETTER_BASE_URL\)"
+    ):
+        load_settings(toml)
+
+
+def test_the_secret_key_never_appears_in_output(toml: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_SECRET_KEY", "short-secret")
+    with pytest.raises(ConfigError) as error:
+        load_settings(toml)
+    assert "short-secret" not in str(error.value)
+    monkeypatch.setenv("NEWSLETTER_SECRET_KEY", "a-much-longer-secret-value-123")
+    settings = load_settings(toml)
+    assert "a-much-longer-secret-value-123" not in repr(settings)
+
+
+def test_a_config_file_that_is_not_toml_is_a_clear_error(toml: Path) -> None:
+    toml.write_text("base_url = \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(toml)
+
+
+def test_a_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml")

@@ -1,0 +1,40 @@
+"""Unsubscribe tokens: name a subscriber and a list, cannot be forged, carry no address."""
+
+from __future__ import annotations
+
+import base64
+
+from newsletter.tokens import UnsubscribeTokens
+
+SECRET = "a-test-secret-that-is-long-enough"
+
+
+def test_a_token_round_trips_to_its_subscriber_and_list() -> None:
+    tokens = UnsubscribeTokens(SECRET, "weekly.example.com")
+    claim = tokens.verify(tokens.issue("42"))
+    assert claim is not None and (claim.subscriber, claim.list_id) == ("42", "weekly.example.com")
+
+
+def test_a_tampered_token_or_another_secret_is_refused() -> None:
+    tokens = UnsubscribeTokens(SECRET, "weekly.example.com")
+    token = tokens.issue("42")
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert tokens.verify(forged) is None
+    assert (
+        UnsubscribeTokens("another-secret-key-long-enough", "weekly.example.com").verify(token)
+        is None
+    )
+    assert tokens.verify("not-a-token") is None
+
+
+def test_a_token_for_another_list_is_refused() -> None:
+    token = UnsubscribeTokens(SECRET, "other.example.com").issue("42")
+    assert UnsubscribeTokens(SECRET, "weekly.example.com").verify(token) is None
+
+
+def test_tokens_carry_no_address_and_differ_per_subscriber() -> None:
+    tokens = UnsubscribeTokens(SECRET, "weekly.example.com")
+    first, second = tokens.issue("1"), tokens.issue("2")
+    assert first != second
+    payload = base64.urlsafe_b64decode(first.split(".")[0] + "==")
+    assert b"@" not in payload
