@@ -60,7 +60,7 @@ def test_a_missing_setting_says_where_to_set_it(toml: Path) -> None:
     toml.write_text(BASE.replace("postal_address", "# postal_address"), encoding="utf-8")
     with pytest.raises(
         ConfigError,
-        match="'postal_address' is missing: add it to .* or set NEWSLETTER_POSTAL_ADDRESS",
+        match=r"'postal_address' is missing: add it to .* or set NEWSLETTER_POSTAL_ADDRESS",
     ):
         load_settings(toml)
 
