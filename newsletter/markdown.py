@@ -60,7 +60,7 @@ def plain_inline(token: Token) -> str:
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type == "image":
-            parts.append(child.attrGet("alt") or "")
+            parts.append(child.content or "")
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
     return "".join(parts)

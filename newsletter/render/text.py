@@ -110,7 +110,7 @@ def _inline(token: Token) -> str:
         elif kind in ("softbreak", "hardbreak"):
             out.append("\n")
         elif kind == "image":
-            alt = child.attrGet("alt") or ""
+            alt = child.content or ""
             out.append(f"[{alt}]" if alt else "")
         elif kind == "link_open":
             links.append((str(child.attrGet("href") or ""), len(out)))

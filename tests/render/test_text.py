@@ -1,0 +1,67 @@
+"""The plain-text part reads well on its own: written from the Markdown, never scraped."""
+
+from __future__ import annotations
+
+from newsletter import markdown
+from newsletter.article import read_article
+from newsletter.issue import RecipientFields
+from newsletter.render import render_issue
+from newsletter.render.text import body_text
+from tests.conftest import FIXTURES, SAMPLE_ARTICLE
+
+
+def text_of(source: str) -> str:
+    return body_text(markdown.parse(source))
+
+
+def test_headings_are_underlined_to_their_display_width() -> None:
+    assert text_of("## 科研協作的革新\n\nx") == "科研協作的革新\n==============\n\nx"
+    assert text_of("## A\n\n### Sub part") == "A\n=\n\nSub part\n--------"
+
+
+def test_links_become_text_with_the_url() -> None:
+    assert text_of("See [the RFC](https://www.rfc-editor.org/rfc/rfc8058).") == (
+        "See the RFC (https://www.rfc-editor.org/rfc/rfc8058)."
+    )
+    assert text_of("<https://example.com>") == "https://example.com"
+
+
+def test_lists_keep_their_markers_and_nesting() -> None:
+    assert text_of("Intro:\n\n- one\n- two\n  - nested\n\n3. three\n4. four") == (
+        "Intro:\n\n- one\n- two\n\n  - nested\n\n3. three\n4. four"
+    )
+
+
+def test_tables_code_quotes_and_images() -> None:
+    source = "| a | b |\n|---|---|\n| 1 | 2 |\n\n```\nx = 1\n```\n\n> quoted\n\n![A chart](https://example.com/c.png)"
+    assert text_of(source) == "a | b\n1 | 2\n\n    x = 1\n\n> quoted\n\n[A chart]"
+
+
+def test_raw_html_contributes_its_text_only() -> None:
+    assert text_of("<div>Hello <b>there</b></div>\n\n<script>evil()</script>") == "Hello there"
+
+
+def test_the_whole_text_part_has_no_markup_and_carries_the_footer(settings) -> None:
+    issue = render_issue(read_article(FIXTURES / "articles" / "rich.md"), settings)
+    _, text = issue.personalize(
+        RecipientFields("Ada", "https://news.example.com/u/T", "https://news.example.com/w")
+    )
+    assert "<" not in text.replace("<b>", "")
+    assert "Unsubscribe: https://news.example.com/u/T" in text
+    assert "View in browser: https://news.example.com/w" in text
+    assert settings.postal_address in text
+    assert "link (https://example.com/a?x=1&y=2)" in text
+    assert "Click-jacked paragraph" in text and "document.cookie" not in text
+
+
+def test_the_chinese_sample_reads_top_to_bottom(settings) -> None:
+    text = render_issue(read_article(SAMPLE_ARTICLE), settings).text
+    lines = text.splitlines()
+    assert lines[0] == settings.newsletter_name
+    assert "Dennis Lau @ Trilogies · 2025年9月4日 · 讀畢需時 4 分鐘" in lines
+    assert (
+        text.index("醫療數據安全的AI與區塊鏈應用")
+        < text.index("對香港的啟示")
+        < text.index("取消訂閱:")
+    )
+    assert "在網頁閱讀全文: https://blog.example.com/post/ai-blockchain-healthcare-2025" in text
