@@ -46,7 +46,7 @@ def _root(
         typer.Option(
             "--config",
             "-c",
-            help="Settings file [default: ./newsletter.toml or $NEWSLETTER_CONFIG].",
+            help="Settings file \\[default: ./newsletter.toml or $NEWSLETTER_CONFIG].",
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
@@ -136,16 +136,16 @@ def new(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Markdown file to write [default: articles/<name>.md]."
+            "--output", "-o", help="Markdown file to write \\[default: articles/<name>.md]."
         ),
     ] = None,
     lang: Annotated[
         str | None,
-        typer.Option(help="Article language, such as zh-Hant or en [default: detected]."),
+        typer.Option(help="Article language, such as zh-Hant or en \\[default: detected]."),
     ] = None,
     date: Annotated[
         str | None,
-        typer.Option(help="Issue date YYYY-MM-DD [default: from the text or file name]."),
+        typer.Option(help="Issue date YYYY-MM-DD \\[default: from the text or file name]."),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing output file.")

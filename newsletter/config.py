@@ -130,6 +130,11 @@ def _config_error(exc: ValidationError, path: Path) -> ConfigError:
     error = exc.errors()[0]
     key = str(error["loc"][0]) if error["loc"] else "?"
     env_name = f"{ENV_PREFIX}{key.upper()}"
+    if error["type"] == "missing" and not path.exists():
+        return ConfigError(
+            f"setting '{key}' is missing and there is no {path} here: run in the newsletter's "
+            f"folder, pass --config, or set {env_name}"
+        )
     if error["type"] == "missing":
         return ConfigError(f"setting '{key}' is missing: add it to {path} or set {env_name}")
     if error["type"] == "extra_forbidden":
