@@ -27,6 +27,7 @@ __all__ = [
 PREHEADER_WIDTH = 100
 """Inbox preview budget in display columns: about 100 Latin or 50 CJK characters."""
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
 
 
 def _https(value: str | None) -> str | None:
@@ -168,7 +169,7 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int
             "front matter is not closed: add a '---' line after it", path=path, line=1
         ) from None
     try:
-        raw = yaml.safe_load("\n".join(lines[1:end])) or {}
+        raw = yaml.load("\n".join(lines[1:end]), Loader=_YAML_LOADER) or {}
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 2 if exc.problem_mark else 1
         raise ArticleError(

@@ -1,0 +1,140 @@
+"""Median cost of each render stage for the sample article, and of a cold `newsletter build`.
+
+    python benchmarks/render.py [--runs 50] [--cold-runs 7]
+
+Stages run in one process, after one warm-up call, each timed over --runs calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from markupsafe import Markup
+
+from newsletter import markdown
+from newsletter.article import read_article
+from newsletter.build import sample_recipient
+from newsletter.config import load_settings
+from newsletter.mime import MessageBuilder
+from newsletter.placeholders import Slots
+from newsletter.reading import reading_minutes
+from newsletter.render import HTML_TEMPLATE, TEXT_TEMPLATE, issue_context, locale_for, render_issue
+from newsletter.render.inline import inline_css
+from newsletter.render.jinja import render_template
+from newsletter.render.mjml import compile_mjml
+from newsletter.render.text import body_text
+
+REPO = Path(__file__).resolve().parent.parent
+ARTICLE = REPO / "articles" / "2025-09-04-ai-blockchain-healthcare.md"
+
+
+def median_ms(function: Callable[[], object], runs: int) -> float:
+    function()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def stage_timings(runs: int) -> list[tuple[str, float]]:
+    os.chdir(REPO)
+    settings = load_settings(REPO / "newsletter.toml")
+    article = read_article(ARTICLE)
+    locale = locale_for(article, settings)
+    slots = Slots.for_source(article.source)
+    tokens = markdown.parse(article.body)
+    text = body_text(tokens)
+    minutes = reading_minutes(text)
+    html_context = issue_context(article, settings, locale, slots, "h", minutes)
+    html_context["body_html"] = Markup(markdown.body_html(tokens))
+    text_context = {
+        **issue_context(article, settings, locale, slots, "t", minutes),
+        "body_text": text,
+    }
+    mjml_source = render_template(settings.templates_dir, HTML_TEMPLATE, html_context)
+    compiled = compile_mjml(mjml_source, settings.templates_dir / HTML_TEMPLATE)
+    issue = render_issue(article, settings)
+    builder = MessageBuilder(issue, settings, campaign="bench", date=dt.datetime.now(dt.UTC))
+    recipient = sample_recipient(settings)
+
+    def parse_stage() -> object:
+        parsed = read_article(ARTICLE)
+        return markdown.body_html(markdown.parse(parsed.body))
+
+    return [
+        ("front matter + Markdown", median_ms(parse_stage, runs)),
+        (
+            "Jinja2 (MJML template)",
+            median_ms(
+                lambda: render_template(settings.templates_dir, HTML_TEMPLATE, html_context), runs
+            ),
+        ),
+        (
+            "MJML (mjml-python)",
+            median_ms(lambda: compile_mjml(mjml_source, settings.templates_dir), runs),
+        ),
+        ("premailer", median_ms(lambda: inline_css(compiled), runs)),
+        (
+            "plain text (tokens + template)",
+            median_ms(
+                lambda: (
+                    body_text(tokens),
+                    render_template(settings.templates_dir, TEXT_TEMPLATE, text_context),
+                ),
+                runs,
+            ),
+        ),
+        (
+            "whole render_issue()",
+            median_ms(lambda: render_issue(read_article(ARTICLE), settings), runs),
+        ),
+        ("MIME, one recipient", median_ms(lambda: builder.build(recipient), runs * 20)),
+    ]
+
+
+def cold_build_ms(runs: int) -> float:
+    """Wall time of `newsletter build` in a fresh interpreter, in a scratch copy of the folder."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        shutil.copy(REPO / "newsletter.toml", folder)
+        shutil.copytree(REPO / "templates", folder / "templates")
+        command = [sys.executable, "-m", "newsletter", "build", str(ARTICLE)]
+        samples = []
+        for _ in range(runs + 1):
+            start = time.perf_counter()
+            subprocess.run(command, cwd=folder, check=True, capture_output=True)
+            samples.append((time.perf_counter() - start) * 1000)
+        return statistics.median(samples[1:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--cold-runs", type=int, default=7)
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(f"article: {ARTICLE.name}; in-process medians over {args.runs} runs")
+    for name, ms in stage_timings(args.runs):
+        print(f"  {name:<32} {ms:8.3f} ms")
+    print(
+        f"cold `newsletter build` (median of {args.cold_runs}): {cold_build_ms(args.cold_runs):8.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
