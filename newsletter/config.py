@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
 from pydantic import EmailStr, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -31,7 +32,7 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX,
         env_file=".env",
         env_file_encoding="utf-8",
-        extra="forbid",
+        extra="ignore",  # .env may hold other tools' variables; our own typos are caught below
         frozen=True,
     )
 
@@ -106,6 +107,7 @@ def load_settings(config: Path | None = None) -> Settings:
     """Read the TOML file (``--config``, NEWSLETTER_CONFIG or ./newsletter.toml) and the environment."""
     path = config or Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG))
     values = _read_toml(path, required=config is not None)
+    _refuse_unknown_keys(values, path)
     try:
         return Settings(**values)
     except ValidationError as exc:
@@ -125,6 +127,27 @@ def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
         raise ConfigError("not UTF-8 text; save it as UTF-8", path=path) from None
 
 
+def _refuse_unknown_keys(values: dict[str, Any], path: Path) -> None:
+    """A misspelt setting must not be silently ignored, in the TOML file or in .env."""
+    for key in values:
+        if key not in Settings.model_fields:
+            raise ConfigError(
+                f"unknown setting '{key}': check the spelling against README.md#configuration",
+                path=path,
+                line=_line_of(path, key),
+            )
+    dotenv = Path(".env")
+    known = {f"{ENV_PREFIX}{field.upper()}" for field in Settings.model_fields} | {
+        f"{ENV_PREFIX}CONFIG"
+    }
+    for name in dotenv_values(dotenv) if dotenv.is_file() else ():
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known:
+            raise ConfigError(
+                f"unknown setting {name}: check the spelling against README.md#configuration",
+                path=dotenv,
+            )
+
+
 def _config_error(exc: ValidationError, path: Path) -> ConfigError:
     """Name the first bad setting, where it came from and how to set it."""
     error = exc.errors()[0]
@@ -137,12 +160,6 @@ def _config_error(exc: ValidationError, path: Path) -> ConfigError:
         )
     if error["type"] == "missing":
         return ConfigError(f"setting '{key}' is missing: add it to {path} or set {env_name}")
-    if error["type"] == "extra_forbidden":
-        return ConfigError(
-            f"unknown setting '{key}': check the spelling against README.md#configuration",
-            path=path,
-            line=_line_of(path, key),
-        )
     reason = str(error["msg"]).removeprefix("Value error, ")
     source = f"{env_name}" if env_name in os.environ else str(path)
     line = None if env_name in os.environ else _line_of(path, key)

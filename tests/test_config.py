@@ -92,3 +92,13 @@ def test_a_config_file_that_is_not_toml_is_a_clear_error(toml: Path) -> None:
 def test_a_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_dotenv_may_hold_other_tools_variables_but_not_misspelt_settings(
+    toml: Path, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("DATABASE_URL=postgres://db.example.com/x\n", encoding="utf-8")
+    assert load_settings(toml).accent_color == "#0b5cab"
+    (tmp_path / ".env").write_text("NEWSLETTER_ACENT_COLOR=#000000\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\.env: unknown setting NEWSLETTER_ACENT_COLOR"):
+        load_settings(toml)

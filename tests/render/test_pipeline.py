@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
 import lxml.html
 import pytest
 
 from newsletter.article import read_article
+from newsletter.config import Settings
 from newsletter.issue import RecipientFields, RenderedIssue
 from newsletter.render import render_issue
 from tests.conftest import FIXTURES, SAMPLE_ARTICLE
@@ -158,3 +160,29 @@ def test_article_text_that_looks_like_jinja_appears_as_written(settings) -> None
     html, text = issue.personalize(FIELDS)
     for part in (html, text):
         assert "{{ recipient.unsubscribe_url }}" in part and "{% for x in y %}" in part
+
+
+def test_rendering_never_opens_a_network_connection(settings, monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"render tried the network: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    with_logo = Settings(
+        **{**settings.model_dump(), "logo_url": "https://cdn.example.com/logo.png"}
+    )
+    issue = render(ARTICLES / "rich.md", with_logo)
+    assert "https://images.example.com/hero.jpg" in issue.html
+
+
+def test_the_logo_shows_with_its_alt_text(settings) -> None:
+    branded = Settings(
+        **{
+            **settings.model_dump(),
+            "logo_url": "https://cdn.example.com/logo.png",
+            "logo_alt": "Trilogies",
+        }
+    )
+    tree = tree_of(render(ARTICLES / "english.md", branded).html)
+    (logo,) = tree.xpath("//img[@src='https://cdn.example.com/logo.png']")
+    assert logo.get("alt") == "Trilogies"
