@@ -20,16 +20,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from markupsafe import Markup
-
 from newsletter import markdown
 from newsletter.article import read_article
 from newsletter.build import sample_recipient
 from newsletter.config import load_settings
 from newsletter.mime import MessageBuilder
-from newsletter.placeholders import Slots
-from newsletter.reading import reading_minutes
-from newsletter.render import HTML_TEMPLATE, TEXT_TEMPLATE, issue_context, locale_for, render_issue
+from newsletter.render import HTML_TEMPLATE, TEXT_TEMPLATE, prepare, render_issue
 from newsletter.render.inline import inline_css
 from newsletter.render.jinja import render_template
 from newsletter.render.mjml import compile_mjml
@@ -52,20 +48,12 @@ def median_ms(function: Callable[[], object], runs: int) -> float:
 def stage_timings(runs: int) -> list[tuple[str, float]]:
     os.chdir(REPO)
     settings = load_settings(REPO / "newsletter.toml")
+    templates = settings.templates_dir
     article = read_article(ARTICLE)
-    locale = locale_for(article, settings)
-    slots = Slots.for_source(article.source)
-    tokens = markdown.parse(article.body)
-    text = body_text(tokens)
-    minutes = reading_minutes(text)
-    html_context = issue_context(article, settings, locale, slots, "h", minutes)
-    html_context["body_html"] = Markup(markdown.body_html(tokens))
-    text_context = {
-        **issue_context(article, settings, locale, slots, "t", minutes),
-        "body_text": text,
-    }
-    mjml_source = render_template(settings.templates_dir, HTML_TEMPLATE, html_context)
-    compiled = compile_mjml(mjml_source, settings.templates_dir / HTML_TEMPLATE)
+    prepared = prepare(article, settings)
+    html_context, text_context = prepared.html_context(), prepared.text_context()
+    mjml_source = render_template(templates, HTML_TEMPLATE, html_context)
+    compiled = compile_mjml(mjml_source, templates / HTML_TEMPLATE)
     issue = render_issue(article, settings)
     builder = MessageBuilder(issue, settings, campaign="bench", date=dt.datetime.now(dt.UTC))
     recipient = sample_recipient(settings)
@@ -74,29 +62,21 @@ def stage_timings(runs: int) -> list[tuple[str, float]]:
         parsed = read_article(ARTICLE)
         return markdown.body_html(markdown.parse(parsed.body))
 
+    def text_stage() -> object:
+        return body_text(prepared.tokens), render_template(templates, TEXT_TEMPLATE, text_context)
+
     return [
         ("front matter + Markdown", median_ms(parse_stage, runs)),
         (
             "Jinja2 (MJML template)",
-            median_ms(
-                lambda: render_template(settings.templates_dir, HTML_TEMPLATE, html_context), runs
-            ),
+            median_ms(lambda: render_template(templates, HTML_TEMPLATE, html_context), runs),
         ),
         (
             "MJML (mjml-python)",
-            median_ms(lambda: compile_mjml(mjml_source, settings.templates_dir), runs),
+            median_ms(lambda: compile_mjml(mjml_source, templates / HTML_TEMPLATE), runs),
         ),
         ("premailer", median_ms(lambda: inline_css(compiled), runs)),
-        (
-            "plain text (tokens + template)",
-            median_ms(
-                lambda: (
-                    body_text(tokens),
-                    render_template(settings.templates_dir, TEXT_TEMPLATE, text_context),
-                ),
-                runs,
-            ),
-        ),
+        ("plain text (tokens + template)", median_ms(text_stage, runs)),
         (
             "whole render_issue()",
             median_ms(lambda: render_issue(read_article(ARTICLE), settings), runs),

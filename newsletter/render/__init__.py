@@ -1,12 +1,15 @@
 """Article -> RenderedIssue: Jinja2 -> MJML -> premailer for HTML, Markdown tokens for text.
 
 Runs once per issue; delivery only fills the per-recipient slots (newsletter.placeholders).
+Each stage is a plain function of the previous stage's value, so benchmarks can time them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from markdown_it.token import Token
 from markupsafe import Markup
 
 from newsletter import markdown
@@ -22,7 +25,7 @@ from newsletter.render.jinja import render_template
 from newsletter.render.mjml import compile_mjml
 from newsletter.render.text import body_text
 
-__all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "issue_context", "render_issue"]
+__all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "Prepared", "prepare", "render_issue"]
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
@@ -30,27 +33,82 @@ _PREHEADER_PADDING = "\u034f\u00a0" * 60
 """Invisible filler after the preheader, so inbox previews do not run on into the page."""
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The article parsed once, with everything both templates need."""
+
+    article: Article
+    settings: Settings
+    locale: Locale
+    slots: Slots
+    tokens: list[Token]
+    body_text: str
+    minutes: int
+
+    def html_context(self) -> dict[str, Any]:
+        return {**self._context("h"), "body_html": Markup(markdown.body_html(self.tokens))}
+
+    def text_context(self) -> dict[str, Any]:
+        return {**self._context("t"), "body_text": self.body_text}
+
+    def _context(self, part: Part) -> dict[str, Any]:
+        """Variables every template sees; recipient.* are slot tokens, filled at send time."""
+        article, settings, locale = self.article, self.settings, self.locale
+        recipient = self.slots.tokens(part)
+        meta = [
+            article.meta.author,
+            locale.format_date(article.meta.date),
+            locale.format_reading_time(self.minutes),
+        ]
+        return {
+            "lang": article.lang,
+            "locale": locale,
+            "subject": article.subject,
+            "preheader": article.preheader,
+            "preheader_padding": _PREHEADER_PADDING,
+            "article": article.meta,
+            "meta_line": " · ".join(item for item in meta if item),
+            "greeting": locale.greeting.format(first_name=recipient["first_name"]),
+            "why_you_get_this": locale.why_you_get_this.format(newsletter=settings.newsletter_name),
+            "recipient": recipient,
+            "newsletter_name": settings.newsletter_name,
+            "logo_url": settings.logo_url,
+            "logo_alt": settings.logo_alt,
+            "accent_color": settings.accent_color,
+            "postal_address": settings.postal_address,
+        }
+
+
+def prepare(article: Article, settings: Settings) -> Prepared:
+    """Parse the body once and pick the article's locale; the text body also gives the reading time."""
+    tokens = markdown.parse(article.body)
+    text = body_text(tokens)
+    return Prepared(
+        article=article,
+        settings=settings,
+        locale=locale_for(article, settings),
+        slots=Slots.for_source(article.source),
+        tokens=tokens,
+        body_text=text,
+        minutes=reading_minutes(text),
+    )
+
+
 def render_issue(article: Article, settings: Settings) -> RenderedIssue:
     """Render the article into the finished email, once."""
-    locale = locale_for(article, settings)
-    slots = Slots.for_source(article.source)
-    tokens = markdown.parse(article.body)
-    text_body = body_text(tokens)
-    minutes = reading_minutes(text_body)
-    html_context = issue_context(article, settings, locale, slots, "h", minutes)
-    html_context["body_html"] = Markup(markdown.body_html(tokens))
-    mjml_source = render_template(settings.templates_dir, HTML_TEMPLATE, html_context)
-    html = inline_css(compile_mjml(mjml_source, settings.templates_dir / HTML_TEMPLATE))
-    text_context = issue_context(article, settings, locale, slots, "t", minutes)
-    text_context["body_text"] = text_body
-    text = render_template(settings.templates_dir, TEXT_TEMPLATE, text_context)
+    prepared = prepare(article, settings)
+    templates = settings.templates_dir
+    mjml_source = render_template(templates, HTML_TEMPLATE, prepared.html_context())
+    html = inline_css(compile_mjml(mjml_source, templates / HTML_TEMPLATE))
+    text = render_template(templates, TEXT_TEMPLATE, prepared.text_context())
+    slots = prepared.slots
     return RenderedIssue(
         slug=article.slug,
         subject=article.subject,
         preheader=article.preheader,
         lang=article.lang,
-        reading_minutes=minutes,
-        first_name_fallback=locale.first_name_fallback,
+        reading_minutes=prepared.minutes,
+        first_name_fallback=prepared.locale.first_name_fallback,
         web_url=f"{settings.base_url}/archive/{article.slug}",
         mjml=mjml_source,
         html=html,
@@ -62,6 +120,7 @@ def render_issue(article: Article, settings: Settings) -> RenderedIssue:
 
 
 def locale_for(article: Article, settings: Settings) -> Locale:
+    """The article's language from templates/locales.toml, or an error on its front matter line."""
     locales = load_locales(settings.templates_dir)
     if article.lang not in locales:
         raise ArticleError(
@@ -71,32 +130,3 @@ def locale_for(article: Article, settings: Settings) -> Locale:
             line=article.line_of("lang"),
         )
     return locales[article.lang]
-
-
-def issue_context(
-    article: Article, settings: Settings, locale: Locale, slots: Slots, part: Part, minutes: int
-) -> dict[str, Any]:
-    """Variables every template sees; recipient.* are slot tokens, filled at send time."""
-    recipient = slots.tokens(part)
-    meta = [
-        article.meta.author,
-        locale.format_date(article.meta.date),
-        locale.format_reading_time(minutes),
-    ]
-    return {
-        "lang": article.lang,
-        "locale": locale,
-        "subject": article.subject,
-        "preheader": article.preheader,
-        "preheader_padding": _PREHEADER_PADDING,
-        "article": article.meta,
-        "meta_line": " · ".join(item for item in meta if item),
-        "greeting": locale.greeting.format(first_name=recipient["first_name"]),
-        "why_you_get_this": locale.why_you_get_this.format(newsletter=settings.newsletter_name),
-        "recipient": recipient,
-        "newsletter_name": settings.newsletter_name,
-        "logo_url": settings.logo_url,
-        "logo_alt": settings.logo_alt,
-        "accent_color": settings.accent_color,
-        "postal_address": settings.postal_address,
-    }
