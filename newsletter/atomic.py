@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
-__all__ = ["replace_dir", "write_file"]
+__all__ = ["open_atomic", "replace_dir", "write_file"]
 
 
 def replace_dir(target: Path, files: Mapping[str, bytes]) -> None:
@@ -42,6 +44,20 @@ def write_file(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def open_atomic(path: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
+    """A text file that appears at path only when the block finishes without error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+            yield handle
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     list_id: str | None = Field(default=None, description="RFC 2919 list label; derived if unset.")
     unsubscribe_mailto: EmailStr | None = None
     secret_key: SecretStr = Field(description="Signs unsubscribe tokens; keep it out of git.")
+    database_url: str = Field(
+        default="sqlite:///subscribers/subscribers.db",
+        description="SQLAlchemy URL of the subscriber store; relative SQLite paths start at the working folder.",
+    )
     templates_dir: Path = Path("templates")
     build_dir: Path = Path("build")
     sample_name: str = "Ada Lovelace"

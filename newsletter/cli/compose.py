@@ -1,9 +1,4 @@
-"""The `newsletter` command line: thin Typer commands over the pipeline modules.
-
-Errors the user can fix arrive as NewsletterError and are printed once, here, as one line;
-a traceback only with --debug. Heavy modules are imported inside the commands that need them,
-so `newsletter --help` stays fast.
-"""
+"""`newsletter build` and `newsletter new`: from an article to a finished email."""
 
 from __future__ import annotations
 
@@ -13,61 +8,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from newsletter import __version__
+from newsletter.cli.context import console, settings
 from newsletter.errors import NewsletterError
 
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    help="Turn the weekly article into a responsive email and deliver it to every subscriber.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console()
-err_console = Console(stderr=True)
-_state = {"debug": False, "config": None}
+__all__ = ["build", "new"]
 
 
-def _version(value: bool) -> None:
-    if value:
-        console.print(f"newsletter {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            "-c",
-            help="Settings file \\[default: ./newsletter.toml or $NEWSLETTER_CONFIG].",
-        ),
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Print the version and exit."
-        ),
-    ] = False,
-) -> None:
-    _state["debug"] = debug
-    _state["config"] = config
-
-
-def _settings():
-    from newsletter.config import load_settings
-
-    return load_settings(_state["config"])  # type: ignore[arg-type]
-
-
-@app.command()
 def build(
     article: Annotated[Path, typer.Argument(help="The article: Markdown with front matter.")],
     as_json: Annotated[
@@ -80,7 +29,7 @@ def build(
     """
     from newsletter.build import build as run_build
 
-    result = run_build(article, _settings())
+    result = run_build(article, settings())
     report = result.report
     if as_json:
         console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
@@ -124,7 +73,6 @@ def _print_report(out_dir: Path, report) -> None:
         console.print(f"[{colour}]{finding.severity}[/]: {escape(finding.message)}")
 
 
-@app.command()
 def new(
     source: Annotated[
         Path | None,
@@ -205,14 +153,3 @@ def _skeleton(date: dt.date, lang: str) -> str:
         f"---\ntitle: \nauthor: \ndate: {date.isoformat()}\nlang: {lang}\n"
         "preheader: \n---\n\nThe first paragraph becomes the inbox preview unless you set a preheader.\n"
     )
-
-
-def main() -> None:
-    """Entry point: run the app, turning user errors into one line and exit code 1."""
-    try:
-        app()
-    except NewsletterError as exc:
-        if _state["debug"]:
-            raise
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise SystemExit(1) from None

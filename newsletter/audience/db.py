@@ -1,0 +1,91 @@
+"""Open the store's database: SQLite tuned for two writers at once, migrated on open.
+
+SQLite runs in WAL mode with a busy timeout, and every write transaction starts with
+BEGIN IMMEDIATE: a writer waits for the lock up front instead of failing half-way when two
+processes (the CLI and the web endpoint) write at the same moment. Reads stay deferred so a
+long read never blocks an unsubscribe.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, create_engine, event, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from newsletter.audience.schema import MIGRATIONS
+from newsletter.errors import ConfigError, NewsletterError
+
+__all__ = ["BUSY_TIMEOUT_MS", "WRITE", "migrate", "open_engine", "schema_version"]
+
+BUSY_TIMEOUT_MS = 30_000
+WRITE = {"newsletter_write": True}
+"""Execution options of a connection that will write (BEGIN IMMEDIATE on SQLite)."""
+
+_versions = Table("schema_version", MetaData(), Column("version", Integer, nullable=False))
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for the URL, with the schema migrated to the newest version."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"database_url {url!r} is not a database URL such as sqlite:///subscribers/subscribers.db"
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed)
+    if parsed.get_backend_name() == "sqlite":
+        _tune_sqlite(engine)
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        raise NewsletterError(
+            f"cannot open the subscriber database {parsed.database}: {exc.orig}"
+        ) from None
+    return engine
+
+
+def schema_version(conn: Connection) -> int:
+    return conn.execute(select(_versions.c.version)).scalar_one_or_none() or 0
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's begin event issues BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("newsletter_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def migrate(engine: Engine, upto: int = len(MIGRATIONS)) -> None:
+    """Apply the missing migrations, each in its own write transaction; safe to race."""
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        _versions.create(conn, checkfirst=True)
+        current = conn.execute(select(_versions.c.version)).scalar_one_or_none()
+        if current is None:
+            conn.execute(_versions.insert().values(version=0))
+        elif current > len(MIGRATIONS):
+            raise NewsletterError(
+                f"the subscriber database is at schema version {current}, newer than this "
+                f"newsletter ({len(MIGRATIONS)}); upgrade newsletter before using it"
+            )
+    for version, migration in enumerate(MIGRATIONS[:upto], start=1):
+        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            if schema_version(conn) >= version:
+                continue
+            migration(conn)
+            conn.execute(_versions.update().values(version=version))

@@ -1,0 +1,324 @@
+"""Import a subscriber file into the store: one transaction, streamed, never resurrecting anyone.
+
+Rows are read a batch at a time, merged with duplicates in the batch and with the store, and
+written in bulk. Someone unsubscribed, bounced, complained, blocked or erased is never moved
+back to subscribed by a file: that row counts as "suppressed". Bad rows go to a reject CSV
+beside the input, with their line and reason; the good rows are imported. A crash or Ctrl-C
+leaves the store exactly as it was, because nothing commits until the last row is in.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection, RowMapping
+
+from newsletter.audience.csvsource import Progress, open_sheets
+from newsletter.audience.formats import Candidate, RejectedRow, detect
+from newsletter.audience.models import SUPPRESSED, Status
+from newsletter.audience.schema import subscribers, tags
+from newsletter.audience.store import (
+    Consent,
+    Store,
+    apply_status,
+    now,
+    record_history,
+    rows_by_keys,
+    set_tags,
+    suppressed_keys,
+    update_subscriber,
+)
+
+__all__ = ["ImportReport", "import_file"]
+
+BATCH = 1000
+
+
+@dataclass
+class ImportReport:
+    sheets: list[tuple[str, str]] = field(default_factory=list)
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    suppressed: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    rejects_file: Path | None = None
+    dry_run: bool = False
+
+
+def import_file(
+    store: Store,
+    path: Path,
+    *,
+    encoding: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    consent_text: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import one CSV or ZIP; returns what changed (or would have, with dry_run)."""
+    moment = now()
+    consent = Consent(f"import of {path.name}: {consent_text}", at=moment) if consent_text else None
+    report = ImportReport(dry_run=dry_run)
+    rejects = _RejectWriter(path)
+    try:
+        with (
+            open_sheets(path, encoding=encoding, progress=progress) as sheets,
+            store.write(commit=not dry_run) as conn,
+        ):
+            run = _Run(conn, report, actor=f"import:{path.name}", at=moment)
+            for sheet in sheets:
+                fmt = detect(sheet.name, sheet.header, mapping or {})
+                report.sheets.append((sheet.name, fmt.name))
+                rows: Iterable[tuple[int, list[str]]] = sheet.rows
+                if fmt.header_is_data:
+                    rows = itertools.chain([(1, sheet.header)], rows)
+                for batch in _batched(rows, BATCH):
+                    candidates: dict[str, Candidate] = {}
+                    for line, cells in batch:
+                        report.rows += 1
+                        try:
+                            candidate = fmt.candidate(line, cells, consent=consent)
+                        except RejectedRow as exc:
+                            report.rejected[_category(str(exc))] += 1
+                            rejects.add(sheet.name, line, str(exc), cells)
+                            continue
+                        key = candidate.address.key
+                        if key in candidates:
+                            report.duplicates += 1
+                            candidates[key] = _merge(candidates[key], candidate)
+                        else:
+                            candidates[key] = candidate
+                    run.apply(list(candidates.values()))
+        report.rejects_file = rejects.finish()
+    finally:
+        rejects.discard()
+    return report
+
+
+class _Run:
+    """Applies batches inside the import's one transaction."""
+
+    def __init__(self, conn: Connection, report: ImportReport, *, actor: str, at: dt.datetime):
+        self.conn, self.report, self.actor, self.at = conn, report, actor, at
+        self.first_new_id = (conn.execute(select(func.max(subscribers.c.id))).scalar() or 0) + 1
+
+    def apply(self, candidates: list[Candidate]) -> None:
+        keys = [c.address.key for c in candidates]
+        existing = rows_by_keys(self.conn, keys)
+        erased = suppressed_keys(self.conn, [k for k in keys if k not in existing])
+        fresh = []
+        for candidate in candidates:
+            row = existing.get(candidate.address.key)
+            if row is not None:
+                self._merge_into(row, candidate)
+            elif candidate.address.key in erased:
+                self.report.suppressed += 1
+            else:
+                fresh.append(candidate)
+        self._insert(fresh)
+
+    def _insert(self, candidates: list[Candidate]) -> None:
+        if not candidates:
+            return
+        rows = [_new_row(c, self.actor, self.at) for c in candidates]
+        ids = (
+            self.conn.execute(
+                insert(subscribers).returning(subscribers.c.id, sort_by_parameter_order=True), rows
+            )
+            .scalars()
+            .all()
+        )
+        record_history(
+            self.conn,
+            [
+                (i, None, c.status, self.actor, c.reason or "imported", self.at)
+                for i, c in zip(ids, candidates, strict=True)
+            ],
+        )
+        tag_rows = [
+            {"subscriber_id": i, "tag": t}
+            for i, c in zip(ids, candidates, strict=True)
+            for t in dict.fromkeys(c.tags)
+        ]
+        if tag_rows:
+            self.conn.execute(insert(tags), tag_rows)
+        self.report.added += len(candidates)
+
+    def _merge_into(self, row: RowMapping, candidate: Candidate) -> None:
+        """Fill in what the file adds; move status only towards suppression or from pending."""
+        current = Status(row["status"])
+        duplicate = row["id"] >= self.first_new_id  # added earlier in this same import
+        if current in SUPPRESSED and candidate.status not in SUPPRESSED:
+            self._count("duplicates" if duplicate else "suppressed")
+            return
+        changes: dict[str, Any] = {}
+        if candidate.name and candidate.name != row["name"]:
+            changes["name"] = candidate.name
+        if candidate.lang and candidate.lang != row["lang"]:
+            changes["lang"] = candidate.lang
+        merged_attributes = {**(row["attributes"] or {}), **candidate.attributes}
+        if merged_attributes != (row["attributes"] or {}):
+            changes["attributes"] = merged_attributes
+        new_status = _next_status(current, candidate.status)
+        if new_status is Status.SUBSCRIBED and candidate.consent:
+            changes.update(_consent_columns(candidate.consent, self.at))
+        if changes:
+            update_subscriber(self.conn, row["id"], changes)
+        had_tags = self._tags_changed(row["id"], candidate.tags)
+        if new_status is not None:
+            apply_status(
+                self.conn,
+                row,
+                new_status,
+                actor=self.actor,
+                reason=candidate.reason or "imported",
+                at=self.at,
+            )
+        if duplicate:
+            self._count("duplicates")
+        else:
+            self._count("updated" if changes or had_tags or new_status is not None else "unchanged")
+
+    def _count(self, outcome: str) -> None:
+        setattr(self.report, outcome, getattr(self.report, outcome) + 1)
+
+    def _tags_changed(self, subscriber_id: int, names: tuple[str, ...]) -> bool:
+        if not names:
+            return False
+        before = {
+            r[0]
+            for r in self.conn.execute(
+                select(tags.c.tag).where(tags.c.subscriber_id == subscriber_id)
+            )
+        }
+        if set(names) <= before:
+            return False
+        set_tags(self.conn, subscriber_id, names)
+        return True
+
+
+def _batched(
+    rows: Iterable[tuple[int, list[str]]], size: int
+) -> Iterable[list[tuple[int, list[str]]]]:
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _next_status(current: Status, wanted: Status) -> Status | None:
+    if wanted in SUPPRESSED and current not in SUPPRESSED:
+        return wanted
+    if wanted is Status.SUBSCRIBED and current is Status.PENDING:
+        return wanted
+    return None
+
+
+def _merge(earlier: Candidate, later: Candidate) -> Candidate:
+    """Two rows for one address in a batch: later values win, tags add up, suppression sticks."""
+    keep_status = (
+        earlier if earlier.status in SUPPRESSED and later.status not in SUPPRESSED else later
+    )
+    if later.status is Status.PENDING and earlier.status is Status.SUBSCRIBED:
+        keep_status = earlier
+    return Candidate(
+        line=later.line,
+        address=later.address,
+        status=keep_status.status,
+        name=later.name or earlier.name,
+        lang=later.lang or earlier.lang,
+        tags=tuple(dict.fromkeys(earlier.tags + later.tags)),
+        consent=keep_status.consent,
+        attributes={**earlier.attributes, **later.attributes},
+        exact={**earlier.exact, **later.exact},
+        reason=keep_status.reason,
+    )
+
+
+def _new_row(candidate: Candidate, actor: str, at: dt.datetime) -> dict[str, Any]:
+    exact = candidate.exact
+    status = candidate.status
+    row: dict[str, Any] = {
+        "email": candidate.address.email,
+        "email_key": candidate.address.key,
+        "name": candidate.name,
+        "lang": candidate.lang,
+        "status": status,
+        "source": exact.get("source", actor),
+        "created_at": exact.get("created_at") or at,
+        "status_changed_at": exact.get("status_changed_at") or at,
+        "confirmed_at": exact.get("confirmed_at"),
+        "unsubscribed_at": exact.get("unsubscribed_at"),
+        "consent_at": exact.get("consent_at"),
+        "consent_method": exact.get("consent_method"),
+        "consent_ip": exact.get("consent_ip"),
+        "consent_user_agent": exact.get("consent_user_agent"),
+        "bounce_count": exact.get("bounce_count", 0),
+        "last_bounce_reason": exact.get("last_bounce_reason"),
+        "attributes": candidate.attributes,
+    }
+    if "created_at" not in exact:  # files other than our own export: derive what they imply
+        if status is Status.UNSUBSCRIBED and row["unsubscribed_at"] is None:
+            row["unsubscribed_at"] = at
+        if candidate.consent:
+            row.update(_consent_columns(candidate.consent, at))
+    return row
+
+
+def _consent_columns(consent: Consent, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "consent_at": consent.at or at,
+        "consent_method": consent.method,
+        "consent_ip": consent.ip,
+        "consent_user_agent": consent.user_agent,
+        "confirmed_at": consent.at or at,
+    }
+
+
+def _category(reason: str) -> str:
+    return reason.split(":")[0].split(" (")[0]
+
+
+class _RejectWriter:
+    """Streams rejected rows to a temp file; it becomes <input>.rejects.csv only if needed."""
+
+    def __init__(self, source: Path):
+        self.target = source.with_name(f"{source.stem}.rejects.csv")
+        self._handle = None
+        self._temp: str | None = None
+
+    def add(self, sheet: str, line: int, reason: str, cells: list[str]) -> None:
+        if self._handle is None:
+            fd, self._temp = tempfile.mkstemp(
+                prefix=f".{self.target.name}.", dir=self.target.parent
+            )
+            self._handle = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["file", "line", "reason", "row"])
+        self._writer.writerow([sheet, line, reason, *cells])
+
+    def finish(self) -> Path | None:
+        if self._handle is None or self._temp is None:
+            return None
+        self._handle.close()
+        os.replace(self._temp, self.target)
+        self._temp = None
+        return self.target
+
+    def discard(self) -> None:
+        if self._handle is not None and not self._handle.closed:
+            self._handle.close()
+        if self._temp:
+            Path(self._temp).unlink(missing_ok=True)

@@ -1,0 +1,139 @@
+"""Tables of the subscriber store, and the forward-only migrations that build them.
+
+Each migration runs once, in its own transaction, and bumps ``schema_version``; opening an
+older database file applies the missing ones, so a file keeps working after an upgrade.
+Written with SQLAlchemy Core so PostgreSQL is only a different URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.engine import Connection
+
+__all__ = [
+    "MIGRATIONS",
+    "UTCDateTime",
+    "history",
+    "metadata",
+    "subscribers",
+    "suppressions",
+    "tags",
+]
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC in Python, ISO-8601 text in the database (sortable, portable)."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a timezone")
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value)
+
+
+metadata = MetaData()
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", Text, nullable=False),
+    Column("email_key", Text, nullable=False, unique=True),
+    Column("name", Text),
+    Column("lang", String(16)),
+    Column("status", String(16), nullable=False),
+    Column("source", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime),
+    Column("unsubscribed_at", UTCDateTime),
+    Column("status_changed_at", UTCDateTime, nullable=False),
+    Column("consent_at", UTCDateTime),
+    Column("consent_method", Text),
+    Column("consent_ip", String(64)),
+    Column("consent_user_agent", Text),
+    Column("bounce_count", Integer, nullable=False, server_default="0"),
+    Column("last_bounce_reason", Text),
+    Column("attributes", JSON, nullable=False),
+)
+
+tags = Table(
+    "subscriber_tags",
+    metadata,
+    Column(
+        "subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("tag", String(100), primary_key=True),
+)
+
+history = Table(
+    "status_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # No foreign key: history outlives an erased subscriber row (ids only, no personal data).
+    Column("subscriber_id", Integer, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("from_status", String(16)),
+    Column("to_status", String(16), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("email_hash", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+def _v1_tables(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[subscribers, tags, history, suppressions])
+
+
+def _v2_indexes_and_append_only_history(conn: Connection) -> None:
+    for index in (
+        Index("ix_subscribers_status", subscribers.c.status, subscribers.c.id),
+        Index("ix_subscribers_lang", subscribers.c.lang),
+        Index("ix_subscriber_tags_tag", tags.c.tag, tags.c.subscriber_id),
+        Index("ix_status_history_subscriber", history.c.subscriber_id, history.c.id),
+    ):
+        index.create(conn)
+    if conn.dialect.name == "sqlite":
+        for event in ("UPDATE", "DELETE"):
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER status_history_no_{event.lower()} BEFORE {event} ON status_history "
+                    "BEGIN SELECT RAISE(ABORT, 'status_history is append-only'); END"
+                )
+            )
+
+
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    _v1_tables,
+    _v2_indexes_and_append_only_history,
+)
+"""Position + 1 is the schema version each migration produces. Only ever append."""

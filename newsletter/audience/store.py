@@ -1,0 +1,463 @@
+"""The subscriber store: every read and write of the list goes through here.
+
+Every status change writes a status_history row in the same transaction, so an unsubscribe
+can be proven and is never silently undone. Erasure deletes the personal data and leaves a
+hash in suppressions that no import can get past.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Select, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, RowMapping
+
+from newsletter.audience.addresses import Address, normalize, suppression_hash
+from newsletter.audience.db import WRITE, open_engine
+from newsletter.audience.models import HistoryEntry, Status, Subscriber
+from newsletter.audience.schema import history, subscribers, suppressions, tags
+from newsletter.errors import NewsletterError
+
+__all__ = ["Consent", "Filters", "Stats", "Store", "SubscriberError", "now"]
+
+
+class SubscriberError(NewsletterError):
+    """A subscriber command that cannot be done as asked."""
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Evidence that a person agreed to receive the newsletter."""
+
+    method: str
+    at: dt.datetime | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: Status | None = None
+    tag: str | None = None
+    lang: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class Stats:
+    total: int
+    by_status: dict[str, int]
+    by_tag: dict[str, int]
+    by_lang: dict[str, int]
+
+
+class Store:
+    """One subscriber database (SQLite file or PostgreSQL URL)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        return cls(open_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self, *, commit: bool = True) -> Iterator[Connection]:
+        """One write transaction: all of it happens, or none of it (commit=False: a rehearsal)."""
+        with self.engine.connect().execution_options(**WRITE) as conn:
+            transaction = conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                transaction.rollback()
+                raise
+            if commit:
+                transaction.commit()
+            else:
+                transaction.rollback()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    # reads
+
+    def get(self, email: str) -> Subscriber | None:
+        key = _address(email).key
+        with self.read() as conn:
+            row = (
+                conn.execute(select(subscribers).where(subscribers.c.email_key == key))
+                .mappings()
+                .first()
+            )
+            return None if row is None else _with_tags(conn, [row])[0]
+
+    def find(
+        self, filters: Filters = Filters(), *, limit: int | None = None, offset: int = 0
+    ) -> list[Subscriber]:
+        query = _filtered(select(subscribers), filters).order_by(subscribers.c.id).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.read() as conn:
+            return _with_tags(conn, list(conn.execute(query).mappings()))
+
+    def count(self, filters: Filters = Filters()) -> int:
+        with self.read() as conn:
+            return conn.execute(
+                _filtered(select(func.count()).select_from(subscribers), filters)
+            ).scalar_one()
+
+    def iter_all(self, filters: Filters = Filters(), batch: int = 1000) -> Iterator[Subscriber]:
+        """Every matching subscriber in id order, a batch at a time (memory stays flat)."""
+        last = 0
+        while True:
+            query = _filtered(select(subscribers), filters).where(subscribers.c.id > last)
+            with self.read() as conn:
+                rows = list(conn.execute(query.order_by(subscribers.c.id).limit(batch)).mappings())
+                page = _with_tags(conn, rows)
+            if not page:
+                return
+            yield from page
+            last = page[-1].id
+
+    def history(self, email: str) -> list[HistoryEntry]:
+        subscriber = self._require(email)
+        with self.read() as conn:
+            rows = conn.execute(
+                select(history)
+                .where(history.c.subscriber_id == subscriber.id)
+                .order_by(history.c.id)
+            ).mappings()
+            return [
+                HistoryEntry(
+                    r["changed_at"],
+                    Status(r["from_status"]) if r["from_status"] else None,
+                    Status(r["to_status"]),
+                    r["actor"],
+                    r["reason"],
+                )
+                for r in rows
+            ]
+
+    def stats(self) -> Stats:
+        with self.read() as conn:
+            by_status = dict(
+                conn.execute(
+                    select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
+                ).all()
+            )
+            by_lang = dict(
+                conn.execute(
+                    select(func.coalesce(subscribers.c.lang, "-"), func.count()).group_by(
+                        subscribers.c.lang
+                    )
+                ).all()
+            )
+            by_tag = dict(
+                conn.execute(
+                    select(tags.c.tag, func.count()).group_by(tags.c.tag).order_by(tags.c.tag)
+                ).all()
+            )
+        return Stats(sum(by_status.values()), by_status, by_tag, by_lang)
+
+    # writes
+
+    def add(
+        self,
+        email: str,
+        *,
+        name: str | None = None,
+        lang: str | None = None,
+        tag_names: Sequence[str] = (),
+        consent: Consent | None = None,
+        source: str = "cli",
+        actor: str = "cli",
+    ) -> Subscriber:
+        """A new subscriber: subscribed with consent evidence, otherwise pending."""
+        address = _address(email)
+        status = Status.SUBSCRIBED if consent else Status.PENDING
+        moment = now()
+        with self.write() as conn:
+            if conn.execute(
+                select(subscribers.c.id).where(subscribers.c.email_key == address.key)
+            ).first():
+                raise SubscriberError(
+                    f"{address.email} is already on the list; see `newsletter subscribers show`"
+                )
+            if is_suppressed(conn, address.key):
+                raise SubscriberError(
+                    f"{address.email} was erased from the list and cannot be added again"
+                )
+            new_id = insert_subscriber(
+                conn,
+                _new_row(address, name, lang, status, source, moment, consent),
+            )
+            set_tags(conn, new_id, tag_names)
+            record_history(conn, [(new_id, None, status, actor, "added", moment)])
+        return self._require(address.email)
+
+    def unsubscribe(
+        self, email: str, *, actor: str = "cli", reason: str | None = None
+    ) -> Subscriber:
+        """Idempotent: unsubscribing twice changes nothing the second time."""
+        return self.change_status(email, Status.UNSUBSCRIBED, actor=actor, reason=reason)
+
+    def resubscribe(self, email: str, *, reason: str | None, actor: str = "cli") -> Subscriber:
+        """Subscribing someone who left (or never confirmed) needs a reason, kept in the history."""
+        current = self._require(email)
+        if current.status is not Status.SUBSCRIBED and not (reason and reason.strip()):
+            raise SubscriberError(
+                f"{current.email} is {current.status}; resubscribing needs --reason (for example the "
+                "date and way they asked to come back)"
+            )
+        return self.change_status(email, Status.SUBSCRIBED, actor=actor, reason=reason)
+
+    def change_status(
+        self, email: str, status: Status, *, actor: str, reason: str | None
+    ) -> Subscriber:
+        address = _address(email)
+        with self.write() as conn:
+            row = _row_by_key(conn, address.key)
+            if row is None:
+                raise SubscriberError(f"{address.email} is not on the list")
+            if row["status"] != status:
+                apply_status(conn, row, status, actor=actor, reason=reason, at=now())
+        return self._require(address.email)
+
+    def tag(self, emails: Iterable[str], tag_name: str, *, remove: bool = False) -> int:
+        """Add (or remove) a tag; returns how many subscribers changed."""
+        changed = 0
+        with self.write() as conn:
+            for email in emails:
+                row = _row_by_key(conn, _address(email).key)
+                if row is None:
+                    raise SubscriberError(f"{email} is not on the list; nothing was tagged")
+                present = conn.execute(
+                    select(tags.c.tag).where(
+                        tags.c.subscriber_id == row["id"], tags.c.tag == tag_name
+                    )
+                ).first()
+                if remove and present:
+                    conn.execute(
+                        delete(tags).where(
+                            tags.c.subscriber_id == row["id"], tags.c.tag == tag_name
+                        )
+                    )
+                    changed += 1
+                elif not remove and not present:
+                    conn.execute(insert(tags).values(subscriber_id=row["id"], tag=tag_name))
+                    changed += 1
+        return changed
+
+    def erase(self, email: str, *, actor: str = "cli") -> None:
+        """GDPR erasure: delete the personal data, keep a hash so no import brings it back."""
+        address = _address(email)
+        moment = now()
+        with self.write() as conn:
+            row = _row_by_key(conn, address.key)
+            if row is None:
+                raise SubscriberError(f"{address.email} is not on the list")
+            record_history(
+                conn, [(row["id"], Status(row["status"]), Status.BLOCKED, actor, "erased", moment)]
+            )
+            conn.execute(delete(tags).where(tags.c.subscriber_id == row["id"]))
+            conn.execute(delete(subscribers).where(subscribers.c.id == row["id"]))
+            suppress(conn, [address.key], reason="erased", at=moment)
+
+    def _require(self, email: str) -> Subscriber:
+        subscriber = self.get(email)
+        if subscriber is None:
+            raise SubscriberError(f"{_address(email).email} is not on the list")
+        return subscriber
+
+
+# Connection-level operations, shared by the store and the importer (one transaction each).
+
+
+def rows_by_keys(conn: Connection, keys: Sequence[str]) -> dict[str, RowMapping]:
+    found: dict[str, RowMapping] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for row in conn.execute(
+            select(subscribers).where(subscribers.c.email_key.in_(chunk))
+        ).mappings():
+            found[row["email_key"]] = row
+    return found
+
+
+def suppressed_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
+    by_hash = {suppression_hash(key): key for key in keys}
+    hashes = list(by_hash)
+    found: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start : start + 500]
+        for (email_hash,) in conn.execute(
+            select(suppressions.c.email_hash).where(suppressions.c.email_hash.in_(chunk))
+        ):
+            found.add(by_hash[email_hash])
+    return found
+
+
+def is_suppressed(conn: Connection, key: str) -> bool:
+    return bool(suppressed_keys(conn, [key]))
+
+
+def insert_subscriber(conn: Connection, row: Mapping[str, Any]) -> int:
+    return int(conn.execute(insert(subscribers).values(**row)).inserted_primary_key[0])
+
+
+def update_subscriber(conn: Connection, subscriber_id: int, values: Mapping[str, Any]) -> None:
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
+
+
+def set_tags(
+    conn: Connection, subscriber_id: int, tag_names: Iterable[str], *, replace: bool = False
+) -> None:
+    if replace:
+        conn.execute(delete(tags).where(tags.c.subscriber_id == subscriber_id))
+    existing = {
+        r[0] for r in conn.execute(select(tags.c.tag).where(tags.c.subscriber_id == subscriber_id))
+    }
+    new = sorted({t.strip() for t in tag_names if t and t.strip()} - existing)
+    if new:
+        conn.execute(insert(tags), [{"subscriber_id": subscriber_id, "tag": t} for t in new])
+
+
+def record_history(
+    conn: Connection,
+    entries: Sequence[tuple[int, Status | None, Status, str, str | None, dt.datetime]],
+) -> None:
+    if entries:
+        conn.execute(
+            insert(history),
+            [
+                {
+                    "subscriber_id": i,
+                    "from_status": f,
+                    "to_status": t,
+                    "actor": a,
+                    "reason": r,
+                    "changed_at": at,
+                }
+                for i, f, t, a, r, at in entries
+            ],
+        )
+
+
+def apply_status(
+    conn: Connection,
+    row: Mapping[str, Any],
+    status: Status,
+    *,
+    actor: str,
+    reason: str | None,
+    at: dt.datetime,
+) -> None:
+    """Move one subscriber to a status, with its timestamps and a history row."""
+    values: dict[str, Any] = {"status": status, "status_changed_at": at}
+    if status is Status.SUBSCRIBED and row["confirmed_at"] is None:
+        values["confirmed_at"] = at
+    if status is Status.UNSUBSCRIBED:
+        values["unsubscribed_at"] = at
+    update_subscriber(conn, row["id"], values)
+    record_history(conn, [(row["id"], Status(row["status"]), status, actor, reason, at)])
+
+
+def suppress(conn: Connection, keys: Iterable[str], *, reason: str, at: dt.datetime) -> None:
+    for key in keys:
+        email_hash = suppression_hash(key)
+        if not conn.execute(
+            select(suppressions.c.email_hash).where(suppressions.c.email_hash == email_hash)
+        ).first():
+            conn.execute(
+                insert(suppressions).values(email_hash=email_hash, reason=reason, created_at=at)
+            )
+
+
+def _new_row(
+    address: Address,
+    name: str | None,
+    lang: str | None,
+    status: Status,
+    source: str,
+    moment: dt.datetime,
+    consent: Consent | None,
+) -> dict[str, Any]:
+    return {
+        "email": address.email,
+        "email_key": address.key,
+        "name": name,
+        "lang": lang,
+        "status": status,
+        "source": source,
+        "created_at": moment,
+        "status_changed_at": moment,
+        "confirmed_at": moment if status is Status.SUBSCRIBED else None,
+        "consent_at": (consent.at or moment) if consent else None,
+        "consent_method": consent.method if consent else None,
+        "consent_ip": consent.ip if consent else None,
+        "consent_user_agent": consent.user_agent if consent else None,
+        "attributes": {},
+    }
+
+
+def _address(email: str) -> Address:
+    try:
+        return normalize(email)
+    except ValueError as exc:
+        raise SubscriberError(f"{email!r} is not a valid address: {exc}") from None
+
+
+def _row_by_key(conn: Connection, key: str) -> RowMapping | None:
+    return (
+        conn.execute(select(subscribers).where(subscribers.c.email_key == key)).mappings().first()
+    )
+
+
+def _filtered(query: Select[Any], filters: Filters) -> Select[Any]:
+    if filters.status:
+        query = query.where(subscribers.c.status == filters.status)
+    if filters.lang:
+        query = query.where(subscribers.c.lang == filters.lang)
+    if filters.tag:
+        query = query.where(
+            subscribers.c.id.in_(select(tags.c.subscriber_id).where(tags.c.tag == filters.tag))
+        )
+    if filters.search:
+        term = f"%{filters.search.lower()}%"
+        query = query.where(
+            or_(subscribers.c.email_key.like(term), func.lower(subscribers.c.name).like(term))
+        )
+    return query
+
+
+def _with_tags(conn: Connection, rows: list[RowMapping]) -> list[Subscriber]:
+    ids = [r["id"] for r in rows]
+    by_id: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        for subscriber_id, tag_name in conn.execute(
+            select(tags.c.subscriber_id, tags.c.tag)
+            .where(tags.c.subscriber_id.in_(ids))
+            .order_by(tags.c.tag)
+        ):
+            by_id[subscriber_id].append(tag_name)
+    return [_subscriber(r, by_id[r["id"]]) for r in rows]
+
+
+def _subscriber(row: RowMapping, tag_names: list[str]) -> Subscriber:
+    values = {k: v for k, v in row.items() if k != "email_key"}
+    values["status"] = Status(values["status"])
+    values["attributes"] = dict(values["attributes"] or {})
+    return Subscriber(tags=tuple(tag_names), **values)

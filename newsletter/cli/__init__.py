@@ -1,0 +1,70 @@
+"""The `newsletter` command line: thin Typer commands over the pipeline modules.
+
+Errors the user can fix arrive as NewsletterError and are printed once, in main(), as one
+line; a traceback only with --debug. Heavy modules are imported inside the commands that need
+them, so `newsletter --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from newsletter import __version__
+from newsletter.cli import compose, subscribers
+from newsletter.cli.context import console, err_console, options
+from newsletter.errors import NewsletterError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Turn the weekly article into a responsive email and deliver it to every subscriber.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(compose.build)
+app.command()(compose.new)
+app.add_typer(subscribers.app, name="subscribers")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"newsletter {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Settings file \\[default: ./newsletter.toml or $NEWSLETTER_CONFIG].",
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    options.debug = debug
+    options.config = config
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line and exit code 1."""
+    try:
+        app()
+    except NewsletterError as exc:
+        if options.debug:
+            raise
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise SystemExit(1) from None

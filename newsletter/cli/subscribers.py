@@ -1,0 +1,404 @@
+"""`newsletter subscribers ...`: the list, from the command line."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from newsletter.cli.context import console, err_console, settings
+from newsletter.errors import NewsletterError
+
+if TYPE_CHECKING:
+    from newsletter.audience.models import Subscriber
+    from newsletter.audience.store import Filters, Store
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Manage the subscriber list (subscribers/subscribers.db by default).", no_args_is_help=True
+)
+
+StatusOption = Annotated[
+    str | None,
+    typer.Option(
+        "--status", help="pending, subscribed, unsubscribed, bounced, complained or blocked."
+    ),
+]
+TagOption = Annotated[str | None, typer.Option("--tag", help="Only subscribers with this tag.")]
+LangOption = Annotated[
+    str | None, typer.Option("--lang", help="Only subscribers with this language.")
+]
+SearchOption = Annotated[str | None, typer.Option("--search", help="Part of the address or name.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+@contextmanager
+def _store() -> Iterator[Store]:
+    from newsletter.audience.store import Store
+
+    store = Store.open(settings().database_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _filters(status: str | None, tag: str | None, lang: str | None, search: str | None) -> Filters:
+    from newsletter.audience.models import Status
+    from newsletter.audience.store import Filters
+
+    if status is not None and status not in {s.value for s in Status}:
+        raise NewsletterError(
+            f"--status {status!r} is not a status; use one of {', '.join(s.value for s in Status)}"
+        )
+    return Filters(Status(status) if status else None, tag, lang, search)
+
+
+@app.command()
+def add(
+    email: Annotated[str, typer.Argument(help="The address.")],
+    name: Annotated[str | None, typer.Option(help="Full name.")] = None,
+    lang: Annotated[
+        str | None, typer.Option(help="Language for the fixed strings: zh-Hant or en.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="A tag (segment); repeat for more.")
+    ] = None,
+    consent: Annotated[
+        str | None,
+        typer.Option(
+            help="How this person agreed (stored as evidence). Without it they are pending."
+        ),
+    ] = None,
+) -> None:
+    """Add one subscriber: subscribed with --consent evidence, otherwise pending (double opt-in)."""
+    from newsletter.audience.store import Consent
+
+    with _store() as store:
+        subscriber = store.add(
+            email,
+            name=name,
+            lang=lang,
+            tag_names=tag or (),
+            consent=Consent(f"cli: {consent}") if consent else None,
+        )
+    console.print(f"Added {escape(subscriber.email)} as [bold]{subscriber.status}[/]")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[
+        Path, typer.Argument(help="CSV, or a ZIP of CSVs (Mailchimp audience export).")
+    ],
+    encoding: Annotated[
+        str | None, typer.Option(help="The file's encoding when not UTF-8/UTF-16, such as big5.")
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="COLUMN=FIELD for a column the import does not recognise; repeatable."
+        ),
+    ] = None,
+    consent: Annotated[
+        str | None,
+        typer.Option(
+            help="How everyone in the file agreed; without it new rows are pending, not subscribed."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
+) -> None:
+    """Import subscribers: Mailchimp, listmonk, our own export or a plain list, auto-detected.
+
+    Duplicates merge; nobody unsubscribed, bounced, complained, blocked or erased becomes
+    subscribed again (counted as suppressed). Bad rows go to FILE.rejects.csv. All or nothing.
+    """
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from newsletter.audience.importer import import_file
+
+    mapping = _parse_map(map_ or [])
+    total = file.stat().st_size if file.is_file() else 0
+    columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with (
+        _store() as store,
+        Progress(*columns, console=err_console, transient=True, disable=total < 1_000_000) as bar,
+    ):
+        task = bar.add_task("import", total=total)
+        report = import_file(
+            store,
+            file,
+            encoding=encoding,
+            mapping=mapping,
+            consent_text=consent,
+            dry_run=dry_run,
+            progress=lambda n: bar.advance(task, n),
+        )
+    _print_import(report)
+
+
+def _parse_map(items: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        column, sep, target = item.partition("=")
+        if not sep or not column.strip() or not target.strip():
+            raise NewsletterError(f"--map {item!r} should look like 'Column Name=email'")
+        mapping[column.strip()] = target.strip()
+    return mapping
+
+
+def _print_import(report: Any) -> None:
+    for sheet, fmt in report.sheets:
+        console.print(f"{escape(sheet)}: read as [bold]{escape(fmt)}[/]")
+    table = Table(show_header=False, box=None)
+    for label, value in (
+        ("rows read", report.rows),
+        ("added", report.added),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+        (
+            "suppressed (left, bounced, complained, blocked or erased: not resubscribed)",
+            report.suppressed,
+        ),
+        ("duplicates merged", report.duplicates),
+        ("rejected", sum(report.rejected.values())),
+    ):
+        table.add_row(label, str(value))
+    for reason, count in sorted(report.rejected.items()):
+        table.add_row(f"  {escape(reason)}", str(count))
+    console.print(table)
+    if report.rejects_file:
+        console.print(f"Rejected rows, with line and reason: {escape(str(report.rejects_file))}")
+    if report.dry_run:
+        console.print("[yellow]Dry run: nothing was changed.[/]")
+
+
+@app.command()
+def export(
+    output: Annotated[
+        Path | None, typer.Argument(help="CSV file to write [default: standard output].")
+    ] = None,
+    status: StatusOption = None,
+    tag: TagOption = None,
+    lang: LangOption = None,
+    search: SearchOption = None,
+) -> None:
+    """Export every field of all (or the filtered) subscribers as UTF-8 CSV with a header.
+
+    Cells a spreadsheet would run as a formula are neutralised; `import` of this file into an
+    empty list reproduces it exactly.
+    """
+    from newsletter.atomic import open_atomic
+    from newsletter.audience.export import write_csv
+
+    filters = _filters(status, tag, lang, search)
+    with _store() as store:
+        if output is None:
+            write_csv(store.iter_all(filters), sys.stdout)
+            return
+        with open_atomic(output) as handle:
+            count = write_csv(store.iter_all(filters), handle)
+    err_console.print(f"Exported {count} subscribers to {escape(str(output))}")
+
+
+@app.command("list")
+def list_(
+    status: StatusOption = None,
+    tag: TagOption = None,
+    lang: LangOption = None,
+    search: SearchOption = None,
+    page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
+    per_page: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per page.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List subscribers as a table (or JSON), filtered and paged."""
+    filters = _filters(status, tag, lang, search)
+    with _store() as store:
+        rows = store.find(filters, limit=per_page, offset=(page - 1) * per_page)
+        total = store.count(filters)
+    if as_json:
+        print(json.dumps([_public(s) for s in rows], ensure_ascii=False, indent=2))
+        return
+    table = Table("email", "name", "lang", "tags", "status", "since")
+    table.columns[0].overflow = "fold"  # an address is useless cut short
+    for s in rows:
+        since = s.status_changed_at.date().isoformat() if s.status_changed_at else ""
+        table.add_row(
+            escape(s.email),
+            escape(s.name or ""),
+            s.lang or "",
+            escape(", ".join(s.tags)),
+            s.status,
+            since,
+        )
+    console.print(table)
+    pages = max(1, math.ceil(total / per_page))
+    console.print(f"page {page} of {pages} ({total} subscribers)")
+
+
+@app.command()
+def show(email: Annotated[str, typer.Argument()], as_json: JsonOption = False) -> None:
+    """Everything stored about one subscriber, with the status history."""
+    with _store() as store:
+        subscriber = store.get(email)
+        if subscriber is None:
+            raise NewsletterError(f"{email} is not on the list")
+        history = store.history(email)
+    data = _public(subscriber, full=True)
+    data["history"] = [
+        {
+            "at": h.changed_at.isoformat(),
+            "from": h.from_status,
+            "to": h.to_status,
+            "by": h.actor,
+            "reason": h.reason,
+        }
+        for h in history
+    ]
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in data.items():
+        if key != "history":
+            table.add_row(key, escape(str(value if value not in (None, [], {}) else "")))
+    console.print(table)
+    history_table = Table("when", "from", "to", "by", "reason", title="status history")
+    for h in data["history"]:
+        history_table.add_row(
+            h["at"], h["from"] or "", h["to"], escape(h["by"]), escape(h["reason"] or "")
+        )
+    console.print(history_table)
+
+
+@app.command()
+def remove(
+    email: Annotated[str, typer.Argument()],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a subscriber's personal data (GDPR erasure).
+
+    The row, name, tags and attributes are deleted. A one-way hash of the address stays in the
+    suppression list, so no later import or sign-up can bring the address back.
+    """
+    if not yes and not typer.confirm(f"Erase {email} for good?"):
+        raise typer.Exit(1)
+    with _store() as store:
+        store.erase(email)
+    console.print(f"Erased {escape(email)}; its hash stays on the suppression list")
+
+
+@app.command()
+def unsubscribe(
+    email: Annotated[str, typer.Argument()],
+    reason: Annotated[
+        str | None, typer.Option(help="Why, for the history (for example 'asked by email').")
+    ] = None,
+) -> None:
+    """Unsubscribe one address now (idempotent)."""
+    with _store() as store:
+        subscriber = store.unsubscribe(email, reason=reason)
+    console.print(f"{escape(subscriber.email)} is {subscriber.status}")
+
+
+@app.command()
+def resubscribe(
+    email: Annotated[str, typer.Argument()],
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            help="Required unless already subscribed: when and how they asked to come back."
+        ),
+    ] = None,
+) -> None:
+    """Subscribe an address again; the reason is kept in the status history."""
+    with _store() as store:
+        subscriber = store.resubscribe(email, reason=reason)
+    console.print(f"{escape(subscriber.email)} is {subscriber.status}")
+
+
+@app.command()
+def tag(
+    tag_name: Annotated[str, typer.Argument(metavar="TAG")],
+    emails: Annotated[list[str], typer.Argument()],
+) -> None:
+    """Add TAG to each address."""
+    with _store() as store:
+        changed = store.tag(emails, tag_name)
+    console.print(f"Tagged {changed} subscriber(s) with {escape(tag_name)}")
+
+
+@app.command()
+def untag(
+    tag_name: Annotated[str, typer.Argument(metavar="TAG")],
+    emails: Annotated[list[str], typer.Argument()],
+) -> None:
+    """Remove TAG from each address."""
+    with _store() as store:
+        changed = store.tag(emails, tag_name, remove=True)
+    console.print(f"Removed {escape(tag_name)} from {changed} subscriber(s)")
+
+
+@app.command()
+def stats(as_json: JsonOption = False) -> None:
+    """Counts per status, tag and language."""
+    with _store() as store:
+        numbers = store.stats()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "total": numbers.total,
+                    "status": numbers.by_status,
+                    "tag": numbers.by_tag,
+                    "lang": numbers.by_lang,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    for title, counts in (
+        ("status", numbers.by_status),
+        ("tag", numbers.by_tag),
+        ("lang", numbers.by_lang),
+    ):
+        table = Table(title, "subscribers")
+        for key, value in sorted(counts.items()):
+            table.add_row(escape(str(key)), str(value))
+        console.print(table)
+    console.print(f"{numbers.total} in total")
+
+
+def _public(subscriber: Subscriber, *, full: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "lang": subscriber.lang,
+        "tags": list(subscriber.tags),
+        "status": subscriber.status.value,
+    }
+    if full:
+        for key in (
+            "source", "created_at", "confirmed_at", "unsubscribed_at", "status_changed_at", "consent_at",
+            "consent_method", "consent_ip", "consent_user_agent", "bounce_count", "last_bounce_reason", "attributes",
+        ):  # fmt: skip
+            value = getattr(subscriber, key)
+            data[key] = value.isoformat() if hasattr(value, "isoformat") else value
+    return data
