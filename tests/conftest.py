@@ -73,3 +73,13 @@ def run_cli(
         timeout=120,
         check=False,
     )
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    """A real SQLite file in the test's folder."""
+    from newsletter.audience.store import Store
+
+    opened = Store.open(f"sqlite:///{tmp_path / 'subscribers.db'}")
+    yield opened
+    opened.close()
