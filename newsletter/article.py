@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from newsletter import markdown
 from newsletter.errors import ArticleError
+from newsletter.reading import display_width
+from newsletter.userinput import key_line, require_https
 
 __all__ = [
     "Article",
@@ -26,14 +27,19 @@ __all__ = [
 
 PREHEADER_WIDTH = 100
 """Inbox preview budget in display columns: about 100 Latin or 50 CJK characters."""
+_SENTENCE_END = re.compile(r"[。！？]|[.!?](?=\s|$)")
+_ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "prof", "no", "st", "approx"}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _https(value: str | None) -> str | None:
-    if value is not None and not value.startswith("https://"):
-        raise ValueError("must be an https:// URL")
-    return value
+class _FrontMatterLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """Safe YAML that leaves dates as text, so a bad date is pydantic's error, with its line."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()
+    }
 
 
 class HeroImage(BaseModel):
@@ -44,7 +50,7 @@ class HeroImage(BaseModel):
     alt: str = Field(min_length=1, description="Describe the picture; required for screen readers.")
     width: int = Field(default=600, ge=1, le=600)
 
-    _url = field_validator("url")(_https)
+    _url = field_validator("url")(require_https)
 
 
 class FrontMatter(BaseModel):
@@ -62,7 +68,7 @@ class FrontMatter(BaseModel):
     canonical_url: str | None = None
     tags: tuple[str, ...] = ()
 
-    _canonical = field_validator("canonical_url")(_https)
+    _canonical = field_validator("canonical_url")(require_https)
 
     @field_validator("slug")
     @classmethod
@@ -80,17 +86,13 @@ class Article:
     source: str
     meta: FrontMatter
     body: str
-    body_line: int
+    slug: str
     preheader: str
     preheader_derived: bool
 
     @property
     def subject(self) -> str:
         return self.meta.subject or self.meta.title
-
-    @property
-    def slug(self) -> str:
-        return self.meta.slug or _slugify(self.path.stem)
 
     @property
     def lang(self) -> str:
@@ -114,28 +116,40 @@ def read_article(path: Path) -> Article:
 
 def parse_article(text: str, path: Path) -> Article:
     text = text.replace("\r\n", "\n")
-    raw, body, body_line = _split_front_matter(text, path)
+    raw, body = _split_front_matter(text, path)
     meta = _validate(raw, text, path)
-    if meta.preheader:
-        return Article(path, text, meta, body, body_line, meta.preheader, preheader_derived=False)
-    tokens = markdown.parse(body)
-    paragraphs = [tokens[i + 1] for i, t in enumerate(tokens) if t.type == "paragraph_open"]
-    if not paragraphs:
+    slug = meta.slug or slugify(path.stem)
+    if not slug:
         raise ArticleError(
-            "no preheader and no paragraph to derive one from: add 'preheader:' to the front matter",
+            "the file name gives no slug for the build folder and web link: add "
+            "'slug: 2025-09-04-topic' (letters, digits, hyphens) to the front matter",
             path=path,
             line=2,
         )
-    preheader = derive_preheader(markdown.plain_inline(paragraphs[0]))
-    return Article(path, text, meta, body, body_line, preheader, preheader_derived=True)
+    if meta.preheader:
+        return Article(path, text, meta, body, slug, meta.preheader, preheader_derived=False)
+    tokens = markdown.parse(body)
+    paragraphs = (
+        markdown.inline_text(tokens[i + 1], urls=False)
+        for i, t in enumerate(tokens)
+        if t.type == "paragraph_open"
+    )
+    first = next((p for p in paragraphs if p.strip()), None)
+    if first is None:
+        raise ArticleError(
+            "no preheader and no paragraph of text to derive one from: add 'preheader:' to the front matter",
+            path=path,
+            line=2,
+        )
+    return Article(path, text, meta, body, slug, derive_preheader(first), preheader_derived=True)
 
 
 def derive_preheader(paragraph: str, width: int = PREHEADER_WIDTH) -> str:
     """The first sentence if it fits the inbox preview, else a cut at a clause or word boundary."""
     paragraph = " ".join(paragraph.split())
-    sentence = re.match(r".+?[。！？.!?](?=\s|$|[^.\d])", paragraph)
-    if sentence and display_width(sentence.group(0)) <= width:
-        return sentence.group(0)
+    sentence = _first_sentence(paragraph)
+    if sentence and display_width(sentence) <= width:
+        return sentence
     if display_width(paragraph) <= width:
         return paragraph
     cut, used = 0, 0
@@ -149,12 +163,22 @@ def derive_preheader(paragraph: str, width: int = PREHEADER_WIDTH) -> str:
     return head + "…"
 
 
-def display_width(text: str) -> int:
-    """Columns a string takes in an inbox list: wide (CJK) characters count double."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+def _first_sentence(paragraph: str) -> str | None:
+    """Up to the first 。！？, or . ! ? before a space, except after an abbreviation like e.g."""
+    for match in _SENTENCE_END.finditer(paragraph):
+        if match.group(0) == ".":
+            word = (
+                paragraph[: match.start()].rsplit(None, 1)[-1].lower()
+                if paragraph[: match.start()].strip()
+                else ""
+            )
+            if len(word.rstrip(".")) <= 1 or word in _ABBREVIATIONS:
+                continue
+        return paragraph[: match.end()]
+    return None
 
 
-def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
+def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         raise ArticleError(
@@ -169,15 +193,18 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int
             "front matter is not closed: add a '---' line after it", path=path, line=1
         ) from None
     try:
-        raw = yaml.load("\n".join(lines[1:end]), Loader=_YAML_LOADER) or {}
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 2 if exc.problem_mark else 1
+        raw = yaml.load("\n".join(lines[1:end]), Loader=_FrontMatterLoader) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ArticleError(
-            f"front matter is not valid YAML: {exc.problem}", path=path, line=line
+            f"front matter is not valid YAML: {problem}",
+            path=path,
+            line=mark.line + 2 if mark else 2,
         ) from None
     if not isinstance(raw, dict):
         raise ArticleError("front matter must be 'key: value' lines", path=path, line=2)
-    return raw, "\n".join(lines[end + 1 :]), end + 2
+    return raw, "\n".join(lines[end + 1 :])
 
 
 def _validate(raw: dict[str, Any], text: str, path: Path) -> FrontMatter:
@@ -197,6 +224,8 @@ def _validate(raw: dict[str, Any], text: str, path: Path) -> FrontMatter:
         reason = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "missing":
             reason = "is required"
+        elif error["input"] is None or error["type"] == "string_too_short":
+            reason = f"is empty: write a value after '{field}:'"
         raise ArticleError(
             f"front matter '{field}' {reason}",
             path=path,
@@ -205,15 +234,10 @@ def _validate(raw: dict[str, Any], text: str, path: Path) -> FrontMatter:
 
 
 def _key_line(text: str, key: str) -> int | None:
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*:")
-    for number, line in enumerate(text.split("\n"), start=1):
-        if pattern.match(line):
-            return number
-        if number > 1 and line.strip() == "---":
-            break
-    return None
+    front_matter = text.split("\n---", 1)[0]
+    return key_line(front_matter, key, ":")
 
 
-def _slugify(stem: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
-    return slug or "issue"
+def slugify(stem: str) -> str:
+    """ASCII letters and digits of a name, joined by hyphens; empty for a Chinese name."""
+    return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
-from newsletter.article import derive_preheader, display_width
-from newsletter.reading import count_text
+from newsletter.article import derive_preheader, slugify
+from newsletter.reading import count_text, display_width
 
 __all__ = ["Converted", "convert_paste"]
 
@@ -66,7 +67,13 @@ def convert_paste(
     lang = lang or _detect_lang("\n".join(content))
     date = date or found_date or _date_from_name(source_name) or dt.date.today()
     body, headings = _body(rest)
-    front = {"title": title, "author": author, "date": date, "lang": lang}
+    front = {
+        "title": title,
+        "author": author,
+        "date": date,
+        "lang": lang,
+        "slug": slugify(Path(source_name).stem) or date.isoformat(),
+    }
     first_paragraph = next(
         (line for line in rest if line not in headings and not _NOTE.match(line)), ""
     )

@@ -12,7 +12,7 @@ from newsletter.config import Settings
 from newsletter.issue import RenderedIssue
 from newsletter.mime import MessageBuilder, Recipient
 from newsletter.render import render_issue
-from newsletter.report import Report, build_report
+from newsletter.report import Finding, Report, build_report
 
 __all__ = ["BuildResult", "build", "sample_recipient"]
 
@@ -39,14 +39,16 @@ def build(article_path: Path, settings: Settings) -> BuildResult:
     recipient = sample_recipient(settings)
     builder = MessageBuilder(issue, settings, campaign=f"build-{issue.slug}")
     sample = builder.compose(recipient)
-    report = build_report(
-        subject=issue.subject,
-        preheader=issue.preheader,
-        lang=issue.lang,
-        reading_minutes=issue.reading_minutes,
-        html=sample.html,
-        message=sample.data,
-    )
+    notes = []
+    if settings.uses_example_secret:
+        notes.append(
+            Finding(
+                "warning",
+                "example-secret",
+                "secret_key is the public example value: set NEWSLETTER_SECRET_KEY before sending to anyone",
+            )
+        )
+    report = build_report(issue, sample, empty_body=not article.body.strip(), notes=notes)
     out_dir = settings.build_dir / issue.slug
     replace_dir(
         out_dir,

@@ -16,11 +16,16 @@ from dotenv import dotenv_values
 from pydantic import EmailStr, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from newsletter.audience.addresses import normalize
 from newsletter.errors import ConfigError
+from newsletter.userinput import key_line, require_https
 
 __all__ = ["DEFAULT_CONFIG", "Settings", "load_settings"]
 
 DEFAULT_CONFIG = Path("newsletter.toml")
+DOTENV = Path(".env")
+EXAMPLE_SECRET = "example-secret-key-change-me-before-sending"
+"""The value shipped in newsletter.toml: public, so never good enough for a real send."""
 ENV_PREFIX = "NEWSLETTER_"
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -30,7 +35,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
-        env_file=".env",
+        env_file=DOTENV,
         env_file_encoding="utf-8",
         extra="ignore",  # .env may hold other tools' variables; our own typos are caught below
         frozen=True,
@@ -60,9 +65,18 @@ class Settings(BaseSettings):
     @field_validator("base_url", "logo_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("https://"):
-            raise ValueError("must start with https://")
-        return value.rstrip("/") if value else value
+        return value.rstrip("/") if require_https(value) else value
+
+    @field_validator("from_email", "reply_to", "unsubscribe_mailto", "sample_email")
+    @classmethod
+    def _sendable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.rsplit("@", 1)[0].isascii():
+            raise ValueError(
+                "needs an ASCII part before the @ (non-ASCII needs SMTPUTF8, which newsletter does not send)"
+            )
+        return normalize(value).email
 
     @field_validator("accent_color")
     @classmethod
@@ -77,6 +91,10 @@ class Settings(BaseSettings):
         if len(value.get_secret_value()) < 16:
             raise ValueError("must be at least 16 characters (try: openssl rand -hex 32)")
         return value
+
+    @property
+    def uses_example_secret(self) -> bool:
+        return self.secret_key.get_secret_value() == EXAMPLE_SECRET
 
     @property
     def sender_name(self) -> str:
@@ -132,7 +150,7 @@ def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
 
 
 def _refuse_unknown_keys(values: dict[str, Any], path: Path) -> None:
-    """A misspelt setting must not be silently ignored, in the TOML file or in .env."""
+    """A misspelt setting must not be silently ignored: not in the TOML, .env or the environment."""
     for key in values:
         if key not in Settings.model_fields:
             raise ConfigError(
@@ -140,16 +158,24 @@ def _refuse_unknown_keys(values: dict[str, Any], path: Path) -> None:
                 path=path,
                 line=_line_of(path, key),
             )
-    dotenv = Path(".env")
     known = {f"{ENV_PREFIX}{field.upper()}" for field in Settings.model_fields} | {
         f"{ENV_PREFIX}CONFIG"
     }
-    for name in dotenv_values(dotenv) if dotenv.is_file() else ():
+    for name in os.environ:
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known:
+            raise ConfigError(
+                f"unknown environment variable {name}: check the spelling against README.md#configuration"
+            )
+    for name in _dotenv():
         if name.upper().startswith(ENV_PREFIX) and name.upper() not in known:
             raise ConfigError(
                 f"unknown setting {name}: check the spelling against README.md#configuration",
-                path=dotenv,
+                path=DOTENV,
             )
+
+
+def _dotenv() -> dict[str, str | None]:
+    return dotenv_values(DOTENV) if DOTENV.is_file() else {}
 
 
 def _config_error(exc: ValidationError, path: Path) -> ConfigError:
@@ -165,18 +191,12 @@ def _config_error(exc: ValidationError, path: Path) -> ConfigError:
     if error["type"] == "missing":
         return ConfigError(f"setting '{key}' is missing: add it to {path} or set {env_name}")
     reason = str(error["msg"]).removeprefix("Value error, ")
-    source = f"{env_name}" if env_name in os.environ else str(path)
-    line = None if env_name in os.environ else _line_of(path, key)
-    return ConfigError(
-        f"setting '{key}' {reason} (from {source})", path=path if line else None, line=line
-    )
+    if env_name in os.environ:
+        return ConfigError(f"setting '{key}' {reason} (from {env_name})")
+    if env_name in _dotenv():
+        return ConfigError(f"setting '{key}' {reason} (from {env_name})", path=DOTENV)
+    return ConfigError(f"setting '{key}' {reason}", path=path, line=_line_of(path, key))
 
 
 def _line_of(path: Path, key: str) -> int | None:
-    if not path.exists():
-        return None
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if pattern.match(text):
-            return number
-    return None
+    return key_line(path.read_text(encoding="utf-8"), key, "=") if path.exists() else None

@@ -6,6 +6,7 @@ three never disagree about what the article says.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache
 
@@ -14,12 +15,18 @@ from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.container import container_plugin
 
-from newsletter.sanitize import sanitize_html
+from newsletter.sanitize import CONTENT_WIDTH, sanitize_html
 
-__all__ = ["body_html", "parse", "plain_inline"]
+__all__ = ["body_html", "inline_text", "parse", "plain_text"]
 
-CONTENT_WIDTH = 552
-"""Usable width inside the 600 px layout; the default width of a Markdown image."""
+_RAW_HREF = re.compile(r"""^<a\s[^>]*?href\s*=\s*["']([^"']*)["']""", re.I)
+_RAW_A_CLOSE = re.compile(r"^</a\s*>$", re.I)
+_RAW_BR = re.compile(r"^<br\s*/?>$", re.I)
+
+_IMG = re.compile(r"<img\b([^>]*?)>")
+_WIDTH = re.compile(r'\swidth="(\d+)"')
+_STYLE = re.compile(r'\sstyle="[^"]*"')
+_H1 = re.compile(r"<(/?)h1\b")
 
 
 @cache
@@ -49,21 +56,64 @@ def parse(source: str) -> list[Token]:
 
 def body_html(tokens: Sequence[Token]) -> str:
     """Render tokens to HTML, then keep only what is safe and meaningful in an email."""
-    html = _parser().renderer.render(list(tokens), _parser().options, {})
-    return sanitize_html(html)
+    html = sanitize_html(_parser().renderer.render(list(tokens), _parser().options, {}))
+    return _fit_images(_H1.sub(r"<\1h2", html))
 
 
-def plain_inline(token: Token) -> str:
-    """The visible text of an inline token, without markup (for counts and the preheader)."""
-    parts: list[str] = []
+def _fit_images(html: str) -> str:
+    """Full width up to the image's own width: shrinks on a phone, never grows past its pixels.
+
+    The width attribute stays for Outlook, which ignores CSS sizes.
+    """
+
+    def fit(match: re.Match[str]) -> str:
+        attributes = _STYLE.sub("", match.group(1)).rstrip("/ ")
+        width = _WIDTH.search(attributes)
+        if width is None:
+            attributes += f' width="{CONTENT_WIDTH}"'
+        limit = width.group(1) if width else CONTENT_WIDTH
+        return f'<img{attributes} style="display:block;width:100%;max-width:{limit}px;height:auto;border:0">'
+
+    return _IMG.sub(fit, html)
+
+
+def inline_text(token: Token, *, urls: bool) -> str:
+    """The text of an inline token without markup; with urls, links read ``label (URL)``.
+
+    One flattener for the plain-text part (urls=True) and for the preheader and the reading
+    time (urls=False), so they never disagree about what the words are.
+    """
+    out: list[str] = []
+    links: list[tuple[str, int]] = []
     for child in token.children or ():
-        if child.type in ("text", "code_inline"):
-            parts.append(child.content)
-        elif child.type == "image":
-            parts.append(child.content or "")
-        elif child.type in ("softbreak", "hardbreak"):
-            parts.append(" ")
-    return "".join(parts)
+        kind = child.type
+        if kind == "text":
+            out.append(child.content)
+        elif kind == "code_inline":
+            out.append(f"`{child.content}`" if urls else child.content)
+        elif kind in ("softbreak", "hardbreak"):
+            out.append("\n" if urls else " ")
+        elif kind == "image" and child.content:
+            out.append(f"[{child.content}]" if urls else child.content)
+        elif kind == "link_open":
+            links.append((str(child.attrGet("href") or ""), len(out)))
+        elif kind == "html_inline" and (href := _RAW_HREF.search(child.content)):
+            links.append((href.group(1), len(out)))
+        elif kind == "html_inline" and _RAW_BR.match(child.content):
+            out.append("\n" if urls else " ")
+        elif (
+            kind == "link_close" or (kind == "html_inline" and _RAW_A_CLOSE.match(child.content))
+        ) and links:
+            href, start = links.pop()
+            label = "".join(out[start:]).strip()
+            if urls and href and href not in (label, f"mailto:{label}"):
+                out.append(f" ({href})")
+    return "".join(out).strip()
+
+
+def plain_text(tokens: Sequence[Token]) -> str:
+    """Every word of the body once, without URLs or markup (for counting)."""
+    return "\n".join(inline_text(t, urls=False) for t in tokens if t.type == "inline")
 
 
 def _demote_headings(tokens: list[Token]) -> None:

@@ -26,9 +26,17 @@ from newsletter.issue import RecipientFields, RenderedIssue
 from newsletter.placeholders import SlotTemplate
 from newsletter.tokens import UnsubscribeTokens
 
-__all__ = ["Composed", "MessageBuilder", "Recipient", "message_id"]
+__all__ = ["Composed", "MessageBuilder", "Recipient", "UnsendableAddress", "message_id"]
 
 CRLF = "\r\n"
+NAME_LIMIT = 200
+"""Display names are cut here: longer ones are junk, and they must fit a 998-octet line."""
+
+
+class UnsendableAddress(ValueError):
+    """An address this builder cannot put in a header (a non-ASCII local part needs SMTPUTF8)."""
+
+
 _ATOM_SAFE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ .-]*$")
 
 
@@ -49,6 +57,8 @@ class Composed:
     html: str
     text: str
     data: bytes
+    html_part_bytes: int
+    """Size of the encoded HTML part: what Gmail may count against its clip."""
 
 
 def message_id(campaign: str, subscriber: str, domain: str) -> str:
@@ -100,6 +110,7 @@ class MessageBuilder:
         html, text = self.issue.personalize(fields)
         mailto = f"mailto:{self._mailto}?subject={quote('unsubscribe ' + token)}"
         boundary = self._boundary
+        html_part = _part("text/html", self._html_cte, html)
         data = (
             self._head
             + f"To: {format_address(recipient.name, recipient.email, 'To')}{CRLF}"
@@ -109,10 +120,10 @@ class MessageBuilder:
             + f"{CRLF}--{boundary}{CRLF}"
             + _part("text/plain", self._text_cte, text)
             + f"{CRLF}--{boundary}{CRLF}"
-            + _part("text/html", self._html_cte, html)
+            + html_part
             + f"{CRLF}--{boundary}--{CRLF}"
         ).encode("ascii")
-        return Composed(html, text, data)
+        return Composed(html, text, data, len(html_part))
 
     def _fixed_headers(
         self, issue: RenderedIssue, settings: Settings, date: dt.datetime, subject_prefix: str
@@ -125,13 +136,15 @@ class MessageBuilder:
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
         ]
         if settings.reply_to:
-            headers.insert(1, f"Reply-To: {settings.reply_to}")
+            headers.insert(1, f"Reply-To: {format_address(None, settings.reply_to, 'Reply-To')}")
         return CRLF.join(headers) + CRLF
 
 
 def format_address(name: str | None, email: str, header: str) -> str:
     """``"Name" <addr>`` with RFC 2047 encoded-words for non-ASCII names; no header injection."""
-    name = " ".join((name or "").split())
+    if not email.isascii() or any(c in email for c in "\r\n<>"):
+        raise UnsendableAddress(f"{email!r} cannot be sent without SMTPUTF8 (non-ASCII local part)")
+    name = " ".join((name or "").split())[:NAME_LIMIT]
     if not name:
         return email
     if _ATOM_SAFE.match(name):
@@ -143,9 +156,10 @@ def format_address(name: str | None, email: str, header: str) -> str:
 
 
 def encode_header(value: str, header: str) -> str:
-    """Fold a header value; RFC 2047 (UTF-8) only when it is not ASCII."""
+    """Fold a header value; RFC 2047 (UTF-8) when it is not ASCII or has a word too long to fold."""
     value = " ".join(value.split())
-    charset = "us-ascii" if value.isascii() else "utf-8"
+    plain = value.isascii() and all(len(word) <= 72 for word in value.split())
+    charset = "us-ascii" if plain else "utf-8"
     return Header(value, charset, header_name=header).encode(linesep=CRLF)
 
 

@@ -1,11 +1,18 @@
-"""Reading time, counted the way readers read: CJK by character, everything else by word."""
+"""Measuring text the way readers read it: CJK by character, everything else by word."""
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
-__all__ = ["CJK_CHARS_PER_MINUTE", "WORDS_PER_MINUTE", "count_text", "reading_minutes"]
+__all__ = [
+    "CJK_CHARS_PER_MINUTE",
+    "WORDS_PER_MINUTE",
+    "count_text",
+    "display_width",
+    "reading_minutes",
+]
 
 WORDS_PER_MINUTE = 230
 """Adult silent reading of English non-fiction (Brysbaert 2019 meta-analysis: 238)."""
@@ -32,3 +39,8 @@ def reading_minutes(text: str) -> int:
     """Whole minutes, rounded to the nearest, at least one."""
     words, cjk = count_text(text)
     return max(1, math.floor(words / WORDS_PER_MINUTE + cjk / CJK_CHARS_PER_MINUTE + 0.5))
+
+
+def display_width(text: str) -> int:
+    """Columns a string takes in a terminal or an inbox list: wide (CJK) characters count double."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

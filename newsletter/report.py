@@ -5,13 +5,15 @@ The full QA suite (issue 5) builds on this; build prints it and fails on error f
 
 from __future__ import annotations
 
-import email
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from email.message import Message
 from typing import Literal
 
 import lxml.html
 from lxml.html import HtmlElement
+
+from newsletter.issue import RenderedIssue
+from newsletter.mime import Composed
 
 __all__ = ["CLIP_LIMIT", "CLIP_WARN", "Finding", "Report", "build_report"]
 
@@ -53,28 +55,51 @@ class Report:
 
 
 def build_report(
-    *, subject: str, preheader: str, lang: str, reading_minutes: int, html: str, message: bytes
+    issue: RenderedIssue,
+    sample: Composed,
+    *,
+    empty_body: bool = False,
+    notes: Sequence[Finding] = (),
 ) -> Report:
     """Measure the sample recipient's message, exactly as it would be sent."""
-    html_bytes = len(html.encode("utf-8"))
-    encoded = _encoded_part_size(email.message_from_bytes(message), "text/html")
-    tree = lxml.html.document_fromstring(html.encode("utf-8"))
-    images, links = _images_without_alt(tree), _non_https_links(tree)
-    findings = _size_findings(html_bytes, encoded)
+    html_bytes = len(sample.html.encode("utf-8"))
+    tree = lxml.html.document_fromstring(sample.html.encode("utf-8"))
+    missing, empty = _images_without_alt(tree)
+    links = _non_https_links(tree)
+    findings = _size_findings(html_bytes, sample.html_part_bytes)
     findings += [
-        Finding("warning", "image-alt", f"image without alt text: {src}") for src in images
+        Finding("warning", "image-alt", f"image without alt text: {src}") for src in missing
+    ]
+    findings += [
+        Finding(
+            "warning",
+            "image-alt-empty",
+            f"image with empty alt text (fine only if decorative): {src}",
+        )
+        for src in empty
     ]
     findings += [Finding("warning", "link-https", f"link is not https: {href}") for href in links]
+    if empty_body:
+        findings.append(Finding("warning", "empty-body", "the article has no body text"))
+    findings += notes
+    if issue.preheader.strip() == issue.subject.strip():
+        findings.append(
+            Finding(
+                "warning",
+                "preheader-subject",
+                "the preheader repeats the subject; say something new",
+            )
+        )
     return Report(
-        subject=subject,
-        preheader=preheader,
-        lang=lang,
-        reading_minutes=reading_minutes,
+        subject=issue.subject,
+        preheader=issue.preheader,
+        lang=issue.lang,
+        reading_minutes=issue.reading_minutes,
         html_bytes=html_bytes,
         clip_margin_bytes=CLIP_LIMIT - html_bytes,
-        html_part_encoded_bytes=encoded,
-        message_bytes=len(message),
-        images_without_alt=images,
+        html_part_encoded_bytes=sample.html_part_bytes,
+        message_bytes=len(sample.data),
+        images_without_alt=missing,
         non_https_links=links,
         findings=findings,
     )
@@ -110,18 +135,19 @@ def _size_findings(html_bytes: int, encoded: int) -> list[Finding]:
     return findings
 
 
-def _encoded_part_size(message: Message, content_type: str) -> int:
-    for part in message.walk():
-        if part.get_content_type() == content_type:
-            return len(str(part.get_payload()).encode("ascii"))
-    return 0
-
-
-def _images_without_alt(tree: HtmlElement) -> list[str]:
-    return [str(img.get("src", "")) for img in tree.iter("img") if img.get("alt") is None]
+def _images_without_alt(tree: HtmlElement) -> tuple[list[str], list[str]]:
+    """(images with no alt at all, images whose alt is empty), by src."""
+    images = list(tree.iter("img"))
+    missing = [str(img.get("src", "")) for img in images if img.get("alt") is None]
+    empty = [
+        str(img.get("src", ""))
+        for img in images
+        if img.get("alt") is not None and not img.get("alt").strip()
+    ]
+    return missing, empty
 
 
 def _non_https_links(tree: HtmlElement) -> list[str]:
-    hrefs = [str(a.get("href", "")) for a in tree.iter("a")]
+    hrefs = [str(a.get("href")) for a in tree.iter("a") if a.get("href") is not None]
     srcs = [str(img.get("src", "")) for img in tree.iter("img")]
     return [url for url in hrefs + srcs if not url.startswith(("https://", "mailto:", "tel:"))]

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import nh3
 
-__all__ = ["sanitize_html"]
+__all__ = ["CONTENT_WIDTH", "sanitize_html"]
+
+CONTENT_WIDTH = 552
+"""Usable width inside the 600 px layout: no image may be wider (a phone scrolls sideways)."""
 
 _TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl",
@@ -28,7 +31,7 @@ _ATTRIBUTES = {
 }
 _STYLE_PROPERTIES = {
     "color", "background-color", "font-weight", "font-style", "text-align", "text-decoration",
-    "width", "max-width", "height", "margin", "padding", "border", "vertical-align",
+    "margin", "padding", "border", "vertical-align",
 }  # fmt: skip
 _CLASSES = {"div": {"note"}, "p": {"note"}}
 _DROP_WITH_CONTENT = {"script", "style", "template", "noscript", "title", "textarea", "select"}
@@ -46,4 +49,17 @@ def sanitize_html(html: str) -> str:
         filter_style_properties=_STYLE_PROPERTIES,
         link_rel=None,
         strip_comments=True,
+        attribute_filter=_fit_attribute,
     )
+
+
+def _fit_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """Image widths are capped to the layout and heights dropped (height:auto keeps the ratio)."""
+    if tag == "img" and attribute == "width":
+        digits = value.strip().removesuffix("px")
+        return (
+            str(min(int(digits), CONTENT_WIDTH)) if digits.isdigit() and int(digits) > 0 else None
+        )
+    if tag == "img" and attribute == "height":
+        return None
+    return value

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.article import derive_preheader, display_width, read_article
+from newsletter.article import derive_preheader, read_article
 from newsletter.errors import ArticleError
+from newsletter.reading import display_width
 from tests.conftest import SAMPLE_ARTICLE
 
 
@@ -111,3 +112,58 @@ def test_a_missing_file_and_non_utf8_bytes_are_clear_errors(tmp_path: Path) -> N
     big5.write_bytes("---\ntitle: 中文\n---\n".encode("big5"))
     with pytest.raises(ArticleError, match="not UTF-8"):
         read_article(big5)
+
+
+@pytest.mark.parametrize("date", ["2025-13-40", "2025-02-30"])
+def test_an_impossible_date_is_an_error_on_its_line(write_article, date: str) -> None:
+    with pytest.raises(ArticleError, match=r":3: front matter 'date' "):
+        read_article(write_article("Body.", date=date))
+
+
+def test_a_control_character_in_the_front_matter_is_a_yaml_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text(
+        "---\ntitle: bad\x07bell\ndate: 2025-01-01\nlang: en\n---\nBody\n", encoding="utf-8"
+    )
+    with pytest.raises(ArticleError, match="front matter is not valid YAML"):
+        read_article(path)
+
+
+def test_an_empty_title_says_to_write_one(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text("---\ntitle:\ndate: 2025-01-01\nlang: en\n---\nBody\n", encoding="utf-8")
+    with pytest.raises(
+        ArticleError, match=r":2: front matter 'title' is empty: write a value after 'title:'"
+    ):
+        read_article(path)
+
+
+def test_a_file_name_without_latin_letters_needs_a_slug(write_article) -> None:
+    with pytest.raises(ArticleError, match="add 'slug: "):
+        read_article(write_article("Body.", name="中文週報.md"))
+    assert (
+        read_article(write_article("Body.", name="週報.md", slug="2025-10-01-weekly")).slug
+        == "2025-10-01-weekly"
+    )
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "preheader"),
+    [
+        (
+            "We moved to news.example.com last week. More soon.",
+            "We moved to news.example.com last week.",
+        ),
+        (
+            "Node.js 24 is out, e.g. for servers! Details below.",
+            "Node.js 24 is out, e.g. for servers!",
+        ),
+    ],
+)
+def test_a_dot_inside_a_word_does_not_end_the_preheader(paragraph: str, preheader: str) -> None:
+    assert derive_preheader(paragraph) == preheader
+
+
+def test_an_image_only_first_paragraph_is_skipped_for_the_preheader(write_article) -> None:
+    article = read_article(write_article("![](https://example.com/a.png)\n\nReal words here."))
+    assert article.preheader == "Real words here."

@@ -118,6 +118,15 @@ def test_broken_mjml_names_the_template(project: Path, sample: Path) -> None:
     assert not (project / "build").exists()
 
 
+def test_a_misspelt_mjml_element_stops_the_build(project: Path, sample: Path) -> None:
+    template = project / "templates" / "email.mjml.j2"
+    template.write_text(
+        template.read_text("utf-8").replace("<mj-divider", "<mj-divder"), encoding="utf-8"
+    )
+    result = run_cli("build", str(sample), cwd=project)
+    assert_one_line_error(result, "templates/email.mjml.j2:", "unknown MJML element <mj-divder>")
+
+
 def test_a_bad_setting_is_named_without_revealing_secrets(project: Path, sample: Path) -> None:
     result = run_cli(
         "build",
@@ -128,7 +137,7 @@ def test_a_bad_setting_is_named_without_revealing_secrets(project: Path, sample:
             "NEWSLETTER_SECRET_KEY": "top-secret-value-123456",
         },
     )
-    assert_one_line_error(result, "'base_url' must start with https://", "NEWSLETTER_BASE_URL")
+    assert_one_line_error(result, "'base_url' must be an https:// URL", "NEWSLETTER_BASE_URL")
     assert "top-secret-value-123456" not in result.stdout + result.stderr
 
 
@@ -180,6 +189,8 @@ def test_an_issue_over_the_clip_fails_the_build(project: Path) -> None:
     report = json.loads(result.stdout)
     assert report["ok"] is False and report["clip_margin_bytes"] < 0
     assert report["findings"][0]["code"] == "gmail-clip"
+    summary = run_cli("build", str(path), cwd=project).stdout
+    assert "KB over Gmail's 102 KB clip" in summary
 
 
 def test_new_from_a_blog_paste_writes_the_markdown(project: Path) -> None:
@@ -193,6 +204,12 @@ def test_new_from_a_blog_paste_writes_the_markdown(project: Path) -> None:
     again = run_cli("new", "--from", str(paste), cwd=project)
     assert_one_line_error(again, "already exists", "--force")
     assert run_cli("build", str(written), cwd=project).returncode == 0
+
+
+def test_new_refuses_a_language_without_strings(project: Path) -> None:
+    assert_one_line_error(
+        run_cli("new", "--lang", "fr", cwd=project), "--lang 'fr' has no strings", "en, zh-Hant"
+    )
 
 
 def test_new_without_a_paste_starts_an_empty_article(project: Path) -> None:

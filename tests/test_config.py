@@ -68,7 +68,7 @@ def test_a_missing_setting_says_where_to_set_it(toml: Path) -> None:
 def test_a_bad_value_names_the_setting_and_its_source(toml: Path, monkeypatch) -> None:
     monkeypatch.setenv("NEWSLETTER_BASE_URL", "http://news.example.com")
     with pytest.raises(
-        ConfigError, match=r"'base_url' must start with https:// \(from NEWSLETTER_BASE_URL\)"
+        ConfigError, match=r"'base_url' must be an https:// URL \(from NEWSLETTER_BASE_URL\)"
     ):
         load_settings(toml)
 
@@ -101,4 +101,27 @@ def test_dotenv_may_hold_other_tools_variables_but_not_misspelt_settings(
     assert load_settings(toml).accent_color == "#0b5cab"
     (tmp_path / ".env").write_text("NEWSLETTER_ACENT_COLOR=#000000\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\.env: unknown setting NEWSLETTER_ACENT_COLOR"):
+        load_settings(toml)
+
+
+def test_a_misspelt_environment_variable_is_refused(toml: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_BASEURL", "https://news.example.com")
+    with pytest.raises(ConfigError, match="unknown environment variable NEWSLETTER_BASEURL"):
+        load_settings(toml)
+
+
+def test_a_bad_value_in_dotenv_is_blamed_on_dotenv(toml: Path, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("NEWSLETTER_ACCENT_COLOR=blue\n", encoding="utf-8")
+    with pytest.raises(
+        ConfigError,
+        match=r"^\.env: setting 'accent_color' must be a #rrggbb colour .*NEWSLETTER_ACCENT_COLOR",
+    ):
+        load_settings(toml)
+
+
+def test_sender_addresses_must_be_sendable(toml: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_FROM_EMAIL", "news@Bücher.example")
+    assert load_settings(toml).from_email == "news@xn--bcher-kva.example"
+    monkeypatch.setenv("NEWSLETTER_REPLY_TO", "josé@example.com")
+    with pytest.raises(ConfigError, match="'reply_to' needs an ASCII part before the @"):
         load_settings(toml)

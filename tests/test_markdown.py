@@ -23,3 +23,19 @@ def test_images_get_the_content_width_unless_they_set_one() -> None:
 def test_jinja_syntax_in_an_article_is_just_text() -> None:
     html = markdown.body_html(markdown.parse("Write {{ name }} and {% if x %} literally."))
     assert "{{ name }}" in html and "{% if x %}" in html
+
+
+def test_every_image_shrinks_on_a_phone_and_never_grows_past_the_layout() -> None:
+    html = markdown.body_html(
+        markdown.parse(
+            "![Wide](https://example.com/w.png){width=2000}\n\n"
+            '<img src="https://example.com/r.png" alt="raw" width="1600" height="900" style="width:1600px">'
+        )
+    )
+    assert html.count('style="display:block;width:100%;max-width:552px;height:auto;border:0"') == 2
+    assert 'width="2000"' not in html and 'width="1600"' not in html and "height=" not in html
+    assert html.count('width="552"') == 2
+
+
+def test_a_raw_h1_in_the_article_becomes_an_h2() -> None:
+    assert markdown.body_html(markdown.parse("<h1>Raw heading</h1>")) == "<h2>Raw heading</h2>"

@@ -11,7 +11,7 @@ from email.header import decode_header, make_header
 import pytest
 
 from newsletter.article import read_article
-from newsletter.mime import MessageBuilder, Recipient, message_id
+from newsletter.mime import MessageBuilder, Recipient, UnsendableAddress, message_id
 from newsletter.render import render_issue
 from newsletter.tokens import UnsubscribeTokens
 from tests.conftest import FIXTURES, SAMPLE_ARTICLE
@@ -145,3 +145,16 @@ def test_a_test_subject_prefix(settings) -> None:
         MessageBuilder(issue, settings, campaign="t", subject_prefix="[TEST] ").build(ADA)
     )
     assert message["Subject"] == "[TEST] Why one-click unsubscribe matters"
+
+
+def test_an_address_that_needs_smtputf8_is_refused_clearly(builder: MessageBuilder) -> None:
+    with pytest.raises(UnsendableAddress, match="SMTPUTF8"):
+        builder.build(Recipient(key="5", email="josé@example.com", name="José"))
+
+
+def test_absurd_names_and_subject_words_still_fit_998_octet_lines(settings) -> None:
+    issue = render_issue(read_article(FIXTURES / "articles" / "english.md"), settings)
+    builder = MessageBuilder(issue, settings, campaign="c", subject_prefix="x" * 1100 + " ")
+    data = builder.build(Recipient(key="6", email="long@example.com", name="N" * 1200))
+    assert max(len(line) for line in data.split(b"\r\n")) < 998
+    assert parse(data)["To"].addresses[0].display_name == "N" * 200

@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["SUPPRESSED", "HistoryEntry", "Status", "Subscriber"]
+__all__ = ["SUPPRESSED", "HistoryEntry", "Status", "Subscriber", "first_name_of"]
+
+
+def first_name_of(name: str | None) -> str | None:
+    """The name a greeting uses: "Ada Lovelace" -> "Ada", "Lovelace, Ada" -> "Ada", "陳大文" stays."""
+    if not name or not name.strip():
+        return None
+    family, comma, given = name.partition(",")
+    words = (given if comma and given.strip() else family).split()
+    return words[0] if words else None
 
 
 class Status(StrEnum):
@@ -52,7 +61,7 @@ class Subscriber:
         explicit = self.attributes.get("first_name")
         if isinstance(explicit, str) and explicit.strip():
             return explicit.strip()
-        return self.name.split()[0] if self.name and self.name.split() else None
+        return first_name_of(self.name)
 
 
 @dataclass(frozen=True)

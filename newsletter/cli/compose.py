@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -13,6 +13,9 @@ from rich.table import Table
 
 from newsletter.cli.context import console, settings
 from newsletter.errors import NewsletterError
+
+if TYPE_CHECKING:
+    from newsletter.report import Report
 
 __all__ = ["build", "new"]
 
@@ -39,27 +42,20 @@ def build(
         raise typer.Exit(1)
 
 
-def _print_report(out_dir: Path, report) -> None:
+def _print_report(out_dir: Path, report: Report) -> None:
     from newsletter.report import CLIP_LIMIT, CLIP_WARN
 
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    size_style = (
-        "red"
-        if report.html_bytes > CLIP_LIMIT
-        else "yellow"
-        if report.html_bytes > CLIP_WARN
-        else "green"
-    )
+    size = report.html_bytes
+    style = "red" if size > CLIP_LIMIT else "yellow" if size > CLIP_WARN else "green"
+    margin = report.clip_margin_bytes
+    clip = f"{abs(margin) / 1000:.1f} KB {'below' if margin >= 0 else 'over'} Gmail's {CLIP_LIMIT // 1000} KB clip"
     table.add_row("Subject", escape(report.subject))
     table.add_row("Preheader", escape(report.preheader))
     table.add_row("Reading time", f"{report.reading_minutes} min")
-    table.add_row(
-        "HTML",
-        f"[{size_style}]{report.html_bytes / 1000:.1f} KB[/] "
-        f"({report.clip_margin_bytes / 1000:.1f} KB below Gmail's {CLIP_LIMIT // 1000} KB clip)",
-    )
+    table.add_row("HTML", f"[{style}]{size / 1000:.1f} KB[/] ({clip})")
     table.add_row(
         "Encoded",
         f"HTML part {report.html_part_encoded_bytes / 1000:.1f} KB, message {report.message_bytes / 1000:.1f} KB",
@@ -70,7 +66,7 @@ def _print_report(out_dir: Path, report) -> None:
     console.print(table)
     for finding in report.findings:
         colour = "red" if finding.severity == "error" else "yellow"
-        console.print(f"[{colour}]{finding.severity}[/]: {escape(finding.message)}")
+        console.print(f"[{colour}]{finding.severity}[/]: {escape(finding.message)}", soft_wrap=True)
 
 
 def new(
@@ -104,6 +100,8 @@ def new(
     from newsletter.blogpaste import convert_paste
 
     issue_date = _parse_date(date)
+    if lang is not None:
+        _check_lang(lang)
     if source is None:
         issue_date = issue_date or dt.date.today()
         target = output or Path("articles") / f"{issue_date.isoformat()}.md"
@@ -137,6 +135,17 @@ def new(
     console.print(
         f"[green]Wrote {escape(str(target))}[/]: check it, then run [bold]newsletter build {escape(str(target))}[/]"
     )
+
+
+def _check_lang(lang: str) -> None:
+    from newsletter.locales import load_locales
+
+    templates = settings().templates_dir
+    available = load_locales(templates)
+    if lang not in available:
+        raise NewsletterError(
+            f"--lang {lang!r} has no strings in {templates / 'locales.toml'}; use one of {', '.join(sorted(available))}"
+        )
 
 
 def _parse_date(value: str | None) -> dt.date | None:

@@ -29,8 +29,6 @@ __all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "Prepared", "prepare", "render_issu
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
-_PREHEADER_PADDING = "\u034f\u00a0" * 60
-"""Invisible filler after the preheader, so inbox previews do not run on into the page."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,6 @@ class Prepared:
             "locale": locale,
             "subject": article.subject,
             "preheader": article.preheader,
-            "preheader_padding": _PREHEADER_PADDING,
             "article": article.meta,
             "meta_line": " · ".join(item for item in meta if item),
             "greeting": locale.greeting.format(first_name=recipient["first_name"]),
@@ -80,17 +77,16 @@ class Prepared:
 
 
 def prepare(article: Article, settings: Settings) -> Prepared:
-    """Parse the body once and pick the article's locale; the text body also gives the reading time."""
+    """Parse the body once, pick the article's locale, write the text body, time the reading."""
     tokens = markdown.parse(article.body)
-    text = body_text(tokens)
     return Prepared(
         article=article,
         settings=settings,
         locale=locale_for(article, settings),
         slots=Slots.for_source(article.source),
         tokens=tokens,
-        body_text=text,
-        minutes=reading_minutes(text),
+        body_text=body_text(tokens),
+        minutes=reading_minutes(markdown.plain_text(tokens)),
     )
 
 

@@ -17,8 +17,9 @@ def inline_css(html: str) -> str:
     strip_important=False: MJML's desktop column widths only beat the inlined mobile widths
     through !important; stripping it collapses multi-column layouts. premailer drops the
     doctype, which changes how clients lay the page out, so it is put back.
-    premailer also copies CSS into presentational attributes for old clients (bgcolor, width)
-    but not height, whose "auto" is not a valid attribute value.
+    premailer copies CSS into presentational attributes for old clients, but not width and
+    height: it would turn MJML's pixel widths into width="100%" (Outlook then shows images at
+    their natural size) and write the invalid height="auto".
     """
     inlined = Premailer(
         html,
@@ -26,7 +27,7 @@ def inline_css(html: str) -> str:
         strip_important=False,
         keep_style_tags=False,
         disable_validation=True,
-        disable_basic_attributes=["height"],  # height="auto" is not valid HTML
+        disable_basic_attributes=["height", "width"],
         cssutils_logging_level=logging.CRITICAL,
     ).transform()
     if inlined.lstrip().lower().startswith("<!doctype"):

@@ -1,7 +1,9 @@
-"""Stage 4: the plain-text part, written from the article's Markdown tokens, not scraped from HTML.
+"""Stage 4: the plain-text part, written from the article's Markdown tree, not scraped from HTML.
 
-Headings are underlined to their display width (CJK counts double), lists keep their markers,
-links become ``text (URL)``, images ``[alt]``, tables ``cell | cell`` rows and code is indented.
+Headings are underlined to their display width (CJK counts double); list items keep their
+markers and indent everything they contain under the marker; quotes prefix every line,
+blank ones too; links read ``label (URL)``, images ``[alt]``; tables become ``cell | cell``
+rows and code is indented four spaces.
 """
 
 from __future__ import annotations
@@ -10,116 +12,85 @@ from collections.abc import Sequence
 
 import lxml.html
 from markdown_it.token import Token
+from markdown_it.tree import SyntaxTreeNode
 
-from newsletter.article import display_width
+from newsletter.markdown import inline_text
+from newsletter.reading import display_width
 from newsletter.sanitize import sanitize_html
 
 __all__ = ["body_text"]
 
-
-class _Writer:
-    """Collects text blocks; a tight block (list item, table row) follows its neighbour directly."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.prefixes: list[str] = []  # "> " for quotes, indentation for nested lists
-        self.lists: list[int] = []  # next number per open list, -1 for bullets
-        self.marker = ""
-        self.list_started = False  # the next item is the first of its list: keep a blank line
-        self.row: list[str] | None = None
-
-    def block(self, text: str, *, tight: bool = False) -> None:
-        if not text.strip():
-            return
-        lead = "".join(self.prefixes)
-        lines = [lead + line if line else lead.rstrip() for line in text.split("\n")]
-        if self.parts:
-            self.parts.append("\n" if tight else "\n\n")
-        self.parts.append("\n".join(lines))
-
-    def item_text(self, text: str, *, tight: bool) -> None:
-        marker, self.marker = self.marker, ""
-        indent = " " * len(marker)
-        first, self.list_started = self.list_started, False
-        self.block(marker + text.replace("\n", "\n" + indent), tight=tight and not first)
-
-    def text(self) -> str:
-        return "".join(self.parts)
+Lines = list[str]
 
 
 def body_text(tokens: Sequence[Token]) -> str:
-    """The article body as plain text."""
-    out = _Writer()
-    rows_in_table = 0
-    for index, token in enumerate(tokens):
-        kind = token.type
-        opener = tokens[index - 1] if index else token
-        if kind == "inline" and out.row is not None:
-            out.row.append(_inline(token))
-        elif kind == "inline" and opener.type == "heading_open":
-            title = _inline(token)
-            rule = "=" if opener.tag == "h2" else "-"
-            out.block(f"{title}\n{rule * display_width(title)}")
-        elif kind == "inline":
-            # markdown-it hides the paragraphs of a tight list: those items need no blank line.
-            out.item_text(_inline(token), tight=bool(out.lists) and opener.hidden)
-        elif kind == "bullet_list_open":
-            out.lists.append(-1)
-            out.list_started = True
-        elif kind == "ordered_list_open":
-            out.lists.append(int(token.attrGet("start") or 1))
-            out.list_started = True
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            out.lists.pop()
-        elif kind == "list_item_open":
-            number = out.lists[-1]
-            out.marker = "- " if number < 0 else f"{number}. "
-            if number >= 0:
-                out.lists[-1] += 1
-            out.prefixes.append("  " * (len(out.lists) - 1))
-        elif kind in ("list_item_close", "blockquote_close"):
-            out.prefixes.pop()
-        elif kind == "blockquote_open":
-            out.prefixes.append("> ")
-        elif kind in ("fence", "code_block"):
-            out.block("\n".join("    " + line for line in token.content.rstrip("\n").split("\n")))
-        elif kind == "hr":
-            out.block("* * *")
-        elif kind == "table_open":
-            rows_in_table = 0
-        elif kind == "tr_open":
-            out.row = []
-        elif kind == "tr_close" and out.row is not None:
-            out.block(" | ".join(out.row), tight=rows_in_table > 0)
-            out.row = None
-            rows_in_table += 1
-        elif kind == "html_block":
-            out.block(_html_text(token.content))
-    return out.text()
+    """The article body as plain text, blocks separated by one blank line."""
+    return "\n".join(_join(_block(node) for node in SyntaxTreeNode(list(tokens)).children))
 
 
-def _inline(token: Token) -> str:
-    out: list[str] = []
-    links: list[tuple[str, int]] = []
-    for child in token.children or ():
-        kind = child.type
-        if kind == "text":
-            out.append(child.content)
-        elif kind == "code_inline":
-            out.append(f"`{child.content}`")
-        elif kind in ("softbreak", "hardbreak"):
-            out.append("\n")
-        elif kind == "image":
-            alt = child.content or ""
-            out.append(f"[{alt}]" if alt else "")
-        elif kind == "link_open":
-            links.append((str(child.attrGet("href") or ""), len(out)))
-        elif kind == "link_close" and links:
-            href, start = links.pop()
-            label = "".join(out[start:])
-            if href and href not in (label, f"mailto:{label}"):
-                out.append(f" ({href})")
-    return "".join(out).strip()
+def _block(node: SyntaxTreeNode) -> Lines:
+    kind = node.type
+    if kind == "paragraph":
+        return _inline(node).split("\n")
+    if kind == "heading":
+        title = _inline(node)
+        return [title, ("=" if node.tag == "h2" else "-") * display_width(title)]
+    if kind in ("bullet_list", "ordered_list"):
+        return _list(node)
+    if kind == "blockquote":
+        return [
+            f"> {line}" if line else ">" for line in _join(_block(child) for child in node.children)
+        ]
+    if kind in ("fence", "code_block"):
+        return ["    " + line for line in node.content.rstrip("\n").split("\n")]
+    if kind == "hr":
+        return ["* * *"]
+    if kind == "table":
+        return [" | ".join(_inline(cell) for cell in row.children) for row in _rows(node)]
+    if kind == "html_block":
+        text = _html_text(node.content)
+        return [text] if text else []
+    return _join(_block(child) for child in node.children)
+
+
+def _list(node: SyntaxTreeNode) -> Lines:
+    start = node.attrs.get("start")
+    number = int(start) if start is not None else 1
+    tight = all(p.hidden for item in node.children for p in item.children if p.type == "paragraph")
+    lines: Lines = []
+    for item in node.children:
+        marker = "- " if node.type == "bullet_list" else f"{number}. "
+        number += 1
+        body = _join((_block(child) for child in item.children), blank=not tight) or [""]
+        if lines and not tight:
+            lines.append("")
+        lines.append((marker + body[0]).rstrip())
+        lines.extend(" " * len(marker) + line if line else "" for line in body[1:])
+    return lines
+
+
+def _rows(table: SyntaxTreeNode) -> list[SyntaxTreeNode]:
+    return [row for section in table.children for row in section.children]
+
+
+def _inline(node: SyntaxTreeNode) -> str:
+    return (
+        inline_text(node.children[0].token, urls=True)
+        if node.children and node.children[0].token
+        else ""
+    )
+
+
+def _join(blocks: object, *, blank: bool = True) -> Lines:
+    """Concatenate blocks, with a blank line between them unless the list is tight."""
+    lines: Lines = []
+    for block in blocks:  # type: ignore[attr-defined]
+        if not block:
+            continue
+        if lines and blank:
+            lines.append("")
+        lines.extend(block)
+    return lines
 
 
 def _html_text(html: str) -> str:

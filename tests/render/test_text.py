@@ -26,9 +26,30 @@ def test_links_become_text_with_the_url() -> None:
     assert text_of("<https://example.com>") == "https://example.com"
 
 
-def test_lists_keep_their_markers_and_nesting() -> None:
-    assert text_of("Intro:\n\n- one\n- two\n  - nested\n\n3. three\n4. four") == (
-        "Intro:\n\n- one\n- two\n\n  - nested\n\n3. three\n4. four"
+def test_lists_keep_their_markers_and_nest_under_them() -> None:
+    assert text_of("Intro:\n\n- one\n- two\n  - nested\n    - deeper\n\n0. zero\n1. one") == (
+        "Intro:\n\n- one\n- two\n  - nested\n    - deeper\n\n0. zero\n1. one"
+    )
+
+
+def test_everything_inside_a_loose_item_is_indented_under_its_marker() -> None:
+    source = "1. first\n\n   second paragraph\n\n   ```\n   code\n   ```\n\n   > quoted\n2. next"
+    assert text_of(source) == (
+        "1. first\n\n   second paragraph\n\n       code\n\n   > quoted\n\n2. next"
+    )
+
+
+def test_an_item_that_starts_with_code_keeps_its_marker() -> None:
+    assert text_of("- ```\n  x = 1\n  ```") == "-     x = 1"
+
+
+def test_a_quote_of_several_paragraphs_stays_one_quote() -> None:
+    assert text_of("> one\n>\n> two") == "> one\n>\n> two"
+
+
+def test_raw_html_links_keep_their_url() -> None:
+    assert text_of('See <a href="https://example.com/raw">raw link</a> now.') == (
+        "See raw link (https://example.com/raw) now."
     )
 
 
