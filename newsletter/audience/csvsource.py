@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from newsletter.errors import NewsletterError
 __all__ = ["CsvImportError", "Sheet", "open_sheets"]
 
 DELIMITERS = (",", ";", "\t")
+_UNDECODED = re.compile("[\udc80-\udcff]")
 csv.field_size_limit(1 << 24)
 
 
@@ -80,15 +82,19 @@ def _sheet(
             f"unknown encoding {chosen!r}; try utf-8, utf-16 or big5", path=path
         ) from None
     binary.seek(0)
+    # surrogateescape keeps undecodable bytes as markers, so the error names the exact row
     text = io.TextIOWrapper(
-        io.BufferedReader(_Counting(binary, progress)), encoding=chosen, newline=""
+        io.BufferedReader(_Counting(binary, progress)),
+        encoding=chosen,
+        newline="",
+        errors="surrogateescape",
     )
-    first = _first_line(text, path)
+    first = _first_line(text, path, chosen)
     delimiter = max(DELIMITERS, key=first.count) if any(d in first for d in DELIMITERS) else ","
     reader = csv.reader(_chain(first, text), delimiter=delimiter)
     header = next(reader, [])
     header = [h.strip().lstrip("\ufeff") for h in header]
-    return Sheet(name, header, _numbered(reader, text, path), delimiter)
+    return Sheet(name, header, _numbered(reader, path, chosen), delimiter)
 
 
 def _encoding_from_bom(head: bytes) -> str:
@@ -99,24 +105,20 @@ def _encoding_from_bom(head: bytes) -> str:
     return "utf-8"
 
 
-def _first_line(text: io.TextIOWrapper, path: Path) -> str:
-    try:
-        return text.readline()
-    except UnicodeDecodeError as exc:
-        raise _decode_error(path, 1, exc) from None
+def _first_line(text: io.TextIOWrapper, path: Path, encoding: str) -> str:
+    line = text.readline()
+    if _UNDECODED.search(line):
+        raise _decode_error(path, 1, encoding)
+    return line
 
 
-def _numbered(
-    reader: csv.reader, text: io.TextIOWrapper, path: Path
-) -> Iterator[tuple[int, list[str]]]:
+def _numbered(reader: csv.reader, path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
     line = reader.line_num
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
-        except UnicodeDecodeError as exc:
-            raise _decode_error(path, reader.line_num + 1, exc) from None
         except csv.Error as exc:
             raise CsvImportError(
                 f"the CSV cannot be parsed ({exc}); check its quoting",
@@ -124,13 +126,16 @@ def _numbered(
                 line=reader.line_num,
             ) from None
         start, line = line + 1, reader.line_num
-        if row and any(cell.strip() for cell in row):
+        joined = "".join(row)
+        if not joined.isascii() and _UNDECODED.search(joined):
+            raise _decode_error(path, start, encoding)
+        if joined.strip():
             yield start, row
 
 
-def _decode_error(path: Path, line: int, exc: UnicodeDecodeError) -> CsvImportError:
+def _decode_error(path: Path, line: int, encoding: str) -> CsvImportError:
     return CsvImportError(
-        f"the bytes are not {exc.encoding} text; name the file's encoding with --encoding "
+        f"the bytes are not {encoding} text; name the file's encoding with --encoding "
         "(big5 for most Hong Kong and Taiwan files, utf-16 for Excel's Unicode text)",
         path=path,
         line=line,

@@ -15,7 +15,6 @@ from sqlalchemy import (
     Column,
     Dialect,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
@@ -115,13 +114,14 @@ def _v1_tables(conn: Connection) -> None:
 
 
 def _v2_indexes_and_append_only_history(conn: Connection) -> None:
-    for index in (
-        Index("ix_subscribers_status", subscribers.c.status, subscribers.c.id),
-        Index("ix_subscribers_lang", subscribers.c.lang),
-        Index("ix_subscriber_tags_tag", tags.c.tag, tags.c.subscriber_id),
-        Index("ix_status_history_subscriber", history.c.subscriber_id, history.c.id),
+    # Plain DDL: Index objects would attach to the tables and leak into v1's create_all.
+    for statement in (
+        "CREATE INDEX ix_subscribers_status ON subscribers (status, id)",
+        "CREATE INDEX ix_subscribers_lang ON subscribers (lang)",
+        "CREATE INDEX ix_subscriber_tags_tag ON subscriber_tags (tag, subscriber_id)",
+        "CREATE INDEX ix_status_history_subscriber ON status_history (subscriber_id, id)",
     ):
-        index.create(conn)
+        conn.execute(text(statement))
     if conn.dialect.name == "sqlite":
         for event in ("UPDATE", "DELETE"):
             conn.execute(

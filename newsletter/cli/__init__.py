@@ -66,5 +66,5 @@ def main() -> None:
     except NewsletterError as exc:
         if options.debug:
             raise
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise SystemExit(1) from None

@@ -66,7 +66,7 @@ def _print_report(out_dir: Path, report: Report) -> None:
     console.print(table)
     for finding in report.findings:
         colour = "red" if finding.severity == "error" else "yellow"
-        console.print(f"[{colour}]{finding.severity}[/]: {escape(finding.message)}", soft_wrap=True)
+        console.print(f"[{colour}]{finding.severity}[/]: {escape(finding.message)}")
 
 
 def new(

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
 __all__ = ["console", "err_console", "options", "settings"]
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)  # paths and findings stay on one line when piped
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass

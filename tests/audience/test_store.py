@@ -1,0 +1,183 @@
+"""The subscriber store on a real SQLite file: statuses, history, erasure, migrations, two writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from newsletter.audience.db import migrate, open_engine
+from newsletter.audience.models import Status
+from newsletter.audience.schema import MIGRATIONS
+from newsletter.audience.store import Consent, Filters, Store, SubscriberError
+from newsletter.errors import NewsletterError
+
+
+def test_an_address_is_unique_whatever_its_case(store: Store) -> None:
+    store.add("Ada@Example.com", name="Ada Lovelace", consent=Consent("cli: signed up at a talk"))
+    with pytest.raises(SubscriberError, match="already on the list"):
+        store.add("ada@EXAMPLE.COM")
+    ada = store.get("ADA@example.com")
+    assert ada is not None and ada.email == "Ada@example.com" and ada.status is Status.SUBSCRIBED
+    assert ada.consent_method == "cli: signed up at a talk" and ada.consent_at is not None
+
+
+def test_without_consent_evidence_a_new_subscriber_is_pending(store: Store) -> None:
+    assert store.add("new@example.com").status is Status.PENDING
+
+
+def test_every_status_change_is_in_the_history(store: Store) -> None:
+    store.add("ada@example.com", consent=Consent("cli"))
+    store.unsubscribe("ada@example.com", reason="one-click")
+    store.unsubscribe("ada@example.com", reason="again")  # idempotent: no second entry
+    store.resubscribe("ada@example.com", reason="wrote on 2025-10-01 asking to come back")
+    entries = store.history("ada@example.com")
+    assert [(e.from_status, e.to_status, e.reason) for e in entries] == [
+        (None, Status.SUBSCRIBED, "added"),
+        (Status.SUBSCRIBED, Status.UNSUBSCRIBED, "one-click"),
+        (Status.UNSUBSCRIBED, Status.SUBSCRIBED, "wrote on 2025-10-01 asking to come back"),
+    ]
+    ada = store.get("ada@example.com")
+    assert ada is not None and ada.unsubscribed_at is not None
+
+
+@pytest.mark.parametrize(
+    "status", [Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED, Status.BLOCKED]
+)
+def test_bringing_back_someone_who_left_needs_a_reason(store: Store, status: Status) -> None:
+    store.add("ada@example.com", consent=Consent("cli"))
+    store.change_status("ada@example.com", status, actor="test", reason=None)
+    with pytest.raises(SubscriberError, match="needs --reason"):
+        store.resubscribe("ada@example.com", reason=" ")
+    assert store.get("ada@example.com").status is status
+
+
+def test_history_cannot_be_rewritten(store: Store) -> None:
+    store.add("ada@example.com")
+    with pytest.raises(DBAPIError, match="append-only"), store.write() as conn:
+        conn.execute(text("UPDATE status_history SET reason = 'forged'"))
+    with pytest.raises(DBAPIError, match="append-only"), store.write() as conn:
+        conn.execute(text("DELETE FROM status_history"))
+
+
+def test_erasure_deletes_personal_data_and_blocks_the_address_for_good(
+    store: Store, tmp_path: Path
+) -> None:
+    store.add("Mei@example.org", name="陳美玲", tag_names=["vip"], consent=Consent("cli"))
+    store.erase("mei@example.org")
+    assert store.get("mei@example.org") is None
+    with pytest.raises(SubscriberError, match="erased"):
+        store.add("MEI@example.org")
+    raw = sqlite3.connect(tmp_path / "subscribers.db")
+    dump = "\n".join(raw.iterdump())
+    raw.close()
+    assert "mei@example.org" not in dump.lower() and "陳美玲" not in dump
+    assert "'erased'" in dump
+
+
+def test_filters_paging_and_stats(store: Store) -> None:
+    for n in range(7):
+        store.add(
+            f"reader{n}@example.com",
+            name=f"Reader {n}",
+            lang="en" if n % 2 else "zh-Hant",
+            consent=Consent("cli"),
+        )
+    store.tag(["reader1@example.com", "reader3@example.com"], "vip")
+    store.unsubscribe("reader5@example.com")
+    assert [s.email for s in store.find(Filters(tag="vip"))] == [
+        "reader1@example.com",
+        "reader3@example.com",
+    ]
+    assert store.count(Filters(status=Status.SUBSCRIBED, lang="en")) == 2
+    assert [s.email for s in store.find(Filters(search="READER6"))] == ["reader6@example.com"]
+    page = store.find(limit=3, offset=3)
+    assert [s.email for s in page] == [
+        "reader3@example.com",
+        "reader4@example.com",
+        "reader5@example.com",
+    ]
+    stats = store.stats()
+    assert stats.total == 7 and stats.by_status == {"subscribed": 6, "unsubscribed": 1}
+    assert stats.by_tag == {"vip": 2} and stats.by_lang == {"en": 3, "zh-Hant": 4}
+    assert len(list(store.iter_all(batch=2))) == 7
+
+
+def test_tag_and_untag_count_what_changed(store: Store) -> None:
+    store.add("ada@example.com")
+    assert store.tag(["ada@example.com"], "vip") == 1
+    assert store.tag(["ada@example.com"], "vip") == 0
+    assert store.tag(["ada@example.com"], "vip", remove=True) == 1
+    with pytest.raises(SubscriberError, match="not on the list"):
+        store.tag(["nobody@example.com"], "vip")
+
+
+def test_an_old_database_file_is_migrated_on_open_and_keeps_its_data(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    migrate(engine, upto=1)  # a file written by the first release
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO subscribers (email, email_key, status, created_at, status_changed_at, attributes) "
+                "VALUES ('old@example.com', 'old@example.com', 'subscribed', '2024-01-01T00:00:00+00:00', "
+                "'2024-01-01T00:00:00+00:00', '{}')"
+            )
+        )
+    engine.dispose()
+    store = Store.open(url)
+    assert store.get("old@example.com").status is Status.SUBSCRIBED
+    with store.read() as conn:
+        assert conn.execute(text("SELECT version FROM schema_version")).scalar() == len(MIGRATIONS)
+        indexes = {
+            r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='index'"))
+        }
+    assert "ix_subscribers_status" in indexes
+    store.close()
+
+
+def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    open_engine(url).dispose()
+    raw = sqlite3.connect(tmp_path / "new.db")
+    raw.execute("UPDATE schema_version SET version = 99")
+    raw.commit()
+    raw.close()
+    with pytest.raises(NewsletterError, match="newer than this newsletter"):
+        open_engine(url)
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from newsletter.audience.store import Store, Consent
+    store = Store.open(sys.argv[1])
+    for n in range(int(sys.argv[3])):
+        store.add(f"{sys.argv[2]}{n}@example.com", consent=Consent("test"))
+        store.tag([f"{sys.argv[2]}{n}@example.com"], "both")
+    """
+)
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    open_engine(url).dispose()
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, url, prefix, "150"], stderr=subprocess.PIPE, text=True
+        )
+        for prefix in ("left", "right")
+    ]
+    for writer in writers:
+        _, errors = writer.communicate(timeout=120)
+        assert writer.returncode == 0, errors
+    store = Store.open(url)
+    assert store.count() == 300
+    assert store.stats().by_tag == {"both": 300}
+    store.close()
