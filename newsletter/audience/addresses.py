@@ -21,7 +21,7 @@ _FAST = re.compile(
     r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)"
     r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})"
 )
-_SPECIAL = tuple(SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL = frozenset(SPECIAL_USE_DOMAIN_NAMES)  # all single labels: compared with the TLD
 
 
 class InvalidAddress(ValueError):
@@ -59,5 +59,4 @@ def suppression_hash(key: str) -> str:
 def _fast_path_ok(local: str, domain: str) -> bool:
     if len(local) > 64 or len(local) + 1 + len(domain) > 254:
         return False
-    lowered = domain.lower()
-    return not any(lowered == name or lowered.endswith("." + name) for name in _SPECIAL)
+    return domain.rsplit(".", 1)[-1].lower() not in _SPECIAL

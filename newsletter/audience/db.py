@@ -62,7 +62,12 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(
+            "PRAGMA synchronous=NORMAL"
+        )  # WAL stays consistent; the last commit may wait
+        cursor.execute(
+            "PRAGMA cache_size=-32000"
+        )  # 32 MB of pages: big imports touch many index pages
         cursor.close()
 
     @event.listens_for(engine, "begin")

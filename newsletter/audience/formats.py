@@ -78,6 +78,9 @@ _LANGS = {
 }
 
 
+_SUPPRESSED_NAMES = frozenset(status.value for status in SUPPRESSED)
+
+
 class RejectedRow(ValueError):
     """One row cannot be imported; the message is its reason in the reject file."""
 
@@ -159,11 +162,7 @@ def detect(sheet_name: str, header: list[str], mapping: Mapping[str, str]) -> Fo
         raise CsvImportError(
             f"no email column among {shown}; name it with --map 'COLUMN=email' (fields: {', '.join(FIELDS)}, attr:NAME)"
         )
-    kind = (
-        "listmonk"
-        if {"email", "attributes"} <= set(header) or header[:2] == ["email", "name"]
-        else "generic"
-    )
+    kind = "listmonk" if "email" in header and ({"attributes", "uuid"} & set(header)) else "generic"
     name = "listmonk" if kind == "listmonk" else "list with a header"
     return Format(name, columns, len(header), False, kind, tuple(header))
 
@@ -283,7 +282,7 @@ def _read_generic(
     stated = values.get("status", "").lower()
     if stated in ("blocklisted", "blocked"):
         candidate.status, candidate.reason = Status.BLOCKED, "blocklisted in the imported file"
-    elif stated in {s.value for s in SUPPRESSED}:
+    elif stated in _SUPPRESSED_NAMES:
         candidate.status, candidate.reason = Status(stated), f"{stated} in the imported file"
     else:
         candidate.status = Status.SUBSCRIBED if consent else Status.PENDING
@@ -386,6 +385,8 @@ def parse_tags(cell: str) -> tuple[str, ...]:
     cell = cell.strip()
     if not cell:
         return ()
+    if '"' not in cell and ";" not in cell and not cell.startswith("["):
+        return tuple(dict.fromkeys(item.strip() for item in cell.split(",") if item.strip()))
     if cell.startswith("["):
         try:
             return tuple(str(t) for t in json.loads(cell))

@@ -172,10 +172,7 @@ def _print_import(report: Any) -> None:
         ("added", report.added),
         ("updated", report.updated),
         ("unchanged", report.unchanged),
-        (
-            "suppressed (left, bounced, complained, blocked or erased: not resubscribed)",
-            report.suppressed,
-        ),
+        ("suppressed (had left: not resubscribed)", report.suppressed),
         ("duplicates merged", report.duplicates),
         ("rejected", sum(report.rejected.values())),
     ):
