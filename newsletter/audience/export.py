@@ -22,15 +22,15 @@ COLUMNS = (
     "unsubscribed_at", "status_changed_at", "consent_at", "consent_method", "consent_ip",
     "consent_user_agent", "bounce_count", "last_bounce_reason", "attributes",
 )  # fmt: skip
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+_FORMULA_START = frozenset({"=", "+", "-", "@", "\t", "\r", "'"})
 
 
 def escape_cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return "'" + value if value[:1] in _FORMULA_START else value
 
 
 def unescape_cell(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+    return value[1:] if value[:1] == "'" and value[1:2] in _FORMULA_START else value
 
 
 def write_csv(subscribers: Iterable[Subscriber], out: TextIO) -> int:
@@ -39,19 +39,33 @@ def write_csv(subscribers: Iterable[Subscriber], out: TextIO) -> int:
     writer.writerow(COLUMNS)
     count = 0
     for subscriber in subscribers:
-        writer.writerow([escape_cell(_cell(subscriber, column)) for column in COLUMNS])
+        writer.writerow([escape_cell(cell) for cell in _cells(subscriber)])
         count += 1
     return count
 
 
-def _cell(subscriber: Subscriber, column: str) -> str:
-    value = getattr(subscriber, column)
-    if value is None:
-        return ""
-    if column == "tags":
-        return json.dumps(list(value), ensure_ascii=False)
-    if column == "attributes":
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(timespec="microseconds")
-    return str(value)
+def _cells(s: Subscriber) -> tuple[str, ...]:
+    """One row in COLUMNS order (tags and attributes as JSON, times as ISO 8601 UTC)."""
+    return (
+        s.email,
+        s.name or "",
+        s.lang or "",
+        json.dumps(list(s.tags), ensure_ascii=False) if s.tags else "[]",
+        s.status.value,
+        s.source or "",
+        _time(s.created_at),
+        _time(s.confirmed_at),
+        _time(s.unsubscribed_at),
+        _time(s.status_changed_at),
+        _time(s.consent_at),
+        s.consent_method or "",
+        s.consent_ip or "",
+        s.consent_user_agent or "",
+        str(s.bounce_count),
+        s.last_bounce_reason or "",
+        json.dumps(s.attributes, ensure_ascii=False, sort_keys=True) if s.attributes else "{}",
+    )
+
+
+def _time(value: dt.datetime | None) -> str:
+    return "" if value is None else value.isoformat(timespec="microseconds")

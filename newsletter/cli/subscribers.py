@@ -207,10 +207,10 @@ def export(
     filters = _filters(status, tag, lang, search)
     with _store() as store:
         if output is None:
-            write_csv(store.iter_all(filters), sys.stdout)
+            write_csv(store.iter_all(filters, batch=5000), sys.stdout)
             return
         with open_atomic(output) as handle:
-            count = write_csv(store.iter_all(filters), handle)
+            count = write_csv(store.iter_all(filters, batch=5000), handle)
     err_console.print(f"Exported {count} subscribers to {escape(str(output))}")
 
 
