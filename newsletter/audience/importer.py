@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from newsletter.audience.csvsource import Progress, open_sheets
 from newsletter.audience.formats import Candidate, RejectedRow, detect
 from newsletter.audience.models import SUPPRESSED, Status
-from newsletter.audience.schema import subscribers, suppressions, tags
+from newsletter.audience.schema import history, subscribers, suppressions, tags
 from newsletter.audience.store import (
     Consent,
     Store,
@@ -116,7 +116,12 @@ class _Run:
 
     def __init__(self, conn: Connection, report: ImportReport, *, actor: str, at: dt.datetime):
         self.conn, self.report, self.actor, self.at = conn, report, actor, at
-        self.first_new_id = (conn.execute(select(func.max(subscribers.c.id))).scalar() or 0) + 1
+        highest = max(
+            conn.execute(select(func.max(subscribers.c.id))).scalar() or 0,
+            conn.execute(select(func.max(history.c.subscriber_id))).scalar()
+            or 0,  # erased ones too
+        )
+        self.first_new_id = self.next_id = highest + 1
         self.any_erased = (
             conn.execute(select(suppressions.c.email_hash).limit(1)).first() is not None
         )
@@ -141,9 +146,17 @@ class _Run:
         if not candidates:
             return
         rows = [_new_row(c, self.actor, self.at) for c in candidates]
-        bulk_insert(self.conn, subscribers, rows)
-        found = ids_by_keys(self.conn, [r["email_key"] for r in rows])
-        ids = [found[r["email_key"]] for r in rows]
+        if self.conn.dialect.name == "sqlite":
+            # BEGIN IMMEDIATE holds the write lock for the whole import: the next ids are ours.
+            ids = list(range(self.next_id, self.next_id + len(rows)))
+            for row, new_id in zip(rows, ids, strict=True):
+                row["id"] = new_id
+            self.next_id += len(rows)
+            bulk_insert(self.conn, subscribers, rows)
+        else:
+            bulk_insert(self.conn, subscribers, rows)
+            found = ids_by_keys(self.conn, [r["email_key"] for r in rows])
+            ids = [found[r["email_key"]] for r in rows]
         record_history(
             self.conn,
             [

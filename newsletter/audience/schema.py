@@ -81,6 +81,7 @@ subscribers = Table(
     Column("bounce_count", Integer, nullable=False, server_default="0"),
     Column("last_bounce_reason", Text),
     Column("attributes", JSON, nullable=False),
+    sqlite_autoincrement=True,  # an erased subscriber's id (still in the history) is never reused
 )
 
 tags = Table(

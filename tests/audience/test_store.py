@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from newsletter.audience.db import migrate, open_engine
+from newsletter.audience.importer import import_file
 from newsletter.audience.models import Status
 from newsletter.audience.schema import MIGRATIONS
 from newsletter.audience.store import Consent, Filters, Store, SubscriberError
@@ -181,3 +182,19 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     assert store.count() == 300
     assert store.stats().by_tag == {"both": 300}
     store.close()
+
+
+def test_an_erased_subscribers_id_and_history_never_pass_to_someone_new(
+    store: Store, tmp_path: Path
+) -> None:
+    store.add("first@example.com")
+    store.add("last@example.com")
+    store.unsubscribe("last@example.com")
+    store.erase("last@example.com")
+    newcomer = store.add("new@example.com")
+    listed = tmp_path / "more.csv"
+    listed.write_text("email\nimported@example.com\n", encoding="utf-8")
+    import_file(store, listed)
+    ids = {s.email: s.id for s in store.find()}
+    assert ids["new@example.com"] == 3 and ids["imported@example.com"] == 4
+    assert [e.reason for e in store.history(newcomer.email)] == ["added"]
