@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 from pydantic import EmailStr, Field, SecretStr, ValidationError, field_validator
@@ -57,10 +57,42 @@ class Settings(BaseSettings):
         default="sqlite:///subscribers/subscribers.db",
         description="SQLAlchemy URL of the subscriber store; relative SQLite paths start at the working folder.",
     )
+    provider: Literal["sendgrid", "smtp"] | None = Field(
+        default=None, description="How real sends go out."
+    )
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_host: str = "https://api.sendgrid.com"
+    sendgrid_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for SendGrid's answer."
+    )
+    sendgrid_categories: tuple[str, ...] = ("newsletter",)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_rate: float = Field(
+        default=0.0,
+        ge=0,
+        description="Messages per second; 0 means as fast as the server takes them.",
+    )
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    max_consecutive_failures: int = Field(
+        default=50, ge=1, description="Pause a campaign after this many failures in a row."
+    )
+    outbox_dir: Path = Path("outbox")
     templates_dir: Path = Path("templates")
     build_dir: Path = Path("build")
     sample_name: str = "Ada Lovelace"
     sample_email: EmailStr = "reader@example.com"
+
+    @field_validator("sendgrid_host")
+    @classmethod
+    def _api_host(cls, value: str) -> str:
+        loopback = value.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+        if not value.startswith("https://") and not loopback:
+            raise ValueError("must be an https:// URL (plain http only to 127.0.0.1 for tests)")
+        return value.rstrip("/")
 
     @field_validator("base_url", "logo_url")
     @classmethod

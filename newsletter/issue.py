@@ -36,11 +36,15 @@ class RenderedIssue:
     html_template: SlotTemplate
     text_template: SlotTemplate
 
-    def personalize(self, fields: RecipientFields) -> tuple[str, str]:
-        """(html, text) for one recipient: a join over pre-split chunks, nothing more."""
-        values = {
+    def values(self, fields: RecipientFields) -> dict[str, str]:
+        """Slot values, unescaped, with the language's fallback for a missing first name."""
+        return {
             "first_name": (fields.first_name or "").strip() or self.first_name_fallback,
             "unsubscribe_url": fields.unsubscribe_url,
             "web_url": fields.web_url,
         }
+
+    def personalize(self, fields: RecipientFields) -> tuple[str, str]:
+        """(html, text) for one recipient: a join over pre-split chunks, nothing more."""
+        values = self.values(fields)
         return self.html_template.fill(values), self.text_template.fill(values)

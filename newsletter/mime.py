@@ -26,7 +26,7 @@ from newsletter.issue import RecipientFields, RenderedIssue
 from newsletter.placeholders import SlotTemplate
 from newsletter.tokens import UnsubscribeTokens
 
-__all__ = ["Composed", "MessageBuilder", "Recipient", "UnsendableAddress", "message_id"]
+__all__ = ["Composed", "Envelope", "MessageBuilder", "Recipient", "UnsendableAddress", "message_id"]
 
 CRLF = "\r\n"
 NAME_LIMIT = 200
@@ -48,6 +48,22 @@ class Recipient:
     email: str
     name: str | None = None
     first_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One recipient's identity and links, before any body is built."""
+
+    recipient: Recipient
+    message_id: str
+    unsubscribe_url: str
+    unsubscribe_mailto: str
+    fields: RecipientFields
+
+    @property
+    def list_unsubscribe(self) -> str:
+        """The List-Unsubscribe value, unfolded (for APIs that fold it themselves)."""
+        return f"<{self.unsubscribe_url}>, <{self.unsubscribe_mailto}>"
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,7 @@ class MessageBuilder:
     ):
         self.issue = issue
         self.campaign = campaign
+        self.subject = subject_prefix + issue.subject
         self._domain = settings.sending_domain
         self._base_url = settings.base_url
         self._mailto = settings.unsubscribe_address
@@ -102,20 +119,35 @@ class MessageBuilder:
         """The complete message for one recipient, ready for SMTP DATA or an .eml file."""
         return self.compose(recipient).data
 
-    def compose(self, recipient: Recipient) -> Composed:
-        """The message with the personalised parts it was built from."""
+    def envelope(self, recipient: Recipient) -> Envelope:
+        """What every provider needs per recipient: ids, unsubscribe links, field values."""
+        format_address(None, recipient.email, "To")  # refuses what no header can carry
         token = self._tokens.issue(recipient.key)
         unsubscribe = f"{self._base_url}/u/{token}"
-        fields = RecipientFields(recipient.first_name, unsubscribe, self.issue.web_url)
-        html, text = self.issue.personalize(fields)
         mailto = f"mailto:{self._mailto}?subject={quote('unsubscribe ' + token)}"
+        return Envelope(
+            recipient=recipient,
+            message_id=message_id(self.campaign, recipient.key, self._domain),
+            unsubscribe_url=unsubscribe,
+            unsubscribe_mailto=mailto,
+            fields=RecipientFields(recipient.first_name, unsubscribe, self.issue.web_url),
+        )
+
+    def compose(self, recipient: Recipient) -> Composed:
+        """The message with the personalised parts it was built from."""
+        return self.message(self.envelope(recipient))
+
+    def message(self, envelope: Envelope) -> Composed:
+        """The message for an envelope the caller already made."""
+        recipient = envelope.recipient
+        html, text = self.issue.personalize(envelope.fields)
         boundary = self._boundary
         html_part = _part("text/html", self._html_cte, html)
         data = (
             self._head
             + f"To: {format_address(recipient.name, recipient.email, 'To')}{CRLF}"
-            + f"Message-ID: {message_id(self.campaign, recipient.key, self._domain)}{CRLF}"
-            + f"List-Unsubscribe: <{unsubscribe}>,{CRLF} <{mailto}>{CRLF}"
+            + f"Message-ID: {envelope.message_id}{CRLF}"
+            + f"List-Unsubscribe: <{envelope.unsubscribe_url}>,{CRLF} <{envelope.unsubscribe_mailto}>{CRLF}"
             + self._mime_head
             + f"{CRLF}--{boundary}{CRLF}"
             + _part("text/plain", self._text_cte, text)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["SUPPRESSED", "HistoryEntry", "Status", "Subscriber", "first_name_of"]
+__all__ = ["SUPPRESSED", "HistoryEntry", "Status", "Subscriber", "first_name_for", "first_name_of"]
 
 
 def first_name_of(name: str | None) -> str | None:
@@ -17,6 +17,14 @@ def first_name_of(name: str | None) -> str | None:
     family, comma, given = name.partition(",")
     words = (given if comma and given.strip() else family).split()
     return words[0] if words else None
+
+
+def first_name_for(name: str | None, attributes: dict[str, Any]) -> str | None:
+    """An explicit ``first_name`` attribute wins over the one read from the full name."""
+    explicit = attributes.get("first_name")
+    if isinstance(explicit, str) and explicit.strip():
+        return explicit.strip()
+    return first_name_of(name)
 
 
 class Status(StrEnum):
@@ -58,10 +66,7 @@ class Subscriber:
     @property
     def first_name(self) -> str | None:
         """For greetings: the first word of the name (an attribute may say otherwise)."""
-        explicit = self.attributes.get("first_name")
-        if isinstance(explicit, str) and explicit.strip():
-            return explicit.strip()
-        return first_name_of(self.name)
+        return first_name_for(self.name, self.attributes)
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,38 @@ suppressions = Table(
 )
 
 
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("slug", String(200), nullable=False),
+    Column("article", Text, nullable=False),  # the file, for `campaigns retry`
+    Column("subject", Text, nullable=False),
+    Column("article_sha", String(64), nullable=False),
+    Column("filters", JSON, nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("note", Text),
+    Column("send_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+campaign_recipients = Table(
+    "campaign_recipients",
+    metadata,
+    Column("campaign_id", String(200), ForeignKey("campaigns.id"), primary_key=True),
+    Column("subscriber_id", Integer, primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),
+    Column("provider_id", Text),
+    Column("batch", Integer),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("delivery", String(16)),  # from provider events: delivered, bounced, ...
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
 def _v1_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=[subscribers, tags, history, suppressions])
 
@@ -138,8 +170,18 @@ def _v2_indexes_and_append_only_history(conn: Connection) -> None:
             )
 
 
+def _v3_campaign_journal(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[campaigns, campaign_recipients])
+    conn.execute(
+        text(
+            "CREATE INDEX ix_campaign_recipients_state ON campaign_recipients (campaign_id, state, subscriber_id)"
+        )
+    )
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_tables,
     _v2_indexes_and_append_only_history,
+    _v3_campaign_journal,
 )
 """Position + 1 is the schema version each migration produces. Only ever append."""

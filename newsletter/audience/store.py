@@ -23,7 +23,7 @@ from newsletter.audience.models import HistoryEntry, Status, Subscriber
 from newsletter.audience.schema import history, subscribers, suppressions, tags
 from newsletter.errors import NewsletterError
 
-__all__ = ["Consent", "Filters", "Stats", "Store", "SubscriberError", "now"]
+__all__ = ["Consent", "Filters", "Stats", "Store", "SubscriberError", "filtered", "now"]
 
 
 class SubscriberError(NewsletterError):
@@ -108,7 +108,7 @@ class Store:
     def find(
         self, filters: Filters = Filters(), *, limit: int | None = None, offset: int = 0
     ) -> list[Subscriber]:
-        query = _filtered(select(subscribers), filters).order_by(subscribers.c.id).offset(offset)
+        query = filtered(select(subscribers), filters).order_by(subscribers.c.id).offset(offset)
         if limit is not None:
             query = query.limit(limit)
         with self.read() as conn:
@@ -117,14 +117,14 @@ class Store:
     def count(self, filters: Filters = Filters()) -> int:
         with self.read() as conn:
             return conn.execute(
-                _filtered(select(func.count()).select_from(subscribers), filters)
+                filtered(select(func.count()).select_from(subscribers), filters)
             ).scalar_one()
 
     def iter_all(self, filters: Filters = Filters(), batch: int = 1000) -> Iterator[Subscriber]:
         """Every matching subscriber in id order, a batch at a time (memory stays flat)."""
         last = 0
         while True:
-            query = _filtered(select(subscribers), filters).where(subscribers.c.id > last)
+            query = filtered(select(subscribers), filters).where(subscribers.c.id > last)
             with self.read() as conn:
                 rows = list(conn.execute(query.order_by(subscribers.c.id).limit(batch)).mappings())
                 page = _with_tags(conn, rows)
@@ -500,7 +500,7 @@ def _row_by_key(conn: Connection, key: str) -> RowMapping | None:
     )
 
 
-def _filtered(query: Select[Any], filters: Filters) -> Select[Any]:
+def filtered(query: Select[Any], filters: Filters) -> Select[Any]:
     if filters.status:
         query = query.where(subscribers.c.status == filters.status)
     if filters.lang:

@@ -1,0 +1,352 @@
+"""The campaign journal: one row per recipient, so nobody is mailed twice, skipped or mailed after leaving.
+
+States: pending -> sending -> sent | failed | skipped | uncertain. A batch is committed as
+``sending`` before the provider is called and as ``sent`` (with the provider's id) after it
+answered. A row still ``sending`` when a run starts was in flight when an earlier run died:
+it becomes ``uncertain`` and is resent only by ``campaigns retry --uncertain``. The audience is
+frozen when the campaign starts; who unsubscribes meanwhile is ``skipped`` when their batch
+comes up, because every claim re-reads the subscriber's current status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy.engine import Connection
+
+from newsletter.audience.models import Status, first_name_for
+from newsletter.audience.schema import UTCDateTime, campaigns, subscribers
+from newsletter.audience.schema import campaign_recipients as rows
+from newsletter.audience.store import Filters, Store, filtered, now
+from newsletter.errors import NewsletterError
+from newsletter.mime import Recipient
+from newsletter.providers.base import Failed, Result, Sent, Uncertain
+
+__all__ = ["MAX_ATTEMPTS", "STATES", "Campaign", "Claim", "Journal"]
+
+STATES = ("pending", "sending", "sent", "failed", "skipped", "uncertain")
+MAX_ATTEMPTS = 8
+"""A recipient the provider keeps deferring is failed after this many tries."""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    slug: str
+    article: str
+    subject: str
+    article_sha: str
+    filters: dict[str, Any]
+    provider: str
+    status: str
+    note: str | None
+    send_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One batch taken for sending, and who was skipped because they left meanwhile."""
+
+    batch: int
+    recipients: list[tuple[int, Recipient]]
+    skipped: int
+
+
+class Journal:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def start(
+        self,
+        *,
+        campaign_id: str,
+        slug: str,
+        article: str,
+        subject: str,
+        article_sha: str,
+        filters: Filters,
+        provider: str,
+        send_at: dt.datetime | None = None,
+    ) -> tuple[Campaign, bool]:
+        """The campaign, created with its frozen audience if new; (campaign, created)."""
+        moment = now()
+        with self.store.write() as conn:
+            existing = (
+                conn.execute(select(campaigns).where(campaigns.c.id == campaign_id))
+                .mappings()
+                .first()
+            )
+            if existing is None:
+                conn.execute(
+                    insert(campaigns).values(
+                        id=campaign_id,
+                        slug=slug,
+                        article=article,
+                        subject=subject,
+                        article_sha=article_sha,
+                        filters=_filters_json(filters),
+                        provider=provider,
+                        status="running",
+                        send_at=send_at,
+                        created_at=moment,
+                        updated_at=moment,
+                    )
+                )
+                audience = filtered(
+                    select(subscribers.c.id), Filters(Status.SUBSCRIBED, filters.tag, filters.lang)
+                )
+                frozen = audience.subquery()
+                conn.execute(
+                    insert(rows).from_select(
+                        ["campaign_id", "subscriber_id", "state", "attempts", "updated_at"],
+                        select(
+                            literal(campaign_id),
+                            frozen.c.id,
+                            literal("pending"),
+                            literal(0),
+                            literal(moment, UTCDateTime()),
+                        ),
+                    )
+                )
+            else:
+                conn.execute(
+                    update(campaigns)
+                    .where(campaigns.c.id == campaign_id)
+                    .values(status="running", note=None, updated_at=moment)
+                )
+            # rows left 'sending' by a run that died: nobody knows whether they went out
+            conn.execute(
+                update(rows)
+                .where(rows.c.campaign_id == campaign_id, rows.c.state == "sending")
+                .values(
+                    state="uncertain",
+                    reason="in flight when an earlier run stopped",
+                    updated_at=moment,
+                )
+            )
+        return self.campaign(campaign_id), existing is None
+
+    def claim(self, campaign_id: str, size: int) -> Claim | None:
+        """Take the next pending batch (in subscriber order) and mark it sending; None when done."""
+        moment = now()
+        with self.store.write() as conn:
+            pending = conn.execute(
+                select(
+                    rows.c.subscriber_id,
+                    subscribers.c.email,
+                    subscribers.c.name,
+                    subscribers.c.status,
+                    subscribers.c.attributes,
+                )
+                .select_from(rows.outerjoin(subscribers, subscribers.c.id == rows.c.subscriber_id))
+                .where(rows.c.campaign_id == campaign_id, rows.c.state == "pending")
+                .order_by(rows.c.subscriber_id)
+                .limit(size)
+            ).all()
+            if not pending:
+                return None
+            batch = (
+                conn.execute(
+                    select(func.max(rows.c.batch)).where(rows.c.campaign_id == campaign_id)
+                ).scalar()
+                or 0
+            ) + 1
+            left = [r.subscriber_id for r in pending if r.status != Status.SUBSCRIBED]
+            reasons = {
+                r.subscriber_id: f"{r.status or 'erased'} before their batch" for r in pending
+            }
+            for subscriber_id in left:
+                _set(
+                    conn,
+                    campaign_id,
+                    [subscriber_id],
+                    state="skipped",
+                    reason=reasons[subscriber_id],
+                    at=moment,
+                )
+            taking = [r for r in pending if r.status == Status.SUBSCRIBED]
+            _set(
+                conn,
+                campaign_id,
+                [r.subscriber_id for r in taking],
+                state="sending",
+                batch=batch,
+                at=moment,
+                attempt=True,
+            )
+        recipients = [(r.subscriber_id, _recipient(r)) for r in taking]
+        return Claim(batch, recipients, len(left))
+
+    def record(self, campaign_id: str, outcomes: Sequence[tuple[int, Result]]) -> None:
+        """Write the provider's answers; RetryLater goes back to pending until MAX_ATTEMPTS."""
+        moment = now()
+        with self.store.write() as conn:
+            attempts = dict(
+                conn.execute(
+                    select(rows.c.subscriber_id, rows.c.attempts).where(
+                        rows.c.campaign_id == campaign_id,
+                        rows.c.subscriber_id.in_([i for i, _ in outcomes]),
+                    )
+                ).all()
+            )
+            for subscriber_id, result in outcomes:
+                if isinstance(result, Sent):
+                    _set(
+                        conn,
+                        campaign_id,
+                        [subscriber_id],
+                        state="sent",
+                        provider_id=result.provider_id,
+                        at=moment,
+                    )
+                elif isinstance(result, Failed):
+                    _set(
+                        conn,
+                        campaign_id,
+                        [subscriber_id],
+                        state="failed",
+                        reason=result.reason,
+                        at=moment,
+                    )
+                elif isinstance(result, Uncertain):
+                    _set(
+                        conn,
+                        campaign_id,
+                        [subscriber_id],
+                        state="uncertain",
+                        reason=result.reason,
+                        at=moment,
+                    )
+                elif attempts.get(subscriber_id, 0) >= MAX_ATTEMPTS:
+                    reason = f"gave up after {MAX_ATTEMPTS} tries: {result.reason}"
+                    _set(
+                        conn, campaign_id, [subscriber_id], state="failed", reason=reason, at=moment
+                    )
+                else:
+                    _set(
+                        conn,
+                        campaign_id,
+                        [subscriber_id],
+                        state="pending",
+                        reason=result.reason,
+                        at=moment,
+                    )
+
+    def release(self, campaign_id: str, subscriber_ids: Sequence[int], reason: str) -> None:
+        """Put a batch back to pending: the provider refused it before sending anything."""
+        with self.store.write() as conn:
+            _set(conn, campaign_id, list(subscriber_ids), state="pending", reason=reason, at=now())
+
+    def set_status(self, campaign_id: str, status: str, note: str | None = None) -> None:
+        with self.store.write() as conn:
+            conn.execute(
+                update(campaigns)
+                .where(campaigns.c.id == campaign_id)
+                .values(status=status, note=note, updated_at=now())
+            )
+
+    def retry(self, campaign_id: str, *, failed: bool, uncertain: bool) -> int:
+        """Move failed and/or uncertain rows back to pending; returns how many."""
+        states = [s for s, wanted in (("failed", failed), ("uncertain", uncertain)) if wanted]
+        with self.store.write() as conn:
+            result = conn.execute(
+                update(rows)
+                .where(rows.c.campaign_id == campaign_id, rows.c.state.in_(states))
+                .values(state="pending", attempts=0, reason="retry requested", updated_at=now())
+            )
+            return result.rowcount
+
+    def counts(self, campaign_id: str) -> dict[str, int]:
+        with self.store.read() as conn:
+            found = dict(
+                conn.execute(
+                    select(rows.c.state, func.count())
+                    .where(rows.c.campaign_id == campaign_id)
+                    .group_by(rows.c.state)
+                ).all()
+            )
+        return {state: found.get(state, 0) for state in STATES}
+
+    def campaign(self, campaign_id: str) -> Campaign:
+        with self.store.read() as conn:
+            row = (
+                conn.execute(select(campaigns).where(campaigns.c.id == campaign_id))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NewsletterError(f"no campaign {campaign_id!r}; see `newsletter campaigns list`")
+        return Campaign(**row)
+
+    def campaigns(self) -> list[Campaign]:
+        with self.store.read() as conn:
+            return [
+                Campaign(**r)
+                for r in conn.execute(select(campaigns).order_by(campaigns.c.created_at)).mappings()
+            ]
+
+    def recipients(
+        self, campaign_id: str, states: Sequence[str], limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Rows in some states with their addresses, for `campaigns show`."""
+        with self.store.read() as conn:
+            result = conn.execute(
+                select(
+                    rows.c.subscriber_id,
+                    subscribers.c.email,
+                    rows.c.state,
+                    rows.c.reason,
+                    rows.c.provider_id,
+                    rows.c.batch,
+                )
+                .select_from(rows.outerjoin(subscribers, subscribers.c.id == rows.c.subscriber_id))
+                .where(rows.c.campaign_id == campaign_id, rows.c.state.in_(list(states)))
+                .order_by(rows.c.subscriber_id)
+                .limit(limit)
+            ).mappings()
+            return [dict(r) for r in result]
+
+
+def _set(
+    conn: Connection,
+    campaign_id: str,
+    subscriber_ids: list[int],
+    *,
+    state: str,
+    at: dt.datetime,
+    reason: str | None = None,
+    provider_id: str | None = None,
+    batch: int | None = None,
+    attempt: bool = False,
+) -> None:
+    if not subscriber_ids:
+        return
+    values: dict[str, Any] = {"state": state, "reason": reason, "updated_at": at}
+    if provider_id is not None:
+        values["provider_id"] = provider_id
+    if batch is not None:
+        values["batch"] = batch
+    if attempt:
+        values["attempts"] = rows.c.attempts + 1
+    for start in range(0, len(subscriber_ids), 500):
+        chunk = subscriber_ids[start : start + 500]
+        conn.execute(
+            update(rows)
+            .where(and_(rows.c.campaign_id == campaign_id, rows.c.subscriber_id.in_(chunk)))
+            .values(**values)
+        )
+
+
+def _recipient(row: Any) -> Recipient:
+    first = first_name_for(row.name, row.attributes or {})
+    return Recipient(key=str(row.subscriber_id), email=row.email, name=row.name, first_name=first)
+
+
+def _filters_json(filters: Filters) -> dict[str, Any]:
+    return {"tag": filters.tag, "lang": filters.lang}

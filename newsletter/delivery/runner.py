@@ -1,0 +1,167 @@
+"""The send loop: claim a batch, send it, record the answers, until nobody is pending.
+
+The journal is written before and after every provider call, so a crash at any point loses
+nothing and doubles nothing (newsletter/delivery/journal.py). Too many failures in a row
+pause the campaign instead of burning through the list against a broken provider.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from newsletter.audience.models import Status
+from newsletter.audience.store import Filters, Store
+from newsletter.delivery.journal import Journal
+from newsletter.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
+from newsletter.providers.base import (
+    Failed,
+    Provider,
+    ProviderError,
+    Result,
+    RetryLater,
+    Sent,
+    Uncertain,
+)
+
+__all__ = ["Paused", "Summary", "rehearse", "run_campaign"]
+
+MAX_WAIT = 300.0
+"""Longest pause the runner takes when a provider says to come back later."""
+
+
+@dataclass
+class Summary:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    uncertain: int = 0
+    deferred: int = 0
+    batches: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+class Paused(ProviderError):
+    """The campaign stopped on purpose; `newsletter send` again continues it."""
+
+
+Progress = Callable[[int], None]
+
+
+def run_campaign(
+    journal: Journal,
+    campaign_id: str,
+    provider: Provider,
+    builder: MessageBuilder,
+    *,
+    max_failures: int,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Summary:
+    """Send every pending recipient of the campaign; returns what happened in this run."""
+    summary = Summary()
+    in_a_row = 0
+    while (claim := journal.claim(campaign_id, provider.max_batch)) is not None:
+        summary.skipped += claim.skipped
+        summary.batches += 1
+        ids = [subscriber_id for subscriber_id, _ in claim.recipients]
+        results = _send(
+            provider, builder, [r for _, r in claim.recipients], journal, campaign_id, ids
+        )
+        journal.record(campaign_id, list(zip(ids, results, strict=True)))
+        in_a_row = _count(summary, results, in_a_row)
+        if progress:
+            progress(claim.skipped + sum(not isinstance(r, RetryLater) for r in results))
+        if in_a_row >= max_failures:
+            note = f"paused after {in_a_row} failures in a row; last: {summary.failures[-1]}"
+            journal.set_status(campaign_id, "paused", note)
+            raise Paused(f"{note}. Fix the cause, then run the same send again to continue")
+        waits = [r.after for r in results if isinstance(r, RetryLater)]
+        if waits:
+            sleep(min(max(waits), MAX_WAIT))
+    counts = journal.counts(campaign_id)
+    journal.set_status(
+        campaign_id, "finished" if counts["pending"] == counts["sending"] == 0 else "paused"
+    )
+    return summary
+
+
+def rehearse(
+    store: Store,
+    filters: Filters,
+    provider: Provider,
+    builder: MessageBuilder,
+    *,
+    progress: Progress | None = None,
+) -> Summary:
+    """A dry run over the current audience: everything but the journal and the network."""
+    summary = Summary()
+    audience = Filters(Status.SUBSCRIBED, filters.tag, filters.lang)
+    batch: list[Recipient] = []
+    for subscriber in store.iter_all(audience, batch=provider.max_batch):
+        batch.append(
+            Recipient(str(subscriber.id), subscriber.email, subscriber.name, subscriber.first_name)
+        )
+        if len(batch) == provider.max_batch:
+            _rehearse_batch(provider, builder, batch, summary, progress)
+            batch = []
+    if batch:
+        _rehearse_batch(provider, builder, batch, summary, progress)
+    return summary
+
+
+def _rehearse_batch(
+    provider: Provider,
+    builder: MessageBuilder,
+    batch: list[Recipient],
+    summary: Summary,
+    progress: Progress | None,
+) -> None:
+    summary.batches += 1
+    results = _send(provider, builder, batch, None, None, [])
+    _count(summary, results, 0)
+    if progress:
+        progress(len(batch))
+
+
+def _send(
+    provider: Provider,
+    builder: MessageBuilder,
+    recipients: Sequence[Recipient],
+    journal: Journal | None,
+    campaign_id: str | None,
+    ids: list[int],
+) -> list[Result]:
+    """Envelopes for the batch (an unsendable address fails alone), then one provider call."""
+    envelopes: list[Envelope | Failed] = []
+    for recipient in recipients:
+        try:
+            envelopes.append(builder.envelope(recipient))
+        except UnsendableAddress as exc:
+            envelopes.append(Failed(str(exc)))
+    sendable = [e for e in envelopes if isinstance(e, Envelope)]
+    try:
+        answers = iter(provider.send(sendable) if sendable else [])
+    except ProviderError as exc:
+        if journal is not None and campaign_id is not None:
+            journal.release(campaign_id, ids, str(exc))
+            journal.set_status(campaign_id, "paused", str(exc))
+        raise
+    return [next(answers) if isinstance(e, Envelope) else e for e in envelopes]
+
+
+def _count(summary: Summary, results: Sequence[Result], in_a_row: int) -> int:
+    for result in results:
+        if isinstance(result, Sent):
+            summary.sent += 1
+            in_a_row = 0
+        elif isinstance(result, Failed):
+            summary.failed += 1
+            summary.failures.append(result.reason)
+            in_a_row += 1
+        elif isinstance(result, Uncertain):
+            summary.uncertain += 1
+        else:
+            summary.deferred += 1
+    return in_a_row

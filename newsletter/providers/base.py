@@ -1,0 +1,63 @@
+"""The provider interface: a batch of recipients in, one result per recipient out.
+
+Results are a closed set, so the campaign runner never branches on a provider's own words:
+
+* Sent(provider_id)        the provider accepted the message
+* Failed(reason)           this recipient will not get it (a 5xx, an invalid address)
+* RetryLater(reason)       not sent, safe to send again (429, 4xx SMTP, a refused connection)
+* Uncertain(reason)        the provider may or may not have it (a timeout after sending):
+                           never resent automatically, listed for `campaigns retry --uncertain`
+
+A problem with the whole campaign (bad API key, a request SendGrid refuses) raises
+ProviderError instead: the runner pauses the campaign and nothing in the batch counts as sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from newsletter.errors import NewsletterError
+from newsletter.mime import Envelope
+
+__all__ = ["Failed", "Provider", "ProviderError", "Result", "RetryLater", "Sent", "Uncertain"]
+
+
+@dataclass(frozen=True)
+class Sent:
+    provider_id: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    reason: str
+    after: float = 0.0
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    reason: str
+
+
+Result = Sent | Failed | RetryLater | Uncertain
+
+
+class ProviderError(NewsletterError):
+    """The provider refused the campaign as a whole; the message says why and what to fix."""
+
+
+class Provider(Protocol):
+    name: ClassVar[str]
+    max_batch: int
+
+    def send(self, batch: Sequence[Envelope]) -> list[Result]:
+        """Send one batch; results are in the batch's order."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,70 @@
+"""Dry run: build every message exactly as a real send would, and write them to the outbox.
+
+outbox/<campaign>/manifest.jsonl has one line per recipient (address, message id, bytes,
+batch); the first 20 messages (or all, with eml_all) are written as .eml files. The folder
+appears only when the run finishes, so an interrupted dry run leaves no half outbox. Nobody
+is contacted and nothing is marked as sent. Tests use it as the reference provider.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from newsletter.mime import Envelope, MessageBuilder
+from newsletter.providers.base import Result, Sent
+
+__all__ = ["DryRunProvider"]
+
+EML_SAMPLE = 20
+
+
+class DryRunProvider:
+    name: ClassVar[str] = "dry-run"
+
+    def __init__(
+        self, builder: MessageBuilder, folder: Path, *, max_batch: int = 1000, eml_all: bool = False
+    ):
+        self.max_batch = max_batch
+        self.folder = folder
+        self._builder = builder
+        self._eml_all = eml_all
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        self._staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        self._manifest = (self._staging / "manifest.jsonl").open("w", encoding="utf-8")
+        self.count = 0
+        self.bytes = 0
+        self.batches = 0
+
+    def send(self, batch: Sequence[Envelope]) -> list[Result]:
+        self.batches += 1
+        results: list[Result] = []
+        for envelope in batch:
+            message = self._builder.message(envelope).data
+            self.count += 1
+            self.bytes += len(message)
+            record = {
+                "address": envelope.recipient.email,
+                "message_id": envelope.message_id,
+                "bytes": len(message),
+                "batch": self.batches,
+            }
+            self._manifest.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if self._eml_all or self.count <= EML_SAMPLE:
+                (self._staging / f"{self.count:06d}.eml").write_bytes(message)
+            results.append(Sent(f"dry-run-{self.count}"))
+        return results
+
+    def close(self, *, keep: bool = True) -> None:
+        """Publish the outbox (replacing an older one of the same campaign), or drop it."""
+        self._manifest.close()
+        if not keep:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            return
+        if self.folder.exists():
+            shutil.rmtree(self.folder)
+        self._staging.rename(self.folder)

@@ -1,0 +1,220 @@
+"""SendGrid v3 Mail Send through the official library: one HTML body per batch of up to 1000.
+
+Each recipient is a personalization with its own ``to``, ``substitutions`` for the issue's
+slots (HTML-escaped for the HTML tokens, plain for the text tokens), its List-Unsubscribe
+headers, and ``custom_args`` naming only the campaign and subscriber ids (no personal data),
+so events can be matched back to the journal.
+
+Answers: 202 is sent. 429 waits until X-RateLimit-Reset; 5xx and dropped connections retry
+with exponential backoff and jitter, a bounded number of times. A timeout after the request
+went out is *uncertain* (SendGrid may have accepted it; a retry could mail everyone twice).
+400/401/403/413 stop the campaign with SendGrid's own error messages. The API key never
+appears in any output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import http.client
+import json
+import socket
+import time
+import urllib.error
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from newsletter.config import Settings
+from newsletter.errors import ConfigError
+from newsletter.mime import Envelope, MessageBuilder, encode_header
+from newsletter.providers.base import ProviderError, Result, Sent, Uncertain
+
+__all__ = ["MAX_PERSONALIZATIONS", "SendGridProvider"]
+
+MAX_PERSONALIZATIONS = 1000
+ATTEMPTS = 6
+STOPPING = {
+    400: "rejected the request",
+    401: "refused the API key",
+    403: "refused access",
+    413: "found the request too large",
+}
+
+
+class _Transient(Exception):
+    """An answer worth waiting for: 429, 5xx or a dropped connection."""
+
+    def __init__(self, reason: str, wait: float | None = None):
+        super().__init__(reason)
+        self.wait = wait
+
+
+class SendGridProvider:
+    name: ClassVar[str] = "sendgrid"
+    max_batch = MAX_PERSONALIZATIONS
+
+    def __init__(
+        self,
+        settings: Settings,
+        builder: MessageBuilder,
+        *,
+        send_at: dt.datetime | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if settings.sendgrid_api_key is None:
+            raise ConfigError(
+                "provider is sendgrid but NEWSLETTER_SENDGRID_API_KEY is not set; nothing was sent"
+            )
+        self._client = SendGridAPIClient(
+            settings.sendgrid_api_key.get_secret_value(), host=settings.sendgrid_host
+        )
+        self._timeout = settings.sendgrid_timeout
+        self._builder = builder
+        self._sleep = sleep
+        self._send_at = int(send_at.timestamp()) if send_at else None
+        self._base = _base_payload(settings, builder)
+
+    def send(self, batch: Sequence[Envelope]) -> list[Result]:
+        payload = {**self._base, "personalizations": [self._personalization(e) for e in batch]}
+        try:
+            message_id = self._post_with_retries(payload)
+        except TimeoutError as exc:
+            return [
+                Uncertain(
+                    f"SendGrid did not answer in {self._timeout:g} s ({exc}); it may have the batch"
+                )
+            ] * len(batch)
+        return [Sent(message_id)] * len(batch)
+
+    def close(self) -> None:
+        """Nothing to close: each request is its own connection."""
+
+    def _personalization(self, envelope: Envelope) -> dict[str, Any]:
+        issue = self._builder.issue
+        substitutions: dict[str, str] = {}
+        for field, value in issue.values(envelope.fields).items():
+            substitutions[issue.slots.token("h", field)] = html.escape(value)
+            substitutions[issue.slots.token("t", field)] = value
+        to = {"email": envelope.recipient.email}
+        if envelope.recipient.name:
+            to["name"] = envelope.recipient.name
+        personalization: dict[str, Any] = {
+            "to": [to],
+            "substitutions": substitutions,
+            "headers": {
+                "List-Unsubscribe": envelope.list_unsubscribe,
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            "custom_args": {
+                "campaign": self._builder.campaign,
+                "subscriber": envelope.recipient.key,
+            },
+        }
+        if self._send_at is not None:
+            personalization["send_at"] = self._send_at
+        return personalization
+
+    def _post_with_retries(self, payload: dict[str, Any]) -> str:
+        retrying = Retrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, _Transient)),
+            wait=_wait,
+            stop=stop_after_attempt(ATTEMPTS),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(self._post, payload)
+        except _Transient as exc:
+            raise ProviderError(
+                f"SendGrid still failing after {ATTEMPTS} tries ({exc}); nothing in this batch was sent. "
+                "Run the same send again later to continue"
+            ) from None
+
+    def _post(self, payload: dict[str, Any]) -> str:
+        try:
+            response = self._client.client.mail.send.post(
+                request_body=payload, timeout=self._timeout
+            )
+        except HTTPError as exc:
+            raise _classify(exc) from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError | socket.timeout):
+                raise TimeoutError(str(exc.reason)) from None
+            raise _Transient(f"connection failed: {exc.reason}") from None
+        except (http.client.RemoteDisconnected, ConnectionError) as exc:
+            raise _Transient(f"connection dropped: {exc}") from None
+        headers = response.headers
+        return str(headers.get("X-Message-Id", "") if headers else "")
+
+
+def _classify(exc: HTTPError) -> Exception:
+    status = exc.status_code
+    if status == 429:
+        reset = exc.headers.get("X-RateLimit-Reset") if exc.headers else None
+        wait = (
+            max(0.0, float(reset) - time.time())
+            if reset and reset.replace(".", "").isdigit()
+            else None
+        )
+        return _Transient("429 rate limited", wait)
+    if status >= 500:
+        return _Transient(f"{status} from SendGrid")
+    verb = STOPPING.get(status, f"answered {status}")
+    return ProviderError(
+        f"SendGrid {verb}: {_errors(exc.body)}; the campaign is paused and nothing in this batch was sent"
+    )
+
+
+def _errors(body: bytes | str | None) -> str:
+    """SendGrid's own messages (field and message), never the request."""
+    try:
+        errors = json.loads(body or b"{}").get("errors", [])
+    except (ValueError, AttributeError):
+        return "no error details"
+    parts = [
+        f"{e.get('field') or 'request'}: {e.get('message', '')}".strip()
+        for e in errors
+        if isinstance(e, dict)
+    ]
+    return "; ".join(parts) or "no error details"
+
+
+def _wait(state: RetryCallState) -> float:
+    """Until X-RateLimit-Reset after a 429; otherwise exponential with jitter (at most 30 s)."""
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, _Transient) and exc.wait is not None:
+        return min(exc.wait + 0.05, 60.0)
+    return wait_random_exponential(multiplier=0.5, max=30)(state)
+
+
+def _unfolded(value: str) -> str:
+    """RFC 2047 words on one line: SendGrid folds headers itself and refuses line breaks."""
+    return encode_header(value, "List-Id").replace("\r\n", "")
+
+
+def _base_payload(settings: Settings, builder: MessageBuilder) -> dict[str, Any]:
+    """Everything that is the same for every recipient, built once per issue."""
+    issue = builder.issue
+    payload: dict[str, Any] = {
+        "from": {"email": settings.from_email, "name": settings.sender_name},
+        "subject": builder.subject,
+        "content": [
+            {"type": "text/plain", "value": issue.text},
+            {"type": "text/html", "value": issue.html},
+        ],
+        "headers": {"List-Id": f"{_unfolded(settings.newsletter_name)} <{settings.list_label}>"},
+        "categories": list(dict.fromkeys(settings.sendgrid_categories))[:10],
+    }
+    if settings.reply_to:
+        payload["reply_to"] = {"email": settings.reply_to}
+    return payload

@@ -1,0 +1,146 @@
+"""The SendGrid provider against a fake Mail Send API that checks every request."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from newsletter.article import read_article
+from newsletter.config import Settings
+from newsletter.errors import ConfigError
+from newsletter.mime import MessageBuilder, Recipient
+from newsletter.providers.base import ProviderError, Sent, Uncertain
+from newsletter.providers.sendgrid import SendGridProvider
+from newsletter.render import render_issue
+from tests.conftest import SAMPLE_ARTICLE
+from tests.fakes.sendgrid import running
+
+KEY = "SG.test-key-not-real"
+
+
+@pytest.fixture
+def issue(settings):
+    return render_issue(read_article(SAMPLE_ARTICLE), settings)
+
+
+def provider_for(settings: Settings, url: str, issue, **options) -> SendGridProvider:
+    configured = Settings(
+        **{
+            **settings.model_dump(),
+            "sendgrid_api_key": KEY,
+            "sendgrid_host": url,
+            "sendgrid_timeout": 1.0,
+        }
+    )
+    builder = MessageBuilder(issue, configured, campaign="c1")
+    return SendGridProvider(configured, builder, sleep=lambda _: None, **options)
+
+
+def envelopes(provider: SendGridProvider, count: int, start: int = 0):
+    return [
+        provider._builder.envelope(
+            Recipient(str(n), f"reader{n}@example.org", f"讀者 {n}", f"讀者{n}")
+        )
+        for n in range(start, start + count)
+    ]
+
+
+def test_a_batch_is_one_valid_request_with_a_personalization_each(settings, issue) -> None:
+    with running(KEY) as fake:
+        provider = provider_for(settings, fake.url, issue)
+        results = provider.send(envelopes(provider, 1000))
+    assert all(isinstance(r, Sent) and r.provider_id for r in results)
+    (body,) = fake.accepted
+    assert len(body["personalizations"]) == 1000
+    assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
+    first = body["personalizations"][0]
+    assert first["to"] == [{"email": "reader0@example.org", "name": "讀者 0"}]
+    assert first["custom_args"] == {"campaign": "c1", "subscriber": "0"}
+    assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert first["headers"]["List-Unsubscribe"].startswith("<https://news.example.com/u/")
+    assert [p["to"][0]["email"] for p in body["personalizations"]][:3] == [
+        "reader0@example.org", "reader1@example.org", "reader2@example.org",
+    ]  # fmt: skip
+
+
+def test_substitutions_escape_html_but_not_text(settings, issue) -> None:
+    with running(KEY) as fake:
+        provider = provider_for(settings, fake.url, issue)
+        envelope = provider._builder.envelope(
+            Recipient("9", "tom@example.com", "Tom", 'Tom & "Jerry"')
+        )
+        provider.send([envelope])
+    substitutions = fake.accepted[0]["personalizations"][0]["substitutions"]
+    assert substitutions[issue.slots.token("h", "first_name")] == "Tom &amp; &quot;Jerry&quot;"
+    assert substitutions[issue.slots.token("t", "first_name")] == 'Tom & "Jerry"'
+    html = fake.accepted[0]["content"][1]["value"]
+    assert html.count(issue.slots.token("h", "unsubscribe_url")) >= 1
+
+
+def test_429_and_5xx_are_retried_until_accepted(settings, issue) -> None:
+    with running(KEY, plan=["429", "503", "500", "drop", "ok"]) as fake:
+        provider = provider_for(settings, fake.url, issue)
+        results = provider.send(envelopes(provider, 3))
+    assert all(isinstance(r, Sent) for r in results)
+    assert fake.answers == [429, 503, 500, 202] and len(fake.accepted) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [("400", "rejected the request"), ("401", "refused the API key"), ("413", "too large")],
+)
+def test_requests_sendgrid_refuses_stop_the_campaign_with_its_message(
+    settings, issue, answer: str, words: str
+) -> None:
+    with running(KEY, plan=[answer]) as fake:
+        provider = provider_for(settings, fake.url, issue)
+        with pytest.raises(ProviderError, match=words) as error:
+            provider.send(envelopes(provider, 2))
+    assert f"simulated {answer}" in str(error.value) and KEY not in str(error.value)
+
+
+def test_a_wrong_key_is_refused_without_printing_it(settings, issue) -> None:
+    with running("SG.the-right-key") as fake:
+        provider = provider_for(settings, fake.url, issue)
+        with pytest.raises(ProviderError, match="refused the API key") as error:
+            provider.send(envelopes(provider, 1))
+    assert KEY not in str(error.value)
+
+
+def test_endless_server_errors_give_up_without_claiming_success(settings, issue) -> None:
+    with running(KEY, decide=lambda n: "503") as fake:
+        provider = provider_for(settings, fake.url, issue)
+        with pytest.raises(ProviderError, match="still failing after 6 tries"):
+            provider.send(envelopes(provider, 1))
+    assert fake.accepted == []
+
+
+def test_a_timeout_after_sending_is_uncertain_not_retried(settings, issue) -> None:
+    with running(KEY, plan=["slow"], slow_seconds=2.0) as fake:
+        provider = provider_for(settings, fake.url, issue)
+        results = provider.send(envelopes(provider, 2))
+    assert all(isinstance(r, Uncertain) for r in results)
+    assert len(fake.accepted) == 1  # it did arrive: resending would have doubled it
+
+
+def test_send_at_is_passed_per_recipient(settings, issue) -> None:
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    with running(KEY) as fake:
+        provider = provider_for(settings, fake.url, issue, send_at=when)
+        provider.send(envelopes(provider, 1))
+    assert fake.accepted[0]["personalizations"][0]["send_at"] == int(when.timestamp())
+
+
+def test_a_missing_api_key_is_named_before_anything_is_sent(settings, issue) -> None:
+    builder = MessageBuilder(issue, settings, campaign="c1")
+    with pytest.raises(ConfigError, match="NEWSLETTER_SENDGRID_API_KEY is not set"):
+        SendGridProvider(settings, builder)
+
+
+def test_the_fake_refuses_what_sendgrid_refuses(settings, issue) -> None:
+    with running(KEY) as fake:
+        provider = provider_for(settings, fake.url, issue)
+        twice = envelopes(provider, 1) * 2
+        with pytest.raises(ProviderError, match="duplicate recipient addresses"):
+            provider.send(twice)
