@@ -1,0 +1,156 @@
+"""SMTP through smtplib: one reused connection, one transaction per recipient, at a set pace.
+
+STARTTLS, implicit TLS (smtps) or plain (only sensible for a local relay), with AUTH when a
+username is set. The connection is reopened when the server drops it. Per recipient: a 4xx
+reply is "try again later", a 5xx reply fails that recipient with the server's own words,
+and a connection lost while the message body was being sent is *uncertain* (the server may
+have queued it). Works against Postfix, Amazon SES SMTP, Mailpit and aiosmtpd.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from newsletter.config import Settings
+from newsletter.errors import ConfigError
+from newsletter.mime import Envelope, MessageBuilder
+from newsletter.providers.base import Failed, ProviderError, Result, RetryLater, Sent, Uncertain
+
+__all__ = ["SmtpProvider"]
+
+
+class SmtpProvider:
+    name: ClassVar[str] = "smtp"
+    max_batch = 50
+    """Small batches: after a crash, at most this many messages are uncertain."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        builder: MessageBuilder,
+        *,
+        retry_after: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        if not settings.smtp_host:
+            raise ConfigError(
+                "provider is smtp but NEWSLETTER_SMTP_HOST is not set; nothing was sent"
+            )
+        if settings.smtp_username and settings.smtp_password is None:
+            raise ConfigError("NEWSLETTER_SMTP_USERNAME is set but NEWSLETTER_SMTP_PASSWORD is not")
+        self._settings = settings
+        self._builder = builder
+        self._interval = 1.0 / settings.smtp_rate if settings.smtp_rate else 0.0
+        self._retry_after = retry_after
+        self._sleep, self._clock = sleep, clock
+        self._last = float("-inf")
+        self._connection: smtplib.SMTP | None = None
+
+    def send(self, batch: Sequence[Envelope]) -> list[Result]:
+        return [self._send_one(envelope) for envelope in batch]
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.quit()
+            except (smtplib.SMTPException, OSError):
+                self._connection.close()
+            self._connection = None
+
+    def _send_one(self, envelope: Envelope) -> Result:
+        self._pace()
+        message = self._builder.message(envelope).data
+        try:
+            connection = self._connect()
+            _expect(connection.mail(self._settings.from_email))
+            _expect(connection.rcpt(envelope.recipient.email))
+        except smtplib.SMTPResponseException as exc:
+            return self._refused(exc)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            return RetryLater(f"SMTP connection problem before sending: {exc}", self._retry_after)
+        try:
+            code, reply = connection.data(message)
+        except smtplib.SMTPResponseException as exc:
+            return self._refused(exc)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            return Uncertain(f"connection lost while sending the message: {exc}")
+        if 200 <= code < 300:
+            return Sent(envelope.message_id)
+        return self._refused(smtplib.SMTPResponseException(code, reply))
+
+    def _refused(self, exc: smtplib.SMTPResponseException) -> Result:
+        reply = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
+        words = f"{exc.smtp_code} {reply}".strip()
+        self._reset()
+        if exc.smtp_code in (530, 534, 535):
+            raise ProviderError(
+                f"the SMTP server refused the login: {words}; check NEWSLETTER_SMTP_USERNAME/PASSWORD"
+            )
+        if 400 <= exc.smtp_code < 500:
+            if exc.smtp_code == 421:
+                self._drop()
+            return RetryLater(words, self._retry_after)
+        return Failed(words)
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._connection is not None:
+            return self._connection
+        s = self._settings
+        timeout = s.smtp_timeout
+        try:
+            if s.smtp_tls == "ssl":
+                connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.smtp_host or "",
+                    s.smtp_port,
+                    timeout=timeout,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                connection = smtplib.SMTP(s.smtp_host or "", s.smtp_port, timeout=timeout)
+                if s.smtp_tls == "starttls":
+                    connection.starttls(context=ssl.create_default_context())
+            connection.ehlo_or_helo_if_needed()
+            if s.smtp_username and s.smtp_password is not None:
+                connection.login(s.smtp_username, s.smtp_password.get_secret_value())
+        except smtplib.SMTPAuthenticationError as exc:
+            raise ProviderError(
+                f"the SMTP server refused the login ({exc.smtp_code}); check the username and password"
+            ) from None
+        self._connection = connection
+        return connection
+
+    def _reset(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _pace(self) -> None:
+        if self._interval:
+            wait = self._last + self._interval - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+            self._last = self._clock()
+
+
+def _expect(reply: tuple[int, bytes]) -> None:
+    code, text = reply
+    if not 200 <= code < 300:
+        raise smtplib.SMTPResponseException(code, text)
