@@ -1,0 +1,238 @@
+"""Campaigns end to end on real SQLite and real servers: nobody twice, nobody skipped, nobody who left."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from newsletter.article import read_article
+from newsletter.audience.models import Status
+from newsletter.audience.store import Consent, Filters, Store
+from newsletter.config import Settings
+from newsletter.delivery.journal import Journal
+from newsletter.delivery.runner import Paused, rehearse, run_campaign
+from newsletter.mime import Envelope, MessageBuilder
+from newsletter.providers.base import ProviderError, Result
+from newsletter.providers.dryrun import DryRunProvider
+from newsletter.providers.sendgrid import SendGridProvider
+from newsletter.providers.smtp import SmtpProvider
+from newsletter.render import render_issue
+from tests.conftest import SAMPLE_ARTICLE
+from tests.fakes import sendgrid as fake_sendgrid
+from tests.fakes import smtp as fake_smtp
+
+KEY = "SG.test-key-not-real"
+
+
+@pytest.fixture
+def issue(settings):
+    return render_issue(read_article(SAMPLE_ARTICLE), settings)
+
+
+def populate(store: Store, count: int) -> None:
+    for n in range(count):
+        store.add(
+            f"reader{n}@example.org",
+            name=f"Reader {n}",
+            lang="en" if n % 2 else "zh-Hant",
+            consent=Consent("test"),
+        )
+
+
+def start(journal: Journal, issue, filters: Filters = Filters(), provider: str = "test") -> str:
+    journal.start(
+        campaign_id="c1",
+        slug=issue.slug,
+        article="a.md",
+        subject=issue.subject,
+        article_sha="x",
+        filters=filters,
+        provider=provider,
+    )
+    return "c1"
+
+
+class Hooked:
+    """A provider that runs a callback before each batch (to act like a web request meanwhile)."""
+
+    def __init__(self, inner, before_batch):
+        self.inner, self.before_batch, self.max_batch, self.calls = (
+            inner,
+            before_batch,
+            inner.max_batch,
+            0,
+        )
+
+    name = "hooked"
+
+    def send(self, batch: Sequence[Envelope]) -> list[Result]:
+        self.calls += 1
+        self.before_batch(self.calls)
+        return self.inner.send(batch)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_everyone_subscribed_gets_exactly_one_message_and_a_rerun_sends_nothing(
+    store, settings, issue, tmp_path
+) -> None:
+    populate(store, 23)
+    store.add("pending@example.org")
+    store.unsubscribe("reader5@example.org")
+    journal = Journal(store)
+    builder = MessageBuilder(issue, settings, campaign="c1")
+    outbox = DryRunProvider(builder, tmp_path / "out", max_batch=5)
+    summary = run_campaign(journal, start(journal, issue), outbox, builder, max_failures=5)
+    assert (summary.sent, summary.batches) == (22, 5)
+    again = run_campaign(journal, start(journal, issue), outbox, builder, max_failures=5)
+    assert again.sent == 0
+    outbox.close()
+    manifest = (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()
+    addresses = [line.split('"address": "')[1].split('"')[0] for line in manifest]
+    assert len(addresses) == len(set(addresses)) == 22
+    assert "reader5@example.org" not in addresses and "pending@example.org" not in addresses
+    assert journal.campaign("c1").status == "finished"
+
+
+def test_the_audience_is_frozen_and_leavers_are_skipped_in_later_batches(
+    store, settings, issue, tmp_path
+) -> None:
+    populate(store, 12)
+    journal = Journal(store)
+    builder = MessageBuilder(issue, settings, campaign="c1")
+
+    def meanwhile(batch: int) -> None:
+        if batch == 2:
+            store.unsubscribe("reader11@example.org", actor="web", reason="one-click")
+            store.add("latecomer@example.org", consent=Consent("web form"))
+
+    provider = Hooked(DryRunProvider(builder, tmp_path / "out", max_batch=4), meanwhile)
+    summary = run_campaign(journal, start(journal, issue), provider, builder, max_failures=5)
+    provider.close()
+    assert (summary.sent, summary.skipped) == (11, 1)
+    sent = (tmp_path / "out" / "manifest.jsonl").read_text()
+    assert "reader11@example.org" not in sent and "latecomer@example.org" not in sent
+    assert journal.counts("c1")["skipped"] == 1
+
+
+def test_a_storm_of_429s_and_5xx_still_delivers_everyone_exactly_once(
+    store, settings, issue
+) -> None:
+    populate(store, 300)
+    storm = ["429", "503", "500", "drop"]
+    with fake_sendgrid.running(KEY, decide=lambda n: storm[n % 4] if n % 3 == 0 else "ok") as fake:
+        configured = Settings(
+            **{**settings.model_dump(), "sendgrid_api_key": KEY, "sendgrid_host": fake.url}
+        )
+        builder = MessageBuilder(issue, configured, campaign="c1")
+        provider = SendGridProvider(configured, builder, sleep=lambda _: None)
+        provider.max_batch = 10
+        journal = Journal(store)
+        summary = run_campaign(
+            journal, start(journal, issue), provider, builder, max_failures=5, sleep=lambda _: None
+        )
+        received = fake.recipients()
+    assert summary.sent == 300 and sum(received.values()) == 300 and set(received.values()) == {1}
+    assert fake.answers.count(202) == 30 and fake.requests >= 44  # a third of the requests failed
+
+
+def test_a_refused_api_key_pauses_the_campaign_and_marks_nobody_sent(
+    store, settings, issue
+) -> None:
+    populate(store, 5)
+    with fake_sendgrid.running("SG.another-key") as fake:
+        configured = Settings(
+            **{**settings.model_dump(), "sendgrid_api_key": KEY, "sendgrid_host": fake.url}
+        )
+        builder = MessageBuilder(issue, configured, campaign="c1")
+        journal = Journal(store)
+        with pytest.raises(ProviderError, match="refused the API key"):
+            run_campaign(
+                journal,
+                start(journal, issue),
+                SendGridProvider(configured, builder),
+                builder,
+                max_failures=5,
+            )
+    assert journal.counts("c1")["pending"] == 5 and journal.counts("c1")["sent"] == 0
+    assert journal.campaign("c1").status == "paused"
+
+
+def test_many_failures_in_a_row_pause_instead_of_burning_the_list(store, settings, issue) -> None:
+    populate(store, 30)
+    with fake_smtp.running() as server:
+        server.refuse_rcpt = {
+            f"reader{n}@example.org": "550 5.7.1 relaying denied" for n in range(30)
+        }
+        configured = Settings(
+            **{
+                **settings.model_dump(),
+                "smtp_host": "127.0.0.1",
+                "smtp_port": server.port,
+                "smtp_tls": "none",
+            }
+        )
+        builder = MessageBuilder(issue, configured, campaign="c1")
+        provider = SmtpProvider(configured, builder)
+        provider.max_batch = 4
+        journal = Journal(store)
+        with pytest.raises(
+            Paused, match="paused after 8 failures in a row; last: 550 5.7.1 relaying denied"
+        ):
+            run_campaign(journal, start(journal, issue), provider, builder, max_failures=8)
+        provider.close()
+    counts = journal.counts("c1")
+    assert (
+        counts["failed"] == 8
+        and counts["pending"] == 22
+        and journal.campaign("c1").status == "paused"
+    )
+
+
+def test_failed_recipients_are_resent_only_when_asked(store, settings, issue, tmp_path) -> None:
+    populate(store, 6)
+    with fake_smtp.running() as server:
+        server.refuse_rcpt = {"reader2@example.org": "550 mailbox full"}
+        configured = Settings(
+            **{
+                **settings.model_dump(),
+                "smtp_host": "127.0.0.1",
+                "smtp_port": server.port,
+                "smtp_tls": "none",
+            }
+        )
+        builder = MessageBuilder(issue, configured, campaign="c1")
+        journal = Journal(store)
+
+        def run() -> int:
+            provider = SmtpProvider(configured, builder)
+            try:
+                return run_campaign(
+                    journal, start(journal, issue), provider, builder, max_failures=5
+                ).sent
+            finally:
+                provider.close()
+
+        assert run() == 5 and journal.counts("c1")["failed"] == 1
+        assert run() == 0
+        server.refuse_rcpt = {}
+        assert journal.retry("c1", failed=True, uncertain=False) == 1
+        assert run() == 1
+    assert sorted(rcpt[0] for _, rcpt, _ in server.messages) == sorted(
+        f"reader{n}@example.org" for n in range(6)
+    )
+
+
+def test_a_dry_run_contacts_nobody_and_marks_nobody(store, settings, issue, tmp_path: Path) -> None:
+    populate(store, 30)
+    builder = MessageBuilder(issue, settings, campaign="c1")
+    outbox = DryRunProvider(builder, tmp_path / "out", max_batch=7)
+    summary = rehearse(store, Filters(lang="en"), outbox, builder)
+    outbox.close()
+    assert (summary.sent, summary.batches) == (15, 3)
+    assert len(list((tmp_path / "out").glob("*.eml"))) == 15
+    assert Journal(store).campaigns() == []
+    assert store.count(Filters(status=Status.SUBSCRIBED)) == 30
