@@ -48,8 +48,8 @@ def start(journal: Journal, issue) -> str:
         article="a.md",
         subject=issue.subject,
         article_sha="x",
-        filters=filters,
-        provider=provider,
+        filters=Filters(),
+        provider="test",
     )
     return "c1"
 
