@@ -1,0 +1,173 @@
+"""`newsletter send` and `newsletter campaigns`, as real subprocesses against real servers."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_compose import assert_one_line_error
+from tests.conftest import REPO, SAMPLE_ARTICLE, run_cli
+from tests.fakes import smtp as fake_smtp
+
+CAMPAIGN = "2025-09-04-ai-blockchain-healthcare"
+SECRET = {"NEWSLETTER_SECRET_KEY": "a-real-secret-for-this-test-only"}
+
+
+@pytest.fixture
+def listed(project: Path) -> Path:
+    """The project with the bundled sample list imported (13 subscribed)."""
+    result = run_cli("subscribers", "import", str(REPO / "subscribers" / "sample.csv"), cwd=project)
+    assert result.returncode == 0, result.stderr
+    return project
+
+
+def smtp_env(port: int) -> dict[str, str]:
+    return {
+        **SECRET,
+        "NEWSLETTER_PROVIDER": "smtp",
+        "NEWSLETTER_SMTP_HOST": "127.0.0.1",
+        "NEWSLETTER_SMTP_PORT": str(port),
+        "NEWSLETTER_SMTP_TLS": "none",
+    }
+
+
+def test_a_dry_run_builds_every_message_into_the_outbox_and_marks_nobody(listed: Path) -> None:
+    result = run_cli("send", str(SAMPLE_ARTICLE), "--dry-run", cwd=listed)
+    assert result.returncode == 0, result.stderr
+    assert "13 messages in 1 batches" in result.stdout and "nobody was contacted" in result.stdout
+    outbox = listed / "outbox" / CAMPAIGN
+    manifest = [
+        json.loads(line) for line in (outbox / "manifest.jsonl").read_text("utf-8").splitlines()
+    ]
+    assert len(manifest) == 13 and {m["batch"] for m in manifest} == {1}
+    assert len({m["message_id"] for m in manifest}) == 13
+    emls = sorted(outbox.glob("*.eml"))
+    assert len(emls) == 13
+    for path, line in zip(emls, manifest, strict=True):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert message["To"].addresses[0].addr_spec == line["address"]
+        assert message["Message-ID"] == line["message_id"] and path.stat().st_size == line["bytes"]
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout) == []
+
+
+def test_a_dry_run_can_filter_by_language(listed: Path) -> None:
+    result = run_cli("send", str(SAMPLE_ARTICLE), "--dry-run", "--lang", "en", cwd=listed)
+    assert "5 messages" in result.stdout
+    assert (listed / "outbox" / f"{CAMPAIGN}--lang-en" / "manifest.jsonl").exists()
+
+
+def test_a_real_send_without_a_provider_stops_before_sending(listed: Path) -> None:
+    assert_one_line_error(
+        run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=SECRET),
+        "no provider is configured",
+    )
+    result = run_cli(
+        "send",
+        str(SAMPLE_ARTICLE),
+        "--yes",
+        cwd=listed,
+        env={**SECRET, "NEWSLETTER_PROVIDER": "sendgrid"},
+    )
+    assert_one_line_error(result, "NEWSLETTER_SENDGRID_API_KEY is not set")
+    assert json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout) == []
+
+
+def test_a_real_send_refuses_the_public_example_secret(listed: Path) -> None:
+    result = run_cli(
+        "send",
+        str(SAMPLE_ARTICLE),
+        "--yes",
+        cwd=listed,
+        env={"NEWSLETTER_PROVIDER": "smtp", "NEWSLETTER_SMTP_HOST": "127.0.0.1"},
+    )
+    assert_one_line_error(result, "secret_key is the public example value")
+
+
+def test_send_over_smtp_then_again_sends_nothing_more(listed: Path) -> None:
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        first = run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=env)
+        assert first.returncode == 0, first.stderr
+        assert re.search(r"Recipients\s+13\b", first.stdout) and re.search(
+            r"sent\s+13\s+13", first.stdout
+        )
+        second = run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=env)
+        assert second.returncode == 0 and "(continuing)" in second.stdout
+    delivered = [rcpt[0] for _, rcpt, _ in server.messages]
+    assert len(delivered) == len(set(delivered)) == 13
+    campaigns = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
+    assert campaigns[0]["id"] == CAMPAIGN and campaigns[0]["status"] == "finished"
+    assert campaigns[0]["counts"]["sent"] == 13
+
+
+def test_campaigns_show_and_retry_of_failed_recipients(listed: Path) -> None:
+    with fake_smtp.running() as server:
+        server.refuse_rcpt = {"lin.yating@example.net": "550 5.1.1 no such user"}
+        env = smtp_env(server.port)
+        run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=env)
+        shown = json.loads(
+            run_cli("campaigns", "show", CAMPAIGN, "--json", cwd=listed, env=env).stdout
+        )
+        assert shown["counts"]["failed"] == 1 and shown["counts"]["sent"] == 12
+        assert shown["recipients"][0]["email"] == "lin.yating@example.net"
+        assert shown["recipients"][0]["reason"] == "550 5.1.1 no such user"
+        assert_one_line_error(
+            run_cli("campaigns", "retry", CAMPAIGN, cwd=listed, env=env), "--failed"
+        )
+        server.refuse_rcpt = {}
+        retried = run_cli("campaigns", "retry", CAMPAIGN, "--failed", "--yes", cwd=listed, env=env)
+        assert retried.returncode == 0, retried.stderr
+    delivered = [rcpt[0] for _, rcpt, _ in server.messages]
+    assert len(delivered) == len(set(delivered)) == 13
+
+
+def test_a_test_send_goes_only_to_the_given_addresses_and_is_not_a_campaign(listed: Path) -> None:
+    with fake_smtp.running() as server:
+        result = run_cli(
+            "send",
+            str(SAMPLE_ARTICLE),
+            "--test",
+            "editor@example.com",
+            cwd=listed,
+            env=smtp_env(server.port),
+        )
+        assert result.returncode == 0, result.stderr
+    ((_, rcpt, data),) = server.messages
+    assert rcpt == ["editor@example.com"]
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert message["Subject"].startswith("[TEST] ")
+    assert json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout) == []
+
+
+def test_declining_the_confirmation_sends_nothing(listed: Path) -> None:
+    with fake_smtp.running() as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "newsletter", "send", str(SAMPLE_ARTICLE)],
+            cwd=listed, env={**os.environ, **smtp_env(server.port)}, input="n\n", capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 1 and "Send now?" in result.stdout
+    assert server.messages == []
+
+
+@pytest.mark.parametrize(
+    ("at", "words"),
+    [
+        ("tomorrow", "not a time"),
+        ("2025-09-04T08:00", "no time zone"),
+        ("2020-01-01T00:00Z", "next 72 hours"),
+    ],
+)
+def test_a_bad_send_time_is_explained(listed: Path, at: str, words: str) -> None:
+    assert_one_line_error(
+        run_cli("send", str(SAMPLE_ARTICLE), "--at", at, "--yes", cwd=listed, env=SECRET), words
+    )
