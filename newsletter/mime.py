@@ -100,7 +100,9 @@ class MessageBuilder:
         self.subject = subject_prefix + issue.subject
         self._domain = settings.sending_domain
         self._base_url = settings.base_url
-        self._mailto = settings.unsubscribe_address
+        self._mailto_prefix = (
+            f"mailto:{quote(settings.unsubscribe_address, safe='@')}?subject=unsubscribe%20"
+        )
         self._tokens = UnsubscribeTokens(
             settings.secret_key.get_secret_value(), settings.list_label
         )
@@ -124,7 +126,7 @@ class MessageBuilder:
         format_address(None, recipient.email, "To")  # refuses what no header can carry
         token = self._tokens.issue(recipient.key)
         unsubscribe = f"{self._base_url}/u/{token}"
-        mailto = f"mailto:{self._mailto}?subject={quote('unsubscribe ' + token)}"
+        mailto = f"{self._mailto_prefix}{token}"  # tokens are URL-safe: nothing to quote
         return Envelope(
             recipient=recipient,
             message_id=message_id(self.campaign, recipient.key, self._domain),

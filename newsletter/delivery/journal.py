@@ -61,6 +61,10 @@ class Claim:
 class Journal:
     def __init__(self, store: Store):
         self.store = store
+        self._cursor: dict[str, int] = {}
+        """Last subscriber id claimed per campaign: each claim starts after it, not from the top."""
+        self._batches: dict[str, int] = {}
+        """Last batch number per campaign, read once per run."""
 
     def start(
         self,
@@ -134,6 +138,14 @@ class Journal:
 
     def claim(self, campaign_id: str, size: int) -> Claim | None:
         """Take the next pending batch (in subscriber order) and mark it sending; None when done."""
+        claim = self._claim_after_cursor(campaign_id, size)
+        if claim is None and self._cursor.pop(campaign_id, 0):
+            claim = self._claim_after_cursor(
+                campaign_id, size
+            )  # from the top: rows deferred earlier
+        return claim
+
+    def _claim_after_cursor(self, campaign_id: str, size: int) -> Claim | None:
         moment = now()
         with self.store.write() as conn:
             pending = conn.execute(
@@ -145,45 +157,56 @@ class Journal:
                     subscribers.c.attributes,
                 )
                 .select_from(rows.outerjoin(subscribers, subscribers.c.id == rows.c.subscriber_id))
-                .where(rows.c.campaign_id == campaign_id, rows.c.state == "pending")
+                .where(
+                    rows.c.campaign_id == campaign_id,
+                    rows.c.state == "pending",
+                    rows.c.subscriber_id > self._cursor.get(campaign_id, 0),
+                )
                 .order_by(rows.c.subscriber_id)
                 .limit(size)
             ).all()
             if not pending:
                 return None
-            batch = (
-                conn.execute(
-                    select(func.max(rows.c.batch)).where(rows.c.campaign_id == campaign_id)
-                ).scalar()
-                or 0
-            ) + 1
-            left = [r.subscriber_id for r in pending if r.status != Status.SUBSCRIBED]
-            reasons = {
-                r.subscriber_id: f"{r.status or 'erased'} before their batch" for r in pending
-            }
-            for subscriber_id in left:
-                _set(
-                    conn,
-                    campaign_id,
-                    [subscriber_id],
-                    state="skipped",
-                    reason=reasons[subscriber_id],
-                    at=moment,
-                )
+            self._cursor[campaign_id] = pending[-1].subscriber_id
+            if campaign_id not in self._batches:  # once per run: the column has no index
+                query = select(func.max(rows.c.batch)).where(rows.c.campaign_id == campaign_id)
+                self._batches[campaign_id] = conn.execute(query).scalar() or 0
+            self._batches[campaign_id] += 1
+            batch = self._batches[campaign_id]
+            for r in pending:
+                if r.status != Status.SUBSCRIBED:
+                    reason = f"{r.status or 'erased'} before their batch"
+                    _set(
+                        conn,
+                        campaign_id,
+                        [r.subscriber_id],
+                        state="skipped",
+                        reason=reason,
+                        at=moment,
+                    )
             taking = [r for r in pending if r.status == Status.SUBSCRIBED]
-            _set(
-                conn,
-                campaign_id,
-                [r.subscriber_id for r in taking],
-                state="sending",
-                batch=batch,
-                at=moment,
-                attempt=True,
+            # The rest of the range is exactly this batch: we hold the write lock (one UPDATE, no IN list).
+            conn.execute(
+                update(rows)
+                .where(
+                    rows.c.campaign_id == campaign_id,
+                    rows.c.state == "pending",
+                    rows.c.subscriber_id.between(
+                        pending[0].subscriber_id, pending[-1].subscriber_id
+                    ),
+                )
+                .values(
+                    state="sending",
+                    batch=batch,
+                    reason=None,
+                    updated_at=moment,
+                    attempts=rows.c.attempts + 1,
+                )
             )
         recipients = [(r.subscriber_id, _recipient(r)) for r in taking]
-        return Claim(batch, recipients, len(left))
+        return Claim(batch, recipients, len(pending) - len(taking))
 
-    def record(self, campaign_id: str, outcomes: Sequence[tuple[int, Result]]) -> None:
+    def record(self, campaign_id: str, batch: int, outcomes: Sequence[tuple[int, Result]]) -> None:
         """Write the provider's answers; RetryLater goes back to pending until MAX_ATTEMPTS."""
         moment = now()
         with self.store.write() as conn:
@@ -191,50 +214,37 @@ class Journal:
                 conn.execute(
                     select(rows.c.subscriber_id, rows.c.attempts).where(
                         rows.c.campaign_id == campaign_id,
-                        rows.c.subscriber_id.in_([i for i, _ in outcomes]),
+                        rows.c.batch == batch,
+                        rows.c.state == "sending",
                     )
                 ).all()
             )
+            groups: dict[tuple[str, str | None, str | None], list[int]] = {}
             for subscriber_id, result in outcomes:
-                if isinstance(result, Sent):
-                    _set(
-                        conn,
-                        campaign_id,
-                        [subscriber_id],
-                        state="sent",
-                        provider_id=result.provider_id,
-                        at=moment,
-                    )
-                elif isinstance(result, Failed):
-                    _set(
-                        conn,
-                        campaign_id,
-                        [subscriber_id],
-                        state="failed",
-                        reason=result.reason,
-                        at=moment,
-                    )
-                elif isinstance(result, Uncertain):
-                    _set(
-                        conn,
-                        campaign_id,
-                        [subscriber_id],
-                        state="uncertain",
-                        reason=result.reason,
-                        at=moment,
-                    )
-                elif attempts.get(subscriber_id, 0) >= MAX_ATTEMPTS:
-                    reason = f"gave up after {MAX_ATTEMPTS} tries: {result.reason}"
-                    _set(
-                        conn, campaign_id, [subscriber_id], state="failed", reason=reason, at=moment
+                groups.setdefault(_outcome(result, attempts.get(subscriber_id, 0)), []).append(
+                    subscriber_id
+                )
+            for (state, reason, provider_id), ids in groups.items():
+                if len(ids) == len(attempts):  # the whole batch had one answer: one UPDATE by batch
+                    conn.execute(
+                        update(rows)
+                        .where(
+                            rows.c.campaign_id == campaign_id,
+                            rows.c.batch == batch,
+                            rows.c.state == "sending",
+                        )
+                        .values(
+                            state=state, reason=reason, provider_id=provider_id, updated_at=moment
+                        )
                     )
                 else:
                     _set(
                         conn,
                         campaign_id,
-                        [subscriber_id],
-                        state="pending",
-                        reason=result.reason,
+                        ids,
+                        state=state,
+                        reason=reason,
+                        provider_id=provider_id,
                         at=moment,
                     )
 
@@ -313,6 +323,19 @@ class Journal:
             return [dict(r) for r in result]
 
 
+def _outcome(result: Result, attempts: int) -> tuple[str, str | None, str | None]:
+    """(state, reason, provider id) for one answer: one UPDATE per distinct outcome, not per row."""
+    if isinstance(result, Sent):
+        return "sent", None, result.provider_id
+    if isinstance(result, Failed):
+        return "failed", result.reason, None
+    if isinstance(result, Uncertain):
+        return "uncertain", result.reason, None
+    if attempts >= MAX_ATTEMPTS:
+        return "failed", f"gave up after {MAX_ATTEMPTS} tries: {result.reason}", None
+    return "pending", result.reason, None
+
+
 def _set(
     conn: Connection,
     campaign_id: str,
@@ -323,7 +346,6 @@ def _set(
     reason: str | None = None,
     provider_id: str | None = None,
     batch: int | None = None,
-    attempt: bool = False,
 ) -> None:
     if not subscriber_ids:
         return
@@ -332,8 +354,6 @@ def _set(
         values["provider_id"] = provider_id
     if batch is not None:
         values["batch"] = batch
-    if attempt:
-        values["attempts"] = rows.c.attempts + 1
     for start in range(0, len(subscriber_ids), 500):
         chunk = subscriber_ids[start : start + 500]
         conn.execute(

@@ -69,7 +69,7 @@ def run_campaign(
         results = _send(
             provider, builder, [r for _, r in claim.recipients], journal, campaign_id, ids
         )
-        journal.record(campaign_id, list(zip(ids, results, strict=True)))
+        journal.record(campaign_id, claim.batch, list(zip(ids, results, strict=True)))
         in_a_row = _count(summary, results, in_a_row)
         if progress:
             progress(claim.skipped + sum(not isinstance(r, RetryLater) for r in results))

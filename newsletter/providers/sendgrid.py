@@ -37,6 +37,7 @@ from tenacity import (
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.mime import Envelope, MessageBuilder, encode_header
+from newsletter.placeholders import FIELDS
 from newsletter.providers.base import ProviderError, Result, Sent, Uncertain
 
 __all__ = ["MAX_PERSONALIZATIONS", "SendGridProvider"]
@@ -83,6 +84,10 @@ class SendGridProvider:
         self._sleep = sleep
         self._send_at = int(send_at.timestamp()) if send_at else None
         self._base = _base_payload(settings, builder)
+        slots = builder.issue.slots
+        self._tokens = {
+            field: (slots.token("h", field), slots.token("t", field)) for field in FIELDS
+        }
 
     def send(self, batch: Sequence[Envelope]) -> list[Result]:
         payload = {**self._base, "personalizations": [self._personalization(e) for e in batch]}
@@ -100,11 +105,11 @@ class SendGridProvider:
         """Nothing to close: each request is its own connection."""
 
     def _personalization(self, envelope: Envelope) -> dict[str, Any]:
-        issue = self._builder.issue
         substitutions: dict[str, str] = {}
-        for field, value in issue.values(envelope.fields).items():
-            substitutions[issue.slots.token("h", field)] = html.escape(value)
-            substitutions[issue.slots.token("t", field)] = value
+        for field, value in self._builder.issue.values(envelope.fields).items():
+            html_token, text_token = self._tokens[field]
+            substitutions[html_token] = html.escape(value)
+            substitutions[text_token] = value
         to = {"email": envelope.recipient.email}
         if envelope.recipient.name:
             to["name"] = envelope.recipient.name

@@ -1,0 +1,142 @@
+"""Delivery costs: MIME messages per second, SendGrid through the fake server, SMTP to aiosmtpd.
+
+    python benchmarks/send.py [--messages 20000] [--runs 5] [--sendgrid 100000] [--smtp 2000]
+
+1. Personalisation: complete MIME messages built per second on one core (nothing written).
+2. `newsletter send` of --sendgrid subscribers through the fake SendGrid server on 127.0.0.1
+   (schema validation off): wall seconds, requests and the send process's peak RSS.
+3. SMTP: messages per second through one connection to aiosmtpd on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from newsletter.article import read_article  # noqa: E402
+from newsletter.config import Settings, load_settings  # noqa: E402
+from newsletter.mime import MessageBuilder, Recipient  # noqa: E402
+from newsletter.providers.smtp import SmtpProvider  # noqa: E402
+from newsletter.render import render_issue  # noqa: E402
+from tests.fakes import sendgrid as fake_sendgrid  # noqa: E402
+from tests.fakes import smtp as fake_smtp  # noqa: E402
+
+ARTICLE = REPO / "articles" / "2025-09-04-ai-blockchain-healthcare.md"
+
+
+def personalisation(settings: Settings, messages: int, runs: int) -> float:
+    issue = render_issue(read_article(ARTICLE), settings)
+    builder = MessageBuilder(issue, settings, campaign="bench")
+    people = [
+        Recipient(str(n), f"reader{n}@example.org", f"Reader {n}", "Reader")
+        for n in range(messages)
+    ]
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for person in people:
+            builder.build(person)
+        rates.append(messages / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def sendgrid_campaign(count: int) -> tuple[float, int, float]:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        shutil.copy(REPO / "newsletter.toml", folder)
+        shutil.copytree(REPO / "templates", folder / "templates")
+        people = folder / "people.csv"
+        people.write_text(
+            "email,name\n" + "".join(f"reader{n}@example.org,Reader {n}\n" for n in range(count)),
+            "utf-8",
+        )
+        env = {**os.environ, "NEWSLETTER_SECRET_KEY": "benchmark-secret-not-for-mail"}
+        base = [sys.executable, "-m", "newsletter"]
+        subprocess.run(
+            [*base, "subscribers", "import", str(people), "--consent", "benchmark"],
+            cwd=folder,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        with fake_sendgrid.running("SG.benchmark", validate=False) as fake:
+            env.update(
+                NEWSLETTER_PROVIDER="sendgrid",
+                NEWSLETTER_SENDGRID_API_KEY="SG.benchmark",
+                NEWSLETTER_SENDGRID_HOST=fake.url,
+            )
+            start = time.perf_counter()
+            child = subprocess.Popen(
+                [*base, "send", str(ARTICLE), "--yes"],
+                cwd=folder,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+            _, status, usage = os.wait4(child.pid, 0)
+            elapsed = time.perf_counter() - start
+            if status:
+                raise SystemExit("the benchmark send failed")
+            assert sum(fake.recipients().values()) == count
+            return elapsed, fake.requests, usage.ru_maxrss / 1024
+
+
+def smtp_rate(settings: Settings, messages: int) -> float:
+    with fake_smtp.running() as server:
+        configured = Settings(
+            **{
+                **settings.model_dump(),
+                "smtp_host": "127.0.0.1",
+                "smtp_port": server.port,
+                "smtp_tls": "none",
+            }
+        )
+        issue = render_issue(read_article(ARTICLE), configured)
+        builder = MessageBuilder(issue, configured, campaign="bench")
+        provider = SmtpProvider(configured, builder)
+        batch = [
+            builder.envelope(Recipient(str(n), f"reader{n}@example.org", None, None))
+            for n in range(messages)
+        ]
+        start = time.perf_counter()
+        provider.send(batch)
+        elapsed = time.perf_counter() - start
+        provider.close()
+        return messages / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sendgrid", type=int, default=100_000)
+    parser.add_argument("--smtp", type=int, default=2_000)
+    args = parser.parse_args()
+    os.chdir(REPO)
+    settings = load_settings(REPO / "newsletter.toml")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    rate = personalisation(settings, args.messages, args.runs)
+    print(f"  MIME messages built: median {rate:,.0f}/s over {args.runs} runs of {args.messages:,}")
+    seconds, requests, rss = sendgrid_campaign(args.sendgrid)
+    print(
+        f"  SendGrid send of {args.sendgrid:,}: {seconds:.1f} s wall, {requests} requests, peak RSS {rss:.0f} MB"
+    )
+    print(
+        f"  SMTP to aiosmtpd: {smtp_rate(settings, args.smtp):,.0f} messages/s over one connection ({args.smtp:,} messages)"
+    )
+
+
+if __name__ == "__main__":
+    main()
