@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_ca_file: Path | None = Field(
+        default=None, description="Extra CA certificates, for a relay with a private CA."
+    )
     smtp_rate: float = Field(
         default=0.0,
         ge=0,

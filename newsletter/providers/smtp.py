@@ -108,25 +108,22 @@ class SmtpProvider:
             return self._connection
         s = self._settings
         timeout = s.smtp_timeout
+        context = ssl.create_default_context(cafile=str(s.smtp_ca_file) if s.smtp_ca_file else None)
+        if s.smtp_tls == "ssl":
+            connection: smtplib.SMTP = smtplib.SMTP_SSL(
+                s.smtp_host or "", s.smtp_port, timeout=timeout, context=context
+            )
+        else:
+            connection = smtplib.SMTP(s.smtp_host or "", s.smtp_port, timeout=timeout)
         try:
-            if s.smtp_tls == "ssl":
-                connection: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.smtp_host or "",
-                    s.smtp_port,
-                    timeout=timeout,
-                    context=ssl.create_default_context(),
-                )
-            else:
-                connection = smtplib.SMTP(s.smtp_host or "", s.smtp_port, timeout=timeout)
-                if s.smtp_tls == "starttls":
-                    connection.starttls(context=ssl.create_default_context())
+            if s.smtp_tls == "starttls":
+                connection.starttls(context=context)
             connection.ehlo_or_helo_if_needed()
             if s.smtp_username and s.smtp_password is not None:
                 connection.login(s.smtp_username, s.smtp_password.get_secret_value())
-        except smtplib.SMTPAuthenticationError as exc:
-            raise ProviderError(
-                f"the SMTP server refused the login ({exc.smtp_code}); check the username and password"
-            ) from None
+        except BaseException as exc:
+            connection.close()
+            raise _setup_error(exc) from None
         self._connection = connection
         return connection
 
@@ -148,6 +145,24 @@ class SmtpProvider:
             if wait > 0:
                 self._sleep(wait)
             self._last = self._clock()
+
+
+def _setup_error(exc: BaseException) -> BaseException:
+    """Problems of configuration stop the campaign; anything else is left to the caller."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return ProviderError(
+            f"the SMTP server refused the login ({exc.smtp_code}); check the username and password"
+        )
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ProviderError(
+            f"the SMTP server's certificate is not trusted ({exc.verify_message}); "
+            "for a relay with a private CA set smtp_ca_file"
+        )
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return ProviderError(
+            f"the SMTP server does not support what the settings ask for: {exc}; check smtp_tls"
+        )
+    return exc
 
 
 def _expect(reply: tuple[int, bytes]) -> None:

@@ -11,11 +11,11 @@ from newsletter.article import read_article
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.mime import MessageBuilder, Recipient
-from newsletter.providers.base import Failed, RetryLater, Sent
+from newsletter.providers.base import Failed, ProviderError, RetryLater, Sent
 from newsletter.providers.smtp import SmtpProvider
 from newsletter.render import render_issue
 from tests.conftest import SAMPLE_ARTICLE
-from tests.fakes.smtp import running
+from tests.fakes.smtp import running, running_tls, self_signed_certificate
 
 
 def provider_for(settings: Settings, port: int, **changes) -> SmtpProvider:
@@ -132,3 +132,29 @@ def test_a_missing_host_is_named(settings) -> None:
     issue = render_issue(read_article(SAMPLE_ARTICLE), settings)
     with pytest.raises(ConfigError, match="NEWSLETTER_SMTP_HOST is not set"):
         SmtpProvider(settings, MessageBuilder(issue, settings, campaign="c"))
+
+
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "ssl"])
+def test_tls_and_login(settings, tmp_path, implicit: bool) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    with running_tls(cert, key, implicit=implicit, login=("news", "s3cret-pass")) as server:
+        provider = provider_for(
+            settings,
+            server.port,
+            smtp_tls="ssl" if implicit else "starttls",
+            smtp_ca_file=cert,
+            smtp_username="news",
+            smtp_password="s3cret-pass",
+        )
+        results = provider.send(envelopes(provider, "a@example.com"))
+        provider.close()
+    assert isinstance(results[0], Sent) and len(server.messages) == 1
+
+
+def test_an_untrusted_certificate_stops_the_campaign(settings, tmp_path) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    with running_tls(cert, key, implicit=False) as server:
+        untrusted = provider_for(settings, server.port, smtp_tls="starttls")
+        with pytest.raises(ProviderError, match="certificate is not trusted"):
+            untrusted.send(envelopes(untrusted, "a@example.com"))
+    assert server.messages == []
