@@ -191,10 +191,17 @@ def _send_campaign(
             "secret_key is the public example value: set NEWSLETTER_SECRET_KEY (for example in .env) before a real send"
         )
     name = provider_name or config.provider
-    builder = _builder(issue, config, campaign_id)
-    provider = open_provider(name, config, builder, send_at=send_at)
     journal = Journal(store)
     existing = {c.id: c for c in journal.campaigns()}.get(campaign_id)
+    if (
+        send_at is None
+        and existing
+        and existing.send_at
+        and existing.send_at > dt.datetime.now(dt.UTC)
+    ):
+        send_at = existing.send_at  # a scheduled campaign stays scheduled when it resumes
+    builder = _builder(issue, config, campaign_id)
+    provider = open_provider(name, config, builder, send_at=send_at)
     remaining = (
         journal.counts(campaign_id)["pending"] if existing else store.count(_audience(filters))
     )
@@ -372,7 +379,9 @@ def show(
         journal = Journal(store)
         campaign = journal.campaign(campaign_id)
         counts = journal.counts(campaign_id)
-        problems = journal.recipients(campaign_id, ["failed", "uncertain", "skipped"], limit=1000)
+        problems = journal.recipients(
+            campaign_id, ["failed", "uncertain", "sending", "skipped"], limit=1000
+        )
     data = {
         "id": campaign.id,
         "status": campaign.status,
@@ -421,7 +430,11 @@ def retry(
     with _store(settings()) as store:
         journal = Journal(store)
         campaign = journal.campaign(campaign_id)
+        counts = journal.counts(campaign_id)
+        waiting = (counts["failed"] if failed else 0) + (counts["uncertain"] if uncertain else 0)
+        if not yes and not typer.confirm(f"Send {campaign_id} again to {waiting} recipient(s)?"):
+            raise typer.Exit(1)
         moved = journal.retry(campaign_id, failed=failed, uncertain=uncertain)
     console.print(f"{moved} recipient(s) of {escape(campaign_id)} are pending again")
     tag, lang = campaign.filters.get("tag"), campaign.filters.get("lang")
-    send(Path(campaign.article), tag=tag, lang=lang, provider=campaign.provider or None, yes=yes)
+    send(Path(campaign.article), tag=tag, lang=lang, provider=campaign.provider or None, yes=True)

@@ -119,10 +119,11 @@ class Journal:
                     )
                 )
             else:
+                values: dict[str, Any] = {"status": "running", "note": None, "updated_at": moment}
+                if send_at is not None:
+                    values["send_at"] = send_at
                 conn.execute(
-                    update(campaigns)
-                    .where(campaigns.c.id == campaign_id)
-                    .values(status="running", note=None, updated_at=moment)
+                    update(campaigns).where(campaigns.c.id == campaign_id).values(**values)
                 )
             # rows left 'sending' by a run that died: nobody knows whether they went out
             conn.execute(
@@ -164,6 +165,9 @@ class Journal:
                 )
                 .order_by(rows.c.subscriber_id)
                 .limit(size)
+                # PostgreSQL: rows another sender has claimed are locked and skipped; SQLite
+                # ignores this and serialises writers with BEGIN IMMEDIATE instead.
+                .with_for_update(skip_locked=True, of=rows)
             ).all()
             if not pending:
                 return None
@@ -206,8 +210,13 @@ class Journal:
         recipients = [(r.subscriber_id, _recipient(r)) for r in taking]
         return Claim(batch, recipients, len(pending) - len(taking))
 
-    def record(self, campaign_id: str, batch: int, outcomes: Sequence[tuple[int, Result]]) -> None:
-        """Write the provider's answers; RetryLater goes back to pending until MAX_ATTEMPTS."""
+    def record(
+        self, campaign_id: str, batch: int, outcomes: Sequence[tuple[int, Result]]
+    ) -> list[str]:
+        """Write the provider's answers and return each row's new state.
+
+        RetryLater goes back to pending until MAX_ATTEMPTS, then it is failed.
+        """
         moment = now()
         with self.store.write() as conn:
             attempts = dict(
@@ -220,10 +229,11 @@ class Journal:
                 ).all()
             )
             groups: dict[tuple[str, str | None, str | None], list[int]] = {}
+            states: list[str] = []
             for subscriber_id, result in outcomes:
-                groups.setdefault(_outcome(result, attempts.get(subscriber_id, 0)), []).append(
-                    subscriber_id
-                )
+                outcome = _outcome(result, attempts.get(subscriber_id, 0))
+                groups.setdefault(outcome, []).append(subscriber_id)
+                states.append(outcome[0])
             for (state, reason, provider_id), ids in groups.items():
                 if len(ids) == len(attempts):  # the whole batch had one answer: one UPDATE by batch
                     conn.execute(
@@ -247,6 +257,7 @@ class Journal:
                         provider_id=provider_id,
                         at=moment,
                     )
+        return states
 
     def release(self, campaign_id: str, subscriber_ids: Sequence[int], reason: str) -> None:
         """Put a batch back to pending: the provider refused it before sending anything."""

@@ -66,13 +66,24 @@ def run_campaign(
         summary.skipped += claim.skipped
         summary.batches += 1
         ids = [subscriber_id for subscriber_id, _ in claim.recipients]
-        results = _send(
-            provider, builder, [r for _, r in claim.recipients], journal, campaign_id, ids
-        )
-        journal.record(campaign_id, claim.batch, list(zip(ids, results, strict=True)))
-        in_a_row = _count(summary, results, in_a_row)
+        recipients = [r for _, r in claim.recipients]
+        try:
+            results = _send(provider, builder, recipients, journal, campaign_id, ids, claim.batch)
+        except KeyboardInterrupt:
+            note = (
+                f"interrupted during batch {claim.batch}: its {len(ids)} recipients are uncertain"
+            )
+            journal.record(
+                campaign_id,
+                claim.batch,
+                [(i, Uncertain("interrupted (Ctrl-C) while sending")) for i in ids],
+            )
+            journal.set_status(campaign_id, "paused", note)
+            raise Paused(f"{note}; see `newsletter campaigns show {campaign_id}`") from None
+        states = journal.record(campaign_id, claim.batch, list(zip(ids, results, strict=True)))
+        in_a_row = _count(summary, results, states, in_a_row)
         if progress:
-            progress(claim.skipped + sum(not isinstance(r, RetryLater) for r in results))
+            progress(claim.skipped + sum(state != "pending" for state in states))
         if in_a_row >= max_failures:
             note = f"paused after {in_a_row} failures in a row; last: {summary.failures[-1]}"
             journal.set_status(campaign_id, "paused", note)
@@ -120,7 +131,7 @@ def _rehearse_batch(
 ) -> None:
     summary.batches += 1
     results = _send(provider, builder, batch, None, None, [])
-    _count(summary, results, 0)
+    _count(summary, results, [_state(r) for r in results], 0)
     if progress:
         progress(len(batch))
 
@@ -132,6 +143,7 @@ def _send(
     journal: Journal | None,
     campaign_id: str | None,
     ids: list[int],
+    claim_batch: int | None = None,
 ) -> list[Result]:
     """Envelopes for the batch (an unsendable address fails alone), then one provider call."""
     envelopes: list[Envelope | Failed] = []
@@ -144,24 +156,49 @@ def _send(
     try:
         answers = iter(provider.send(sendable) if sendable else [])
     except ProviderError as exc:
-        if journal is not None and campaign_id is not None:
-            journal.release(campaign_id, ids, str(exc))
+        if journal is not None and campaign_id is not None and claim_batch is not None:
+            handled = _merge(envelopes, exc.partial)
+            journal.record(campaign_id, claim_batch, list(zip(ids, handled, strict=False)))
+            journal.release(campaign_id, ids[len(handled) :], str(exc))
             journal.set_status(campaign_id, "paused", str(exc))
         raise
     return [next(answers) if isinstance(e, Envelope) else e for e in envelopes]
 
 
-def _count(summary: Summary, results: Sequence[Result], in_a_row: int) -> int:
-    for result in results:
-        if isinstance(result, Sent):
+def _merge(envelopes: list[Envelope | Failed], partial: list[Result]) -> list[Result]:
+    """Line up a provider's partial answers with the batch (unsendable ones failed already)."""
+    answers, merged = iter(partial), []
+    for envelope in envelopes:
+        if isinstance(envelope, Failed):
+            merged.append(envelope)
+            continue
+        answer = next(answers, None)
+        if answer is None:
+            break
+        merged.append(answer)
+    return merged
+
+
+def _state(result: Result) -> str:
+    return {Sent: "sent", Failed: "failed", Uncertain: "uncertain"}.get(type(result), "pending")
+
+
+def _count(
+    summary: Summary, results: Sequence[Result], states: Sequence[str], in_a_row: int
+) -> int:
+    """Tally this batch; failures and uncertain answers in a row (by final state) feed the pause."""
+    for result, state in zip(results, states, strict=True):
+        if state == "sent":
             summary.sent += 1
             in_a_row = 0
-        elif isinstance(result, Failed):
+        elif state == "failed":
             summary.failed += 1
-            summary.failures.append(result.reason)
+            summary.failures.append(getattr(result, "reason", state))
             in_a_row += 1
-        elif isinstance(result, Uncertain):
+        elif state == "uncertain":
             summary.uncertain += 1
+            summary.failures.append(getattr(result, "reason", state))
+            in_a_row += 1
         else:
             summary.deferred += 1
     return in_a_row

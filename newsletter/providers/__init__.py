@@ -33,6 +33,8 @@ def open_provider(
         if send_at is not None:
             raise ConfigError("--at needs the sendgrid provider: SMTP cannot schedule delivery")
         return SmtpProvider(settings, builder)
+    if name:
+        raise ConfigError(f"unknown provider {name!r}: use sendgrid or smtp (or --dry-run)")
     raise ConfigError(
         'no provider is configured: set provider = "sendgrid" or "smtp" in newsletter.toml '
         "(or NEWSLETTER_PROVIDER), or use --dry-run"

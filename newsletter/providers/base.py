@@ -49,7 +49,15 @@ Result = Sent | Failed | RetryLater | Uncertain
 
 
 class ProviderError(NewsletterError):
-    """The provider refused the campaign as a whole; the message says why and what to fix."""
+    """The provider refused the campaign as a whole; the message says why and what to fix.
+
+    ``partial`` holds the results of the batch's first recipients, handled before the error
+    (a provider that sends one by one); the runner records them and puts back the rest.
+    """
+
+    def __init__(self, message: str, *, partial: Sequence[Result] = ()):
+        super().__init__(message)
+        self.partial: list[Result] = list(partial)
 
 
 class Provider(Protocol):

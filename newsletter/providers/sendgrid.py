@@ -5,9 +5,10 @@ slots (HTML-escaped for the HTML tokens, plain for the text tokens), its List-Un
 headers, and ``custom_args`` naming only the campaign and subscriber ids (no personal data),
 so events can be matched back to the journal.
 
-Answers: 202 is sent. 429 waits until X-RateLimit-Reset; 5xx and dropped connections retry
-with exponential backoff and jitter, a bounded number of times. A timeout after the request
-went out is *uncertain* (SendGrid may have accepted it; a retry could mail everyone twice).
+Answers: 202 is sent. 429 waits until X-RateLimit-Reset; 5xx and connections that fail before
+the request is out retry with exponential backoff and jitter, a bounded number of times. A
+timeout or a dropped connection after the request went out is *uncertain*: SendGrid may have
+accepted it, and a retry could mail the whole batch twice.
 400/401/403/413 stop the campaign with SendGrid's own error messages. The API key never
 appears in any output.
 """
@@ -18,7 +19,6 @@ import datetime as dt
 import html
 import http.client
 import json
-import socket
 import time
 import urllib.error
 from collections.abc import Callable, Sequence
@@ -60,6 +60,10 @@ class _Transient(Exception):
         self.wait = wait
 
 
+class _AnswerLost(Exception):
+    """The request went out but no answer came back (timeout, dropped connection)."""
+
+
 class SendGridProvider:
     name: ClassVar[str] = "sendgrid"
     max_batch = MAX_PERSONALIZATIONS
@@ -93,12 +97,10 @@ class SendGridProvider:
         payload = {**self._base, "personalizations": [self._personalization(e) for e in batch]}
         try:
             message_id = self._post_with_retries(payload)
-        except TimeoutError as exc:
-            return [
-                Uncertain(
-                    f"SendGrid did not answer in {self._timeout:g} s ({exc}); it may have the batch"
-                )
-            ] * len(batch)
+        except _AnswerLost as exc:
+            return [Uncertain(f"SendGrid's answer was lost ({exc}); it may have the batch")] * len(
+                batch
+            )
         return [Sent(message_id)] * len(batch)
 
     def close(self) -> None:
@@ -112,7 +114,7 @@ class SendGridProvider:
             substitutions[text_token] = value
         to = {"email": envelope.recipient.email}
         if envelope.recipient.name:
-            to["name"] = envelope.recipient.name
+            to["name"] = _display_name(envelope.recipient.name)
         personalization: dict[str, Any] = {
             "to": [to],
             "substitutions": substitutions,
@@ -152,12 +154,13 @@ class SendGridProvider:
             )
         except HTTPError as exc:
             raise _classify(exc) from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError | socket.timeout):
-                raise TimeoutError(str(exc.reason)) from None
-            raise _Transient(f"connection failed: {exc.reason}") from None
-        except (http.client.RemoteDisconnected, ConnectionError) as exc:
-            raise _Transient(f"connection dropped: {exc}") from None
+        except urllib.error.URLError as exc:  # urllib wraps what fails while connecting or sending
+            raise _Transient(f"could not reach SendGrid: {exc.reason}") from None
+        except (
+            OSError,
+            http.client.HTTPException,
+        ) as exc:  # the answer was lost: it may have arrived
+            raise _AnswerLost(f"{type(exc).__name__}: {exc}") from None
         headers = response.headers
         return str(headers.get("X-Message-Id", "") if headers else "")
 
@@ -200,6 +203,12 @@ def _wait(state: RetryCallState) -> float:
     if isinstance(exc, _Transient) and exc.wait is not None:
         return min(exc.wait + 0.05, 60.0)
     return wait_random_exponential(multiplier=0.5, max=30)(state)
+
+
+def _display_name(name: str) -> str:
+    """SendGrid drops mail whose name has an unquoted , or ; so such names are quoted."""
+    name = " ".join(name.split())
+    return '"' + name.replace('"', "'") + '"' if any(c in name for c in ",;") else name
 
 
 def _unfolded(value: str) -> str:

@@ -52,7 +52,14 @@ class SmtpProvider:
         self._connection: smtplib.SMTP | None = None
 
     def send(self, batch: Sequence[Envelope]) -> list[Result]:
-        return [self._send_one(envelope) for envelope in batch]
+        results: list[Result] = []
+        for envelope in batch:
+            try:
+                results.append(self._send_one(envelope))
+            except ProviderError as exc:
+                exc.partial = results  # those went out (or failed) before the error: keep them
+                raise
+        return results
 
     def close(self) -> None:
         if self._connection is not None:

@@ -171,3 +171,24 @@ def test_a_bad_send_time_is_explained(listed: Path, at: str, words: str) -> None
     assert_one_line_error(
         run_cli("send", str(SAMPLE_ARTICLE), "--at", at, "--yes", cwd=listed, env=SECRET), words
     )
+
+
+def test_declining_a_retry_moves_nobody(listed: Path) -> None:
+    with fake_smtp.running() as server:
+        server.refuse_rcpt = {"lin.yating@example.net": "550 5.1.1 no such user"}
+        env = smtp_env(server.port)
+        run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=env)
+        declined = subprocess.run(
+            [sys.executable, "-m", "newsletter", "campaigns", "retry", CAMPAIGN, "--failed"],
+            cwd=listed, env={**os.environ, **env}, input="n\n", capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert declined.returncode == 1 and "to 1 recipient(s)?" in declined.stdout
+    shown = json.loads(run_cli("campaigns", "show", CAMPAIGN, "--json", cwd=listed).stdout)
+    assert shown["counts"]["failed"] == 1 and shown["counts"]["pending"] == 0
+
+
+def test_an_unknown_provider_is_named(listed: Path) -> None:
+    result = run_cli(
+        "send", str(SAMPLE_ARTICLE), "--provider", "postmark", "--yes", cwd=listed, env=SECRET
+    )
+    assert_one_line_error(result, "unknown provider 'postmark'")

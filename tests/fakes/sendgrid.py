@@ -125,6 +125,9 @@ def _rules(body: dict[str, Any]) -> list[str]:
         send_at = where.get("send_at")
         if send_at is not None and not time.time() - 60 <= send_at <= time.time() + 72 * 3600:
             problems.append("send_at more than 72 hours ahead")
+    names = [to.get("name", "") for p in body["personalizations"] for to in p.get("to", [])]
+    if any(("," in n or ";" in n) and not (n.startswith('"') and n.endswith('"')) for n in names):
+        problems.append("to.name may not contain , or ; unless quoted")
     if any(not c.isascii() for c in body.get("categories", [])):
         problems.append("categories must be ASCII")
     return problems
@@ -186,6 +189,10 @@ def _handler(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
                 )
             with fake._lock:
                 fake.accepted.append(body)
+            if answer == "accept-drop":
+                self.close_connection = True
+                self.connection.close()
+                return None
             if answer == "slow":
                 time.sleep(fake.slow_seconds)
             return self._answer(202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})

@@ -79,7 +79,7 @@ def test_substitutions_escape_html_but_not_text(settings, issue) -> None:
 
 
 def test_429_and_5xx_are_retried_until_accepted(settings, issue) -> None:
-    with running(KEY, plan=["429", "503", "500", "drop", "ok"]) as fake:
+    with running(KEY, plan=["429", "503", "500", "ok"]) as fake:
         provider = provider_for(settings, fake.url, issue)
         results = provider.send(envelopes(provider, 3))
     assert all(isinstance(r, Sent) for r in results)
@@ -144,3 +144,35 @@ def test_the_fake_refuses_what_sendgrid_refuses(settings, issue) -> None:
         twice = envelopes(provider, 1) * 2
         with pytest.raises(ProviderError, match="duplicate recipient addresses"):
             provider.send(twice)
+
+
+def test_an_answer_lost_after_sending_is_uncertain_not_retried(settings, issue) -> None:
+    with running(KEY, plan=["accept-drop"]) as fake:
+        provider = provider_for(settings, fake.url, issue)
+        results = provider.send(envelopes(provider, 3))
+    assert all(isinstance(r, Uncertain) for r in results)
+    assert len(fake.accepted) == 1 and fake.requests == 1  # retrying would have sent it twice
+
+
+def test_an_unreachable_server_is_retried_then_stops_the_campaign(settings, issue) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there once the probe closes
+    provider = provider_for(settings, f"http://127.0.0.1:{port}", issue)
+    with pytest.raises(ProviderError, match="could not reach SendGrid"):
+        provider.send(envelopes(provider, 1))
+
+
+def test_names_with_commas_or_semicolons_are_quoted(settings, issue) -> None:
+    with running(KEY) as fake:
+        provider = provider_for(settings, fake.url, issue)
+        provider.send(
+            [
+                provider._builder.envelope(
+                    Recipient("1", "chan@example.org", "Chan, Tai Man; PhD", "Tai Man")
+                )
+            ]
+        )
+    assert fake.accepted[0]["personalizations"][0]["to"][0]["name"] == '"Chan, Tai Man; PhD"'
