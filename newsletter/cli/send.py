@@ -183,6 +183,7 @@ def _send_campaign(
     yes: bool,
 ) -> None:
     from newsletter.delivery.journal import Journal
+    from newsletter.delivery.lock import campaign_lock
     from newsletter.delivery.runner import run_campaign
     from newsletter.providers import open_provider
 
@@ -203,37 +204,51 @@ def _send_campaign(
     builder = _builder(issue, config, campaign_id)
     provider = open_provider(name, config, builder, send_at=send_at)
     remaining = (
-        journal.counts(campaign_id)["pending"] if existing else store.count(_audience(filters))
+        journal.counts(campaign_id)["pending"]
+        if existing
+        else journal.audience_size(issue.slug, filters)
     )
+
     if existing and existing.article_sha != sha:
         console.print(
             "[yellow]The article changed since this campaign started; the rest get the new text.[/]"
         )
     _confirm(issue, config, name or "", campaign_id, remaining, existing is not None, yes)
-    journal.start(
-        campaign_id=campaign_id,
-        slug=issue.slug,
-        article=str(article),
-        subject=issue.subject,
-        article_sha=sha,
-        filters=filters,
-        provider=name or "",
-        send_at=send_at,
-    )
-    try:
-        with _progress() as (bar, advance):
-            bar.update(bar.task_ids[0], total=journal.counts(campaign_id)["pending"])
-            summary = run_campaign(
-                journal,
-                campaign_id,
-                provider,
-                builder,
-                max_failures=config.max_consecutive_failures,
-                progress=advance,
-            )
-    finally:
-        provider.close()
+    with campaign_lock(_lock_folder(config), campaign_id):
+        journal.start(
+            campaign_id=campaign_id,
+            slug=issue.slug,
+            article=str(article),
+            subject=issue.subject,
+            article_sha=sha,
+            filters=filters,
+            provider=name or "",
+            send_at=send_at,
+        )
+        try:
+            with _progress() as (bar, advance):
+                bar.update(bar.task_ids[0], total=journal.counts(campaign_id)["pending"])
+                summary = run_campaign(
+                    journal,
+                    campaign_id,
+                    provider,
+                    builder,
+                    max_failures=config.max_consecutive_failures,
+                    progress=advance,
+                )
+        finally:
+            provider.close()
     _print_summary(summary, journal.counts(campaign_id), campaign_id)
+
+
+def _lock_folder(config: Settings) -> Path:
+    """Beside the SQLite file (or in the outbox folder for a server database)."""
+    from sqlalchemy.engine.url import make_url
+
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).parent
+    return config.outbox_dir
 
 
 def _send_test(

@@ -104,7 +104,8 @@ class Journal:
                 )
                 audience = filtered(
                     select(subscribers.c.id), Filters(Status.SUBSCRIBED, filters.tag, filters.lang)
-                )
+                ).where(subscribers.c.id.not_in(_already_given(slug)))
+
                 frozen = audience.subquery()
                 conn.execute(
                     insert(rows).from_select(
@@ -136,6 +137,15 @@ class Journal:
                 )
             )
         return self.campaign(campaign_id), existing is None
+
+    def audience_size(self, slug: str, filters: Filters) -> int:
+        """How many a new campaign of this article would freeze: subscribed, not yet given it."""
+        query = filtered(
+            select(func.count()).select_from(subscribers),
+            Filters(Status.SUBSCRIBED, filters.tag, filters.lang),
+        ).where(subscribers.c.id.not_in(_already_given(slug)))
+        with self.store.read() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def claim(self, campaign_id: str, size: int) -> Claim | None:
         """Take the next pending batch (in subscriber order) and mark it sending; None when done."""
@@ -332,6 +342,15 @@ class Journal:
                 .limit(limit)
             ).mappings()
             return [dict(r) for r in result]
+
+
+def _already_given(slug: str) -> Any:
+    """Who another campaign of the same article sent (or may have sent) it to: not again."""
+    return (
+        select(rows.c.subscriber_id)
+        .join(campaigns, campaigns.c.id == rows.c.campaign_id)
+        .where(campaigns.c.slug == slug, rows.c.state.in_(["sent", "sending", "uncertain"]))
+    )
 
 
 def _outcome(result: Result, attempts: int) -> tuple[str, str | None, str | None]:

@@ -65,6 +65,10 @@ class DryRunProvider:
         if not keep:
             shutil.rmtree(self._staging, ignore_errors=True)
             return
-        if self.folder.exists():
-            shutil.rmtree(self.folder)
+        old = self.folder.with_name(f".{self.folder.name}.old") if self.folder.exists() else None
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+            self.folder.rename(old)
         self._staging.rename(self.folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -192,3 +192,24 @@ def test_an_unknown_provider_is_named(listed: Path) -> None:
         "send", str(SAMPLE_ARTICLE), "--provider", "postmark", "--yes", cwd=listed, env=SECRET
     )
     assert_one_line_error(result, "unknown provider 'postmark'")
+
+
+def test_a_segment_after_a_full_send_mails_nobody_twice(listed: Path) -> None:
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=env)
+        segment = run_cli("send", str(SAMPLE_ARTICLE), "--lang", "en", "--yes", cwd=listed, env=env)
+        assert segment.returncode == 0 and re.search(r"Recipients\s+0\b", segment.stdout)
+    delivered = [rcpt[0] for _, rcpt, _ in server.messages]
+    assert len(delivered) == len(set(delivered)) == 13
+
+
+def test_two_sends_of_one_campaign_cannot_run_at_once(listed: Path) -> None:
+    from newsletter.delivery.lock import campaign_lock
+
+    with fake_smtp.running() as server, campaign_lock(listed / "subscribers", CAMPAIGN):
+        result = run_cli(
+            "send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=smtp_env(server.port)
+        )
+    assert_one_line_error(result, "another `newsletter send` of", "is running")
+    assert server.messages == []
