@@ -43,6 +43,7 @@ from newsletter.providers.base import ProviderError, Result, Sent, Uncertain
 __all__ = ["MAX_PERSONALIZATIONS", "SendGridProvider"]
 
 MAX_PERSONALIZATIONS = 1000
+JSON_UTF8 = "application/json; charset=utf-8"
 ATTEMPTS = 6
 STOPPING = {
     400: "rejected the request",
@@ -149,8 +150,12 @@ class SendGridProvider:
 
     def _post(self, payload: dict[str, Any]) -> str:
         try:
+            # Compact UTF-8 JSON: the library would escape every Chinese character to six bytes.
+            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
             response = self._client.client.mail.send.post(
-                request_body=payload, timeout=self._timeout
+                request_body=body,
+                request_headers={"Content-Type": JSON_UTF8},
+                timeout=self._timeout,
             )
         except HTTPError as exc:
             raise _classify(exc) from None
