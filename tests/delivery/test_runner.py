@@ -31,6 +31,16 @@ def issue(settings):
     return render_issue(read_article(SAMPLE_ARTICLE), settings)
 
 
+def with_smtp(settings: Settings, port: int) -> Settings:
+    return Settings(
+        **{**settings.model_dump(), "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_tls": "none"}
+    )
+
+
+def with_sendgrid(settings: Settings, url: str) -> Settings:
+    return Settings(**{**settings.model_dump(), "sendgrid_api_key": KEY, "sendgrid_host": url})
+
+
 def populate(store: Store, count: int) -> None:
     for n in range(count):
         store.add(
@@ -124,9 +134,7 @@ def test_a_storm_of_429s_and_5xx_still_delivers_everyone_exactly_once(
     populate(store, 300)
     storm = ["429", "503", "500", "503"]
     with fake_sendgrid.running(KEY, decide=lambda n: storm[n % 4] if n % 3 == 0 else "ok") as fake:
-        configured = Settings(
-            **{**settings.model_dump(), "sendgrid_api_key": KEY, "sendgrid_host": fake.url}
-        )
+        configured = with_sendgrid(settings, fake.url)
         builder = MessageBuilder(issue, configured, campaign="c1")
         provider = SendGridProvider(configured, builder, sleep=lambda _: None)
         provider.max_batch = 10
@@ -144,9 +152,7 @@ def test_a_refused_api_key_pauses_the_campaign_and_marks_nobody_sent(
 ) -> None:
     populate(store, 5)
     with fake_sendgrid.running("SG.another-key") as fake:
-        configured = Settings(
-            **{**settings.model_dump(), "sendgrid_api_key": KEY, "sendgrid_host": fake.url}
-        )
+        configured = with_sendgrid(settings, fake.url)
         builder = MessageBuilder(issue, configured, campaign="c1")
         journal = Journal(store)
         with pytest.raises(ProviderError, match="refused the API key"):
@@ -167,14 +173,7 @@ def test_many_failures_in_a_row_pause_instead_of_burning_the_list(store, setting
         server.refuse_rcpt = {
             f"reader{n}@example.org": "550 5.7.1 relaying denied" for n in range(30)
         }
-        configured = Settings(
-            **{
-                **settings.model_dump(),
-                "smtp_host": "127.0.0.1",
-                "smtp_port": server.port,
-                "smtp_tls": "none",
-            }
-        )
+        configured = with_smtp(settings, server.port)
         builder = MessageBuilder(issue, configured, campaign="c1")
         provider = SmtpProvider(configured, builder)
         provider.max_batch = 4
@@ -196,14 +195,7 @@ def test_failed_recipients_are_resent_only_when_asked(store, settings, issue, tm
     populate(store, 6)
     with fake_smtp.running() as server:
         server.refuse_rcpt = {"reader2@example.org": "550 mailbox full"}
-        configured = Settings(
-            **{
-                **settings.model_dump(),
-                "smtp_host": "127.0.0.1",
-                "smtp_port": server.port,
-                "smtp_tls": "none",
-            }
-        )
+        configured = with_smtp(settings, server.port)
         builder = MessageBuilder(issue, configured, campaign="c1")
         journal = Journal(store)
 
@@ -244,14 +236,7 @@ def test_a_login_error_partway_through_a_batch_keeps_what_already_went_out(
     populate(store, 10)
     with fake_smtp.running() as server:
         server.refuse_rcpt = {"reader5@example.org": "530 5.7.0 authentication required"}
-        configured = Settings(
-            **{
-                **settings.model_dump(),
-                "smtp_host": "127.0.0.1",
-                "smtp_port": server.port,
-                "smtp_tls": "none",
-            }
-        )
+        configured = with_smtp(settings, server.port)
         builder = MessageBuilder(issue, configured, campaign="c1")
         journal = Journal(store)
         provider = SmtpProvider(configured, builder)
@@ -302,9 +287,7 @@ def test_ctrl_c_pauses_and_marks_only_the_batch_in_flight_uncertain(
 def test_answers_lost_in_a_row_pause_the_campaign(store, settings, issue) -> None:
     populate(store, 50)
     with fake_sendgrid.running(KEY, decide=lambda n: "accept-drop") as fake:
-        configured = Settings(
-            **{**settings.model_dump(), "sendgrid_api_key": KEY, "sendgrid_host": fake.url}
-        )
+        configured = with_sendgrid(settings, fake.url)
         builder = MessageBuilder(issue, configured, campaign="c1")
         provider = SendGridProvider(configured, builder, sleep=lambda _: None)
         provider.max_batch = 10
