@@ -11,7 +11,7 @@ comes up, because every claim re-reads the subscriber's current status.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,13 +147,19 @@ class Journal:
         with self.store.read() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def claim(self, campaign_id: str, size: int) -> Claim | None:
-        """Take the next pending batch (in subscriber order) and mark it sending; None when done."""
+    def claim(
+        self, campaign_id: str, size: int, *, before_second_pass: Callable[[], None] | None = None
+    ) -> Claim | None:
+        """Take the next pending batch (in subscriber order) and mark it sending; None when done.
+
+        A pass runs from the lowest subscriber id to the highest; rows deferred on the way are
+        picked up by the next pass, after ``before_second_pass`` (the runner's wait) has run.
+        """
         claim = self._claim_after_cursor(campaign_id, size)
         if claim is None and self._cursor.pop(campaign_id, 0):
-            claim = self._claim_after_cursor(
-                campaign_id, size
-            )  # from the top: rows deferred earlier
+            if before_second_pass is not None:
+                before_second_pass()
+            claim = self._claim_after_cursor(campaign_id, size)
         return claim
 
     def _claim_after_cursor(self, campaign_id: str, size: int) -> Claim | None:

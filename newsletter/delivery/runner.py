@@ -28,7 +28,8 @@ from newsletter.providers.base import (
 __all__ = ["Paused", "Summary", "rehearse", "run_campaign"]
 
 MAX_WAIT = 300.0
-"""Longest pause the runner takes when a provider says to come back later."""
+"""Longest pause the runner takes when a provider says to come back later. It pauses only
+between passes over the list, so one greylisted address never stalls everyone else."""
 
 
 @dataclass
@@ -62,7 +63,16 @@ def run_campaign(
     """Send every pending recipient of the campaign; returns what happened in this run."""
     summary = Summary()
     in_a_row = 0
-    while (claim := journal.claim(campaign_id, provider.max_batch)) is not None:
+    wait = [0.0]  # the longest "come back later" of this pass, slept before the next pass
+
+    def between_passes() -> None:
+        if wait[0]:
+            sleep(min(wait[0], MAX_WAIT))
+            wait[0] = 0.0
+
+    while (
+        claim := journal.claim(campaign_id, provider.max_batch, before_second_pass=between_passes)
+    ) is not None:
         summary.skipped += claim.skipped
         summary.batches += 1
         ids = [subscriber_id for subscriber_id, _ in claim.recipients]
@@ -88,9 +98,7 @@ def run_campaign(
             note = f"paused after {in_a_row} failures in a row; last: {summary.failures[-1]}"
             journal.set_status(campaign_id, "paused", note)
             raise Paused(f"{note}. Fix the cause, then run the same send again to continue")
-        waits = [r.after for r in results if isinstance(r, RetryLater)]
-        if waits:
-            sleep(min(max(waits), MAX_WAIT))
+        wait[0] = max([wait[0], *(r.after for r in results if isinstance(r, RetryLater))])
     counts = journal.counts(campaign_id)
     journal.set_status(
         campaign_id, "finished" if counts["pending"] == counts["sending"] == 0 else "paused"

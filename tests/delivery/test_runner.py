@@ -295,3 +295,30 @@ def test_answers_lost_in_a_row_pause_the_campaign(store, settings, issue) -> Non
         with pytest.raises(Paused, match="paused after 20 failures in a row"):
             run_campaign(journal, start(journal, issue), provider, builder, max_failures=20)
     assert journal.counts("c1")["uncertain"] == 20 and journal.counts("c1")["pending"] == 30
+
+
+def test_a_greylisted_address_waits_for_the_next_pass_without_stalling_the_rest(
+    store, settings, issue
+) -> None:
+    populate(store, 12)
+    sleeps: list[float] = []
+    with fake_smtp.running() as server:
+        server.refuse_rcpt = {"reader1@example.org": "451 4.7.1 greylisted, try again later"}
+
+        def wait(seconds: float) -> None:
+            sleeps.append(seconds)
+            server.refuse_rcpt = {}  # the greylisting period is over
+
+        builder = MessageBuilder(issue, with_smtp(settings, server.port), campaign="c1")
+        provider = SmtpProvider(with_smtp(settings, server.port), builder, retry_after=30.0)
+        provider.max_batch = 3
+        journal = Journal(store)
+        summary = run_campaign(
+            journal, start(journal, issue), provider, builder, max_failures=5, sleep=wait
+        )
+        provider.close()
+    assert sleeps == [30.0]  # once, after the first pass over everyone else
+    delivered = [rcpt[0] for _, rcpt, _ in server.messages]
+    assert (
+        summary.sent == 12 and len(set(delivered)) == 12 and delivered[-1] == "reader1@example.org"
+    )
