@@ -9,6 +9,7 @@ have queued it). Works against Postfix, Amazon SES SMTP, Mailpit and aiosmtpd.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 import time
@@ -21,6 +22,8 @@ from newsletter.mime import Envelope, MessageBuilder
 from newsletter.providers.base import Failed, ProviderError, Result, RetryLater, Sent, Uncertain
 
 __all__ = ["SmtpProvider"]
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 class SmtpProvider:
@@ -76,15 +79,16 @@ class SmtpProvider:
             connection = self._connect()
             _expect(connection.mail(self._settings.from_email))
             _expect(connection.rcpt(envelope.recipient.email))
+            connection.putcmd("data")
+            _expect(connection.getreply(), ok=(354,))
         except smtplib.SMTPResponseException as exc:
             return self._refused(exc)
         except (smtplib.SMTPException, OSError) as exc:
-            self._drop()
+            self._drop()  # nothing of the message has been sent yet: safe to try again
             return RetryLater(f"SMTP connection problem before sending: {exc}", self._retry_after)
-        try:
-            code, reply = connection.data(message)
-        except smtplib.SMTPResponseException as exc:
-            return self._refused(exc)
+        try:  # from here the server may queue the message even if its answer never arrives
+            connection.send(_dot_stuffed(message))
+            code, reply = connection.getreply()
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             return Uncertain(f"connection lost while sending the message: {exc}")
@@ -172,7 +176,13 @@ def _setup_error(exc: BaseException) -> BaseException:
     return exc
 
 
-def _expect(reply: tuple[int, bytes]) -> None:
+def _expect(reply: tuple[int, bytes], ok: tuple[int, ...] = ()) -> None:
     code, text = reply
-    if not 200 <= code < 300:
+    if not (200 <= code < 300 or code in ok):
         raise smtplib.SMTPResponseException(code, text)
+
+
+def _dot_stuffed(message: bytes) -> bytes:
+    """SMTP DATA: a line starting with a dot gets another (RFC 5321 4.5.2), then CRLF.CRLF."""
+    body = _LEADING_DOT.sub(b"..", message)
+    return body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n"

@@ -158,3 +158,32 @@ def test_an_untrusted_certificate_stops_the_campaign(settings, tmp_path) -> None
         with pytest.raises(ProviderError, match="certificate is not trusted"):
             untrusted.send(envelopes(untrusted, "a@example.com"))
     assert server.messages == []
+
+
+def test_lines_starting_with_a_dot_arrive_intact(settings, write_article) -> None:
+    article = read_article(
+        write_article(
+            "First paragraph.\n\n.hidden looks like SMTP's end of data\n\n.\n\nAfter a lone dot."
+        )
+    )
+    with running() as server:
+        configured = Settings(
+            **{
+                **settings.model_dump(),
+                "smtp_host": "127.0.0.1",
+                "smtp_port": server.port,
+                "smtp_tls": "none",
+            }
+        )
+        builder = MessageBuilder(render_issue(article, configured), configured, campaign="c")
+        provider = SmtpProvider(configured, builder)
+        assert isinstance(
+            provider.send([builder.envelope(Recipient("1", "a@example.com", None, None))])[0], Sent
+        )
+        provider.close()
+    text = (
+        email.message_from_bytes(server.messages[0][2], policy=email.policy.default)
+        .get_body(("plain",))
+        .get_content()
+    )
+    assert ".hidden looks like SMTP's end of data" in text and "After a lone dot." in text
