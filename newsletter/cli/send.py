@@ -83,6 +83,8 @@ def send(
     issue = render_issue(source, config)
     filters = Filters(tag=tag, lang=lang)
     campaign_id = campaign_id_for(issue.slug, filters)
+    if at is not None and (test or dry_run):
+        raise NewsletterError("--at schedules a real send; it cannot go with --test or --dry-run")
     send_at = _send_at(at)
     with _store(config) as store:
         if test:
