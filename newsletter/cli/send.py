@@ -348,6 +348,7 @@ def _print_summary(summary: Summary, counts: dict[str, int], campaign_id: str) -
     table.add_row("skipped (left before their batch)", str(summary.skipped), str(counts["skipped"]))
     table.add_row("failed", str(summary.failed), str(counts["failed"]))
     table.add_row("uncertain", str(summary.uncertain), str(counts["uncertain"]))
+    table.add_row("deferred by the provider, then retried", str(summary.deferred), "")
     table.add_row("still pending", "", str(counts["pending"]))
     console.print(table)
     if counts["failed"] or counts["uncertain"]:
