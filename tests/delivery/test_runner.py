@@ -322,3 +322,21 @@ def test_a_greylisted_address_waits_for_the_next_pass_without_stalling_the_rest(
     assert (
         summary.sent == 12 and len(set(delivered)) == 12 and delivered[-1] == "reader1@example.org"
     )
+
+
+def test_a_first_name_attribute_is_what_the_greeting_uses(store, issue) -> None:
+    from sqlalchemy import update
+
+    from newsletter.audience.schema import subscribers
+
+    store.add("ada@example.com", name="Augusta Ada King", consent=Consent("test"))
+    store.add("chan@example.net", name="陳大文", consent=Consent("test"))
+    with store.write() as conn:
+        conn.execute(
+            update(subscribers)
+            .where(subscribers.c.id == 1)
+            .values(attributes={"first_name": "Ada"})
+        )
+    journal = Journal(store)
+    claim = journal.claim(start(journal, issue), 10)
+    assert [r.first_name for _, r in claim.recipients] == ["Ada", "陳大文"]
