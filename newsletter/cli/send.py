@@ -211,6 +211,11 @@ def _send_campaign(
         else journal.audience_size(issue.slug, filters)
     )
 
+    if not existing and remaining == 0:
+        raise NewsletterError(
+            "nobody to send to: no subscribed reader matches (and has not had this article); "
+            "see `newsletter subscribers stats`. No campaign was started"
+        )
     if existing and existing.article_sha != sha:
         console.print(
             "[yellow]The article changed since this campaign started; the rest get the new text.[/]"

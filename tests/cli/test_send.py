@@ -213,3 +213,12 @@ def test_two_sends_of_one_campaign_cannot_run_at_once(listed: Path) -> None:
         )
     assert_one_line_error(result, "another `newsletter send` of", "is running")
     assert server.messages == []
+
+
+def test_an_empty_audience_starts_no_campaign(project: Path) -> None:
+    with fake_smtp.running() as server:
+        result = run_cli(
+            "send", str(SAMPLE_ARTICLE), "--yes", cwd=project, env=smtp_env(server.port)
+        )
+    assert_one_line_error(result, "nobody to send to", "No campaign was started")
+    assert json.loads(run_cli("campaigns", "list", "--json", cwd=project).stdout) == []
