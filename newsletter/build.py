@@ -1,4 +1,4 @@
-"""`newsletter build`: render an article and write build/<slug>/ for editors and QA."""
+"""`newsletter build` and `newsletter check`: render an article for the sample reader and judge it."""
 
 from __future__ import annotations
 
@@ -8,13 +8,22 @@ from pathlib import Path
 
 from newsletter.article import read_article
 from newsletter.atomic import replace_dir
+from newsletter.audience.models import first_name_of
 from newsletter.config import Settings
 from newsletter.issue import RenderedIssue
-from newsletter.mime import MessageBuilder, Recipient
+from newsletter.mime import Composed, MessageBuilder, Recipient
+from newsletter.qa import Finding, Inspection, run_rules
 from newsletter.render import render_issue
-from newsletter.report import Finding, Report, build_report
+from newsletter.report import Report, build_report
 
-__all__ = ["BuildResult", "build", "sample_recipient"]
+__all__ = ["BuildResult", "Checked", "build", "check", "sample_recipient"]
+
+
+@dataclass(frozen=True)
+class Checked:
+    issue: RenderedIssue
+    sample: Composed
+    report: Report
 
 
 @dataclass(frozen=True)
@@ -26,29 +35,37 @@ class BuildResult:
 
 def sample_recipient(settings: Settings) -> Recipient:
     """The fictitious reader whose copy build writes and test sends use."""
-    first = settings.sample_name.split()[0] if settings.sample_name.strip() else None
+    name = settings.sample_name
     return Recipient(
-        key="sample", email=settings.sample_email, name=settings.sample_name, first_name=first
+        key="sample", email=settings.sample_email, name=name, first_name=first_name_of(name)
     )
 
 
-def build(article_path: Path, settings: Settings) -> BuildResult:
-    """Render once, build the sample recipient's message with delivery's code, write it all."""
+def check(article_path: Path, settings: Settings) -> Checked:
+    """Render once, build the sample reader's message with delivery's code, run every QA rule."""
     article = read_article(article_path)
     issue = render_issue(article, settings)
-    recipient = sample_recipient(settings)
     builder = MessageBuilder(issue, settings, campaign=f"build-{issue.slug}")
-    sample = builder.compose(recipient)
-    notes = []
+    envelope = builder.envelope(sample_recipient(settings))
+    sample = builder.message(envelope)
+    findings = run_rules(Inspection.of(article, issue, sample, envelope.fields, settings))
     if settings.uses_example_secret:
-        notes.append(
+        findings.append(
             Finding(
                 "warning",
                 "example-secret",
                 "secret_key is the public example value: set NEWSLETTER_SECRET_KEY before sending to anyone",
+                "newsletter.toml",
+                "put a long random secret in .env as NEWSLETTER_SECRET_KEY",
             )
         )
-    report = build_report(issue, sample, empty_body=not article.body.strip(), notes=notes)
+    return Checked(issue, sample, build_report(issue, sample, findings))
+
+
+def build(article_path: Path, settings: Settings) -> BuildResult:
+    """Check the article, then write build/<slug>/ in one step."""
+    checked = check(article_path, settings)
+    issue, sample, report = checked.issue, checked.sample, checked.report
     out_dir = settings.build_dir / issue.slug
     replace_dir(
         out_dir,

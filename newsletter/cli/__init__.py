@@ -27,6 +27,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(compose.build)
+app.command()(compose.check)
 app.command()(compose.new)
 app.command()(send.send)
 app.add_typer(subscribers.app, name="subscribers")

@@ -17,7 +17,7 @@ from newsletter.errors import NewsletterError
 if TYPE_CHECKING:
     from newsletter.report import Report
 
-__all__ = ["build", "new"]
+__all__ = ["build", "check", "new"]
 
 
 def build(
@@ -43,7 +43,7 @@ def build(
 
 
 def _print_report(out_dir: Path, report: Report) -> None:
-    from newsletter.report import CLIP_LIMIT, CLIP_WARN
+    from newsletter.qa import CLIP_LIMIT, CLIP_WARN
 
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
@@ -63,10 +63,49 @@ def _print_report(out_dir: Path, report: Report) -> None:
     table.add_row("Images without alt", str(len(report.images_without_alt)))
     table.add_row("Non-https links", str(len(report.non_https_links)))
     table.add_row("Written to", escape(f"{out_dir}/"))
+    counts = report.counts()
+    table.add_row(
+        "QA",
+        f"{counts['error']} error(s), {counts['warning']} warning(s): `newsletter check` explains each",
+    )
     console.print(table)
     for finding in report.findings:
         colour = "red" if finding.severity == "error" else "yellow"
         console.print(f"[{colour}]{finding.severity}[/]: {escape(finding.message)}")
+
+
+def check(
+    article: Annotated[Path, typer.Argument(help="The article: Markdown with front matter.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the findings as JSON for scripts.")
+    ] = False,
+) -> None:
+    """Run every QA rule on ARTICLE as its readers would get it; writes nothing.
+
+    Exits 1 when a finding is an error (clipping, missing unsubscribe, unreadable contrast...).
+    """
+    from newsletter.build import check as run_check
+
+    report = run_check(article, settings()).report
+    if as_json:
+        findings = [vars(f) for f in report.findings]
+        console.print_json(json.dumps({"ok": report.ok, "findings": findings}, ensure_ascii=False))
+    elif report.findings:
+        table = Table("severity", "rule", "where", "what", "how to fix")
+        for f in report.findings:
+            colour = "red" if f.severity == "error" else "yellow"
+            table.add_row(
+                f"[{colour}]{f.severity}[/]",
+                f.code,
+                escape(f.where),
+                escape(f.message),
+                escape(f.fix),
+            )
+        console.print(table)
+    else:
+        console.print("[green]No findings.[/]")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def new(
