@@ -92,6 +92,9 @@ def check(
         console.print_json(json.dumps({"ok": report.ok, "findings": findings}, ensure_ascii=False))
     elif report.findings:
         table = Table("severity", "rule", "where", "what", "how to fix")
+        for column in table.columns[:2]:
+            column.no_wrap = True
+        table.columns[2].overflow = "fold"
         for f in report.findings:
             colour = "red" if f.severity == "error" else "yellow"
             table.add_row(

@@ -218,3 +218,20 @@ def test_new_without_a_paste_starts_an_empty_article(project: Path) -> None:
     text = (project / "articles" / "2025-10-01.md").read_text("utf-8")
     assert "date: 2025-10-01\nlang: zh-Hant\n" in text
     assert_one_line_error(run_cli("new", "--date", "1 Oct", cwd=project), "YYYY-MM-DD")
+
+
+def test_check_prints_the_findings_and_fails_on_errors(project: Path, sample: Path) -> None:
+    clean = run_cli("check", str(sample), "--json", cwd=project)
+    assert clean.returncode == 0
+    assert [f["code"] for f in json.loads(clean.stdout)["findings"]] == ["example-secret"]
+    assert not (project / "build").exists()  # check writes nothing
+    long = long_article(project, 400)
+    clipped = run_cli("check", str(long), cwd=project)
+    assert clipped.returncode == 1 and "gmail-clip" in clipped.stdout and "error" in clipped.stdout
+    first = json.loads(run_cli("check", str(long), "--json", cwd=project).stdout)["findings"][0]
+    assert (first["severity"], first["code"], first["where"]) == (
+        "error",
+        "gmail-clip",
+        "email.html",
+    )
+    assert first["fix"] == "shorten the article, or split it over two issues"
