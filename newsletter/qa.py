@@ -402,12 +402,12 @@ def _hidden(element: HtmlElement) -> bool:
 
 
 def _background(element: HtmlElement) -> str:
+    """The nearest background colour, from CSS or an old bgcolor attribute; white by default."""
     for e in (element, *element.iterancestors()):
-        match = re.search(r"background(?:-color)?:\s*(#[0-9a-fA-F]{3,6})", _style(e)) or (
-            re.match(r"#[0-9a-fA-F]{3,6}$", e.get("bgcolor") or "")
-        )
-        if match:
-            return match.group(1) if match.re.groups else match.group(0)
+        if css := re.search(r"background(?:-color)?:\s*(#[0-9a-f]{3,6})\b", _style(e)):
+            return css.group(1)
+        if re.fullmatch(r"#[0-9a-fA-F]{3,6}", e.get("bgcolor") or ""):
+            return str(e.get("bgcolor")).lower()
     return "#ffffff"
 
 
