@@ -17,6 +17,7 @@ import lxml.html
 from lxml.html import HtmlElement
 
 from newsletter.article import Article
+from newsletter.compatibility import ACCEPTED_FILE, accepted, features_used, support
 from newsletter.config import Settings
 from newsletter.issue import RecipientFields, RenderedIssue
 from newsletter.mime import Composed
@@ -352,6 +353,23 @@ def accessibility(i: Inspection) -> Iterator[Finding]:
     yield from _contrast_and_size(i)
 
 
+def client_support(i: Inspection) -> Iterator[Finding]:
+    """Features some of Gmail, Outlook, Apple Mail, Yahoo and Samsung Email lack, unless accepted."""
+    for slug in sorted(features_used(i.tree) - accepted(i.settings.templates_dir)):
+        info = support(slug)
+        if not info.unsupported and not info.partial:
+            continue
+        parts = [f"not supported in {', '.join(info.unsupported)}" if info.unsupported else "",
+                 f"partly in {', '.join(info.partial)}" if info.partial else ""]  # fmt: skip
+        yield Finding(
+            "warning",
+            "client-support",
+            f"{info.title}: " + "; ".join(p for p in parts if p),
+            slug,
+            f"use a better supported alternative, or list {slug} in templates/{ACCEPTED_FILE} if a fallback covers it",
+        )
+
+
 def _contrast_and_size(i: Inspection) -> Iterator[Finding]:
     """Every element with text of its own, with the colour, background and size it inherits."""
     seen: set[tuple[str, str]] = set()
@@ -425,4 +443,4 @@ def _contrast(foreground: str, background: str) -> float:
     return (lighter + 0.05) / (darker + 0.05)
 
 
-RULES: tuple[Rule, ...] = (size, preview, images, links, compliance, accessibility)
+RULES: tuple[Rule, ...] = (size, preview, images, links, compliance, accessibility, client_support)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import pytest
 
 from newsletter.article import read_article
 from newsletter.build import sample_recipient
+from newsletter.config import Settings
 from newsletter.mime import MessageBuilder
 from newsletter.qa import Inspection, run_rules
 from newsletter.render import render_issue
@@ -129,3 +131,25 @@ def test_skipped_heading_levels_are_reported(settings, write_article) -> None:
     assert "heading-skip" in codes(
         inspect(settings, write_article("## Part\n\ntext\n\n#### Detail\n\ntext", preheader="x y"))
     )
+
+
+def test_a_feature_some_clients_lack_is_reported_with_their_names(settings) -> None:
+    base = inspect(settings)
+    fixed = altered(
+        base, html=base.sample.html.replace("</body>", '<div style="position:fixed">x</div></body>')
+    )
+    (finding,) = [f for f in run_rules(fixed) if f.code == "client-support"]
+    assert finding.where == "css-position" and finding.severity == "warning"
+    assert (
+        "not supported in Gmail (desktop-webmail)" in finding.message
+        and "Outlook (windows)" in finding.message
+    )
+
+
+def test_only_features_not_accepted_for_the_template_are_reported(settings, tmp_path) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(settings.templates_dir, templates)
+    (templates / "caniemail-accepted.txt").unlink()
+    bare = inspect(Settings(**{**settings.model_dump(), "templates_dir": templates}))
+    slugs = {f.where for f in run_rules(bare) if f.code == "client-support"}
+    assert {"css-at-media", "css-border-radius"} <= slugs  # MJML's own, now unlisted
