@@ -141,8 +141,8 @@ def test_a_feature_some_clients_lack_is_reported_with_their_names(settings) -> N
     (finding,) = [f for f in run_rules(fixed) if f.code == "client-support"]
     assert finding.where == "css-position" and finding.severity == "warning"
     assert (
-        "not supported in Gmail (desktop-webmail)" in finding.message
-        and "Outlook (windows)" in finding.message
+        "not supported in Gmail (Desktop Webmail)" in finding.message
+        and "Outlook (Windows)" in finding.message
     )
 
 
