@@ -11,6 +11,7 @@ from newsletter.atomic import replace_dir
 from newsletter.audience.models import first_name_of
 from newsletter.config import Settings
 from newsletter.issue import RenderedIssue
+from newsletter.linkcheck import check_links
 from newsletter.mime import Composed, MessageBuilder, Recipient
 from newsletter.qa import Finding, Inspection, run_rules
 from newsletter.render import render_issue
@@ -41,14 +42,23 @@ def sample_recipient(settings: Settings) -> Recipient:
     )
 
 
-def check(article_path: Path, settings: Settings) -> Checked:
-    """Render once, build the sample reader's message with delivery's code, run every QA rule."""
+def check(article_path: Path, settings: Settings, *, links: bool = False) -> Checked:
+    """Render once, build the sample reader's message with delivery's code, run every QA rule.
+
+    With links, every link other than the per-recipient ones is also asked over the network.
+    """
     article = read_article(article_path)
     issue = render_issue(article, settings)
     builder = MessageBuilder(issue, settings, campaign=f"build-{issue.slug}")
     envelope = builder.envelope(sample_recipient(settings))
     sample = builder.message(envelope)
-    findings = run_rules(Inspection.of(article, issue, sample, envelope.fields, settings))
+    inspection = Inspection.of(article, issue, sample, envelope.fields, settings)
+    findings = run_rules(inspection)
+    if links:
+        own = {envelope.fields.unsubscribe_url, envelope.fields.web_url}
+        findings += check_links(
+            a.get("href", "") for a in inspection.tree.iter("a") if a.get("href") not in own
+        )
     if settings.uses_example_secret:
         findings.append(
             Finding(

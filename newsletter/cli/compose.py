@@ -79,6 +79,12 @@ def check(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the findings as JSON for scripts.")
     ] = False,
+    check_links: Annotated[
+        bool,
+        typer.Option(
+            "--check-links", help="Also ask every link over the network whether it answers."
+        ),
+    ] = False,
 ) -> None:
     """Run every QA rule on ARTICLE as its readers would get it; writes nothing.
 
@@ -86,7 +92,7 @@ def check(
     """
     from newsletter.build import check as run_check
 
-    report = run_check(article, settings()).report
+    report = run_check(article, settings(), links=check_links).report
     if as_json:
         findings = [vars(f) for f in report.findings]
         console.print_json(json.dumps({"ok": report.ok, "findings": findings}, ensure_ascii=False))
