@@ -13,9 +13,10 @@ from newsletter.config import Settings
 from newsletter.issue import RenderedIssue
 from newsletter.linkcheck import check_links
 from newsletter.mime import Composed, MessageBuilder, Recipient
-from newsletter.qa import Finding, Inspection, run_rules
+from newsletter.qa import Finding, Inspection, run_rules, spam_findings
 from newsletter.render import render_issue
 from newsletter.report import Report, build_report
+from newsletter.spam import SpamScore, spam_score
 
 __all__ = ["BuildResult", "Checked", "build", "check", "sample_recipient"]
 
@@ -25,6 +26,7 @@ class Checked:
     issue: RenderedIssue
     sample: Composed
     report: Report
+    spam: SpamScore | None = None
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,13 @@ def sample_recipient(settings: Settings) -> Recipient:
     )
 
 
-def check(article_path: Path, settings: Settings, *, links: bool = False) -> Checked:
+def check(
+    article_path: Path, settings: Settings, *, links: bool = False, spam: bool = False
+) -> Checked:
     """Render once, build the sample reader's message with delivery's code, run every QA rule.
 
-    With links, every link other than the per-recipient ones is also asked over the network.
+    With links, every link other than the per-recipient ones is also asked over the network;
+    with spam, a local SpamAssassin scores the message (Checked.spam is None when it is absent).
     """
     article = read_article(article_path)
     issue = render_issue(article, settings)
@@ -69,7 +74,10 @@ def check(article_path: Path, settings: Settings, *, links: bool = False) -> Che
                 "put a long random secret in .env as NEWSLETTER_SECRET_KEY",
             )
         )
-    return Checked(issue, sample, build_report(issue, sample, findings))
+    score = spam_score(sample.data) if spam else None
+    if score is not None:
+        findings += spam_findings(score)
+    return Checked(issue, sample, build_report(issue, sample, findings), score)
 
 
 def build(article_path: Path, settings: Settings) -> BuildResult:

@@ -22,6 +22,7 @@ from newsletter.config import Settings
 from newsletter.issue import RecipientFields, RenderedIssue
 from newsletter.mime import Composed
 from newsletter.reading import display_width
+from newsletter.spam import SpamScore
 
 __all__ = ["CLIP_LIMIT", "CLIP_WARN", "STYLE_LIMIT", "Finding", "Inspection", "run_rules"]
 
@@ -33,6 +34,7 @@ STYLE_LIMIT = 16_384
 """Gmail drops every <style> block when they add up to more than this."""
 PREVIEW_WIDTH = 100
 """Inbox rows show about 100 columns of subject or preview text (50 CJK characters)."""
+SPAM_WARN, SPAM_ERROR = 1.0, 5.0
 MIN_CONTRAST = 4.5
 MIN_FONT_PX = 14
 VAGUE_LINK_TEXT = {
@@ -441,6 +443,23 @@ def _luminance(colour: str) -> float:
 def _contrast(foreground: str, background: str) -> float:
     lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
     return (lighter + 0.05) / (darker + 0.05)
+
+
+def spam_findings(score: SpamScore) -> list[Finding]:
+    """SpamAssassin's verdict on the sample message: a warning from 1.0, an error from 5.0."""
+    if score.score < SPAM_WARN:
+        return []
+    severity: Severity = "error" if score.score >= SPAM_ERROR else "warning"
+    message = f"SpamAssassin scores the message {score.score:.1f} ({', '.join(score.rules)})"
+    return [
+        Finding(
+            severity,
+            "spam-score",
+            message,
+            "email.eml",
+            "look up each rule above and change what triggers it",
+        )
+    ]
 
 
 RULES: tuple[Rule, ...] = (size, preview, images, links, compliance, accessibility, client_support)

@@ -92,10 +92,18 @@ def check(
     """
     from newsletter.build import check as run_check
 
-    report = run_check(article, settings(), links=check_links).report
+    checked = run_check(article, settings(), links=check_links, spam=True)
+    report = checked.report
+    if checked.spam is None and not as_json:
+        console.print(
+            "note: SpamAssassin is not installed, so no spam score (apt-get install spamassassin)"
+        )
     if as_json:
         findings = [vars(f) for f in report.findings]
-        console.print_json(json.dumps({"ok": report.ok, "findings": findings}, ensure_ascii=False))
+        spam = vars(checked.spam) if checked.spam else None
+        console.print_json(
+            json.dumps({"ok": report.ok, "findings": findings, "spam": spam}, ensure_ascii=False)
+        )
     elif report.findings:
         table = Table("severity", "rule", "where", "what", "how to fix")
         for column in table.columns[:2]:
