@@ -123,7 +123,7 @@ class MessageBuilder:
 
     def envelope(self, recipient: Recipient) -> Envelope:
         """What every provider needs per recipient: ids, unsubscribe links, field values."""
-        format_address(None, recipient.email, "To")  # refuses what no header can carry
+        _require_sendable(recipient.email)
         token = self._tokens.issue(recipient.key)
         unsubscribe = f"{self._base_url}/u/{token}"
         mailto = f"{self._mailto_prefix}{token}"  # tokens are URL-safe: nothing to quote
@@ -176,8 +176,7 @@ class MessageBuilder:
 
 def format_address(name: str | None, email: str, header: str) -> str:
     """``"Name" <addr>`` with RFC 2047 encoded-words for non-ASCII names; no header injection."""
-    if not email.isascii() or any(c in email for c in "\r\n<>"):
-        raise UnsendableAddress(f"{email!r} cannot be sent without SMTPUTF8 (non-ASCII local part)")
+    _require_sendable(email)
     name = " ".join((name or "").split())[:NAME_LIMIT]
     if not name:
         return email
@@ -187,6 +186,12 @@ def format_address(name: str | None, email: str, header: str) -> str:
         escaped = name.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{escaped}" <{email}>'
     return f"{encode_header(name, header)} <{email}>"
+
+
+def _require_sendable(email: str) -> None:
+    """Refuse what no header can carry: a non-ASCII local part needs SMTPUTF8."""
+    if not email.isascii() or any(c in email for c in "\r\n<>"):
+        raise UnsendableAddress(f"{email!r} cannot be sent without SMTPUTF8 (non-ASCII local part)")
 
 
 def encode_header(value: str, header: str) -> str:

@@ -156,11 +156,12 @@ def _dry_run(
     from newsletter.providers.dryrun import DryRunProvider
 
     folder = config.outbox_dir / campaign_id
-    provider = DryRunProvider(_builder(issue, config, campaign_id), folder, eml_all=eml_all)
+    builder = _builder(issue, config, campaign_id)
+    provider = DryRunProvider(builder, folder, eml_all=eml_all)
     try:
         with _progress() as (bar, advance):
             bar.update(bar.task_ids[0], total=store.count(_audience(filters)))
-            summary = rehearse(store, filters, provider, provider._builder, progress=advance)
+            summary = rehearse(store, filters, provider, builder, progress=advance)
     except BaseException:
         provider.close(keep=False)
         raise
@@ -195,7 +196,7 @@ def _send_campaign(
         )
     name = provider_name or config.provider
     journal = Journal(store)
-    existing = {c.id: c for c in journal.campaigns()}.get(campaign_id)
+    existing = journal.find(campaign_id)
     if (
         send_at is None
         and existing

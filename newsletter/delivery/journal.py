@@ -81,11 +81,7 @@ class Journal:
         """The campaign, created with its frozen audience if new; (campaign, created)."""
         moment = now()
         with self.store.write() as conn:
-            existing = (
-                conn.execute(select(campaigns).where(campaigns.c.id == campaign_id))
-                .mappings()
-                .first()
-            )
+            existing = _campaign_row(conn, campaign_id)
             if existing is None:
                 conn.execute(
                     insert(campaigns).values(
@@ -310,16 +306,16 @@ class Journal:
             )
         return {state: found.get(state, 0) for state in STATES}
 
-    def campaign(self, campaign_id: str) -> Campaign:
+    def find(self, campaign_id: str) -> Campaign | None:
         with self.store.read() as conn:
-            row = (
-                conn.execute(select(campaigns).where(campaigns.c.id == campaign_id))
-                .mappings()
-                .first()
-            )
-        if row is None:
+            row = _campaign_row(conn, campaign_id)
+        return None if row is None else Campaign(**row)
+
+    def campaign(self, campaign_id: str) -> Campaign:
+        found = self.find(campaign_id)
+        if found is None:
             raise NewsletterError(f"no campaign {campaign_id!r}; see `newsletter campaigns list`")
-        return Campaign(**row)
+        return found
 
     def campaigns(self) -> list[Campaign]:
         with self.store.read() as conn:
@@ -348,6 +344,10 @@ class Journal:
                 .limit(limit)
             ).mappings()
             return [dict(r) for r in result]
+
+
+def _campaign_row(conn: Connection, campaign_id: str) -> Any:
+    return conn.execute(select(campaigns).where(campaigns.c.id == campaign_id)).mappings().first()
 
 
 def _already_given(slug: str) -> Any:
