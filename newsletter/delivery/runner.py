@@ -63,12 +63,13 @@ def run_campaign(
     """Send every pending recipient of the campaign; returns what happened in this run."""
     summary = Summary()
     in_a_row = 0
-    wait = [0.0]  # the longest "come back later" of this pass, slept before the next pass
+    wait = 0.0  # the longest "come back later" of this pass, slept before the next pass
 
     def between_passes() -> None:
-        if wait[0]:
-            sleep(min(wait[0], MAX_WAIT))
-            wait[0] = 0.0
+        nonlocal wait
+        if wait:
+            sleep(min(wait, MAX_WAIT))
+            wait = 0.0
 
     while (
         claim := journal.claim(campaign_id, provider.max_batch, before_second_pass=between_passes)
@@ -98,7 +99,7 @@ def run_campaign(
             note = f"paused after {in_a_row} failures in a row; last: {summary.failures[-1]}"
             journal.set_status(campaign_id, "paused", note)
             raise Paused(f"{note}. Fix the cause, then run the same send again to continue")
-        wait[0] = max([wait[0], *(r.after for r in results if isinstance(r, RetryLater))])
+        wait = max([wait, *(r.after for r in results if isinstance(r, RetryLater))])
     counts = journal.counts(campaign_id)
     journal.set_status(
         campaign_id, "finished" if counts["pending"] == counts["sending"] == 0 else "paused"
