@@ -11,7 +11,9 @@ import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 import lxml.html
 from lxml.html import HtmlElement
@@ -36,6 +38,8 @@ PREVIEW_WIDTH = 100
 """Inbox rows show about 100 columns of subject or preview text (50 CJK characters)."""
 SPAM_WARN, SPAM_ERROR = 1.0, 5.0
 MIN_CONTRAST = 4.5
+IMAGE_MAX_BYTES = 2**20
+"""A local picture over 1 MiB costs a phone reader seconds on mobile data."""
 MIN_FONT_PX = 14
 VAGUE_LINK_TEXT = {
     "click here",
@@ -214,6 +218,30 @@ def images(i: Inspection) -> Iterator[Finding]:
                 src,
                 "give it a width (Outlook ignores CSS sizes)",
             )
+        yield from _local_image(i.article.path.parent, src)
+
+
+def _local_image(base: Path, src: str) -> Iterator[Finding]:
+    """A picture still on the editor's disk: too heavy for a phone on mobile data, or missing."""
+    if not src or urlsplit(src).scheme or src.startswith("//"):
+        return
+    path = base / unquote(src.split("?", 1)[0])
+    if not path.is_file():
+        yield Finding(
+            "error",
+            "image-missing",
+            f"local image not found: {path}",
+            src,
+            "fix the path, relative to the article",
+        )
+    elif (size := path.stat().st_size) > IMAGE_MAX_BYTES:
+        yield Finding(
+            "warning",
+            "image-heavy",
+            f"local image is {size / 2**20:.1f} MiB, over {IMAGE_MAX_BYTES // 2**20} MiB: slow on a phone, and some clients drop it",
+            src,
+            "resize it to at most twice the width it shows at and compress it",
+        )
 
 
 def links(i: Inspection) -> Iterator[Finding]:

@@ -153,3 +153,30 @@ def test_only_features_not_accepted_for_the_template_are_reported(settings, tmp_
     bare = inspect(Settings(**{**settings.model_dump(), "templates_dir": templates}))
     slugs = {f.where for f in run_rules(bare) if f.code == "client-support"}
     assert {"css-at-media", "css-border-radius"} <= slugs  # MJML's own, now unlisted
+
+
+def test_a_local_image_over_one_mebibyte_is_flagged_and_a_small_one_is_not(
+    settings, tmp_path
+) -> None:
+    article = tmp_path / "issue.md"
+    shutil.copy(SAMPLE_ARTICLE, article)
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "big chart.png").write_bytes(b"\x89PNG" + bytes(2**20))
+    (tmp_path / "img" / "small.png").write_bytes(b"\x89PNG" + bytes(1000))
+    base = inspect(settings, article)
+    heavy = '<img src="img/big%20chart.png" alt="chart" width="552">'
+    light = '<img src="img/small.png" alt="chart" width="552">'
+    findings = run_rules(altered(base, html=base.sample.html.replace("</body>", heavy + "</body>")))
+    (finding,) = [f for f in findings if f.code == "image-heavy"]
+    assert "1.0 MiB" in finding.message and finding.where == "img/big%20chart.png"
+    assert "image-heavy" not in codes(
+        altered(base, html=base.sample.html.replace("</body>", light + "</body>"))
+    )
+
+
+def test_a_local_image_that_is_not_there_is_an_error(settings) -> None:
+    base = inspect(settings)
+    missing = '<img src="img/nowhere.png" alt="chart" width="552">'
+    assert "image-missing" in codes(
+        altered(base, html=base.sample.html.replace("</body>", missing + "</body>"))
+    )

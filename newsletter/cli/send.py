@@ -266,40 +266,12 @@ def _send_test(
     provider_name: str | None,
     dry_run: bool,
 ) -> None:
-    from newsletter.audience.addresses import InvalidAddress, normalize
-    from newsletter.build import sample_recipient
-    from newsletter.mime import Recipient
-    from newsletter.providers import open_provider
-    from newsletter.providers.base import Sent
-    from newsletter.providers.dryrun import DryRunProvider
+    from newsletter.delivery.testsend import send_test
 
-    sample = sample_recipient(config)
-    recipients = []
-    for address in addresses:
-        try:
-            email = normalize(address).email
-        except InvalidAddress as exc:
-            raise NewsletterError(f"--test {address!r} is not a valid address: {exc}") from None
-        recipients.append(
-            Recipient(
-                key=f"test-{email}", email=email, name=sample.name, first_name=sample.first_name
-            )
-        )
-    builder = _builder(issue, config, f"test-{issue.slug}", prefix="[TEST] ")
-    provider = (
-        DryRunProvider(builder, config.outbox_dir / f"test-{issue.slug}")
-        if dry_run
-        else open_provider(provider_name or config.provider, config, builder)
-    )
-    try:
-        results = provider.send([builder.envelope(r) for r in recipients])
-    finally:
-        provider.close()
-    for recipient, result in zip(recipients, results, strict=True):
-        outcome = (
-            "sent" if isinstance(result, Sent) else f"not sent: {getattr(result, 'reason', result)}"
-        )
-        console.print(f"[TEST] {escape(recipient.email)}: {escape(outcome)}")
+    for outcome in send_test(
+        issue, config, addresses, provider_name=provider_name, dry_run=dry_run
+    ):
+        console.print(f"[TEST] {escape(outcome.email)}: {escape(outcome.detail)}")
 
 
 def _audience(filters: Filters) -> Filters:

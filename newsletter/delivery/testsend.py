@@ -1,0 +1,88 @@
+"""Test sends: the issue to a few typed-in addresses, marked [TEST], never part of a campaign.
+
+Shared by `newsletter send --test` and the preview's send-test form, so both send exactly
+what subscribers would get, through the same provider code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from newsletter.audience.addresses import InvalidAddress, normalize
+from newsletter.build import sample_recipient
+from newsletter.errors import NewsletterError
+from newsletter.mime import MessageBuilder, Recipient
+from newsletter.providers import open_provider
+from newsletter.providers.base import Sent
+from newsletter.providers.dryrun import DryRunProvider
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from newsletter.config import Settings
+    from newsletter.issue import RenderedIssue
+
+__all__ = ["TestOutcome", "send_test"]
+
+MAX_TEST_ADDRESSES = 20
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    email: str
+    sent: bool
+    detail: str
+
+
+def send_test(
+    issue: RenderedIssue,
+    settings: Settings,
+    addresses: Iterable[str],
+    *,
+    provider_name: str | None = None,
+    dry_run: bool = False,
+) -> list[TestOutcome]:
+    """Send the sample reader's copy to each address; dry run into outbox/test-<slug>/."""
+    recipients = _recipients(addresses, settings)
+    builder = MessageBuilder(
+        issue, settings, campaign=f"test-{issue.slug}", subject_prefix="[TEST] "
+    )
+    provider = (
+        DryRunProvider(builder, settings.outbox_dir / f"test-{issue.slug}")
+        if dry_run
+        else open_provider(provider_name or settings.provider, settings, builder)
+    )
+    try:
+        results = provider.send([builder.envelope(r) for r in recipients])
+    finally:
+        provider.close()
+    where = f"written to {settings.outbox_dir / f'test-{issue.slug}'}" if dry_run else "sent"
+    return [
+        TestOutcome(r.email, True, where)
+        if isinstance(result, Sent)
+        else TestOutcome(r.email, False, f"not sent: {getattr(result, 'reason', result)}")
+        for r, result in zip(recipients, results, strict=True)
+    ]
+
+
+def _recipients(addresses: Iterable[str], settings: Settings) -> list[Recipient]:
+    sample = sample_recipient(settings)
+    emails: list[str] = []
+    for address in addresses:
+        try:
+            email = normalize(address).email
+        except InvalidAddress as exc:
+            raise NewsletterError(f"test address {address!r} is not valid: {exc}") from None
+        if email not in emails:
+            emails.append(email)
+    if not emails:
+        raise NewsletterError("no test address given; type one or more addresses")
+    if len(emails) > MAX_TEST_ADDRESSES:
+        raise NewsletterError(
+            f"{len(emails)} test addresses; at most {MAX_TEST_ADDRESSES} (send a campaign instead)"
+        )
+    return [
+        Recipient(key=f"test-{e}", email=e, name=sample.name, first_name=sample.first_name)
+        for e in emails
+    ]
