@@ -20,7 +20,7 @@ from newsletter.audience.addresses import normalize
 from newsletter.errors import ConfigError
 from newsletter.userinput import key_line, require_https
 
-__all__ = ["DEFAULT_CONFIG", "Settings", "load_settings"]
+__all__ = ["DEFAULT_CONFIG", "DOTENV", "Settings", "config_path", "load_settings"]
 
 DEFAULT_CONFIG = Path("newsletter.toml")
 DOTENV = Path(".env")
@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     build_dir: Path = Path("build")
     sample_name: str = "Ada Lovelace"
     sample_email: EmailStr = "reader@example.com"
+    chromium_path: Path | None = Field(
+        default=None, description="Chromium for screenshots [default: chromium on the PATH]."
+    )
 
     @field_validator("sendgrid_host")
     @classmethod
@@ -160,9 +163,14 @@ class Settings(BaseSettings):
         return env_settings, dotenv_settings, init_settings
 
 
+def config_path(config: Path | None = None) -> Path:
+    """The settings file in use: ``--config``, else NEWSLETTER_CONFIG, else ./newsletter.toml."""
+    return config or Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG))
+
+
 def load_settings(config: Path | None = None) -> Settings:
     """Read the TOML file (``--config``, NEWSLETTER_CONFIG or ./newsletter.toml) and the environment."""
-    path = config or Path(os.environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG))
+    path = config_path(config)
     values = _read_toml(path, required=config is not None)
     _refuse_unknown_keys(values, path)
     try:

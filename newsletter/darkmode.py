@@ -21,7 +21,9 @@ _DECLARATION = re.compile(
     r"(?P<sep>\s*:\s*)(?P<value>[^;}\"']+)",
     re.IGNORECASE,
 )
-_COLOUR_ATTR = re.compile(r"(?P<attr>\b(?:bgcolor|color))=(?P<q>[\"'])(?P<value>[^\"']*)(?P=q)", re.I)
+_COLOUR_ATTR = re.compile(
+    r"(?P<attr>\b(?:bgcolor|color))=(?P<q>[\"'])(?P<value>[^\"']*)(?P=q)", re.I
+)
 _COLOUR = re.compile(r"#(?:[0-9a-f]{6}|[0-9a-f]{3})\b|rgba?\([^)]*\)|\b(?:white|black)\b", re.I)
 _NAMED = {"white": (255, 255, 255), "black": (0, 0, 0)}
 _FORCED_BASE = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -83,3 +84,14 @@ def store(tmp_path: Path):
     opened = Store.open(f"sqlite:///{tmp_path / 'subscribers.db'}")
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Real headless Chromium (Debian's), driven by Playwright; CI sets REQUIRE_CHROMIUM=1."""
+    if shutil.which("chromium") is None and not os.environ.get("REQUIRE_CHROMIUM"):
+        pytest.skip("Chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+    from newsletter.browser import launch
+
+    with launch() as chromium:
+        yield chromium

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from newsletter import __version__
-from newsletter.cli import compose, send, subscribers
+from newsletter.cli import compose, preview, send, subscribers
 from newsletter.cli.context import console, err_console, options
 from newsletter.errors import NewsletterError
 
@@ -29,6 +29,8 @@ app = typer.Typer(
 app.command()(compose.build)
 app.command()(compose.check)
 app.command()(compose.new)
+app.command()(preview.preview)
+app.command()(preview.screenshot)
 app.command()(send.send)
 app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(send.campaigns_app, name="campaigns")

@@ -1,0 +1,100 @@
+"""`newsletter preview` and `newsletter screenshot`: see the issue before anyone gets it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from newsletter.cli.context import console, err_console, options, settings
+from newsletter.errors import NewsletterError
+
+__all__ = ["preview", "screenshot"]
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def preview(
+    article: Annotated[Path, typer.Argument(help="The article: Markdown with front matter.")],
+    host: Annotated[
+        str,
+        typer.Option(help="Address to listen on; anything but loopback shows it to your network."),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on \\[default: a free one].")] = 0,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the page in your browser.")
+    ] = True,
+    spam: Annotated[
+        bool, typer.Option("--spam/--no-spam", help="Score each render with SpamAssassin.")
+    ] = True,
+) -> None:
+    """Serve a live preview of ARTICLE: phone and desktop frames, dark mode, text, QA, test sends.
+
+    Saving the article, a template or newsletter.toml refreshes the page; Ctrl-C stops it.
+    """
+    import uvicorn
+
+    from newsletter.preview.app import create_app
+    from newsletter.preview.session import PreviewSession
+
+    if not article.is_file():
+        raise NewsletterError("article not found; check the path", path=article)
+    session = PreviewSession(article, options.config, spam=spam)
+    session.snapshot = session.render_now()
+    if session.snapshot.error:
+        console.print(f"[yellow]note:[/] {escape(session.snapshot.error)}")
+    sock = _bind(host, port)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound}/"
+    hosts = None if host in LOOPBACK else ["*"]
+    config = uvicorn.Config(
+        create_app(session, hosts=hosts),
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+        lifespan="on",
+    )
+    console.print(f"Preview of {escape(str(article))} at [bold]{url}[/] (Ctrl-C to stop)")
+    if open_browser:
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise NewsletterError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
+        ) from None
+    sock.listen(128)
+    return sock
+
+
+def screenshot(
+    article: Annotated[Path, typer.Argument(help="The article: Markdown with front matter.")],
+) -> None:
+    """Write PNGs of ARTICLE at 375 and 600 px, light and dark, into build/<slug>/ (Chromium)."""
+    from newsletter.build import check
+    from newsletter.screenshot import take_screenshots
+
+    config = settings()
+    checked = check(article, config)
+    out_dir = config.build_dir / checked.issue.slug
+    shots = take_screenshots(checked.sample.html, out_dir, config.chromium_path)
+    for path in shots.paths:
+        console.print(f"Wrote {escape(str(path))}")
+    if not shots.cjk_font and checked.issue.lang.startswith(("zh", "ja", "ko")):
+        err_console.print(
+            "[yellow]warning:[/] Chromium has no CJK font, so the text shows as boxes: "
+            "apt-get install fonts-noto-cjk"
+        )

@@ -1,0 +1,72 @@
+"""`newsletter screenshot`: the email as PNGs, at phone and desktop widths, light and dark.
+
+Dark is the email's own prefers-color-scheme rules, as Apple Mail shows them. Requests
+leave the page only for loopback: remote images show as broken, never fetched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.atomic import write_file
+from newsletter.browser import launch
+
+__all__ = ["WIDTHS", "Screenshots", "draws_cjk", "take_screenshots"]
+
+WIDTHS = (375, 600)
+SCHEMES = ("light", "dark")
+_GLYPHS_DIFFER = """() => {
+  const pixels = (text) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = 40;
+    const context = canvas.getContext("2d");
+    context.font = "32px sans-serif";
+    context.fillText(text, 2, 34);
+    return Array.from(context.getImageData(0, 0, 40, 40).data).join();
+  };
+  return pixels("醫") !== pixels("一");
+}"""
+
+
+@dataclass(frozen=True)
+class Screenshots:
+    paths: list[Path]
+    cjk_font: bool
+    """False when Chromium drew Chinese as boxes: every glyph came out the same."""
+
+
+def take_screenshots(html: str, out_dir: Path, chromium: Path | None = None) -> Screenshots:
+    """email-<width>-<scheme>.png for each width and scheme; full-page, 2x for sharp text."""
+    written = []
+    with launch(chromium) as browser:
+        probe = browser.new_page()
+        cjk_font = draws_cjk(probe)
+        probe.close()
+        for width in WIDTHS:
+            for scheme in SCHEMES:
+                page = browser.new_page(
+                    viewport={"width": width, "height": 800},
+                    device_scale_factor=2,
+                    color_scheme=scheme,  # type: ignore[arg-type]
+                )
+                page.route("**/*", _loopback_only)
+                page.set_content(html, wait_until="load")
+                path = out_dir / f"email-{width}-{scheme}.png"
+                write_file(path, page.screenshot(full_page=True))
+                page.close()
+                written.append(path)
+    return Screenshots(written, cjk_font)
+
+
+def draws_cjk(page) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the browser has a CJK font: without one, every character is the same box."""
+    return bool(page.evaluate(_GLYPHS_DIFFER))
+
+
+def _loopback_only(route, request) -> None:  # type: ignore[no-untyped-def]
+    host = request.url.split("/")[2] if "://" in request.url else ""
+    if host.split(":")[0] in ("127.0.0.1", "localhost", "[") or request.url.startswith("data:"):
+        route.continue_()
+    else:
+        route.abort()

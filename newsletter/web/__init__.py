@@ -1,0 +1,1 @@
+"""What the preview server and the subscriber-facing web app share."""
