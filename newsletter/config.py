@@ -91,6 +91,24 @@ class Settings(BaseSettings):
     chromium_path: Path | None = Field(
         default=None, description="Chromium for screenshots [default: chromium on the PATH]."
     )
+    environment: Literal["production", "development"] = Field(
+        default="production",
+        description="development lets `newsletter serve` start with the example secret.",
+    )
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None,
+        description="Base64 ECDSA P-256 key of SendGrid's Signed Event Webhook.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxy addresses whose X-Forwarded-For/-Proto `serve` believes.",
+    )
+    soft_bounce_limit: int = Field(
+        default=3, ge=1, description="Soft bounces in a row that mark an address bounced."
+    )
+    site_dir: Path = Field(
+        default=Path("site"), description="Where `newsletter archive build` writes."
+    )
 
     @field_validator("sendgrid_host")
     @classmethod

@@ -29,8 +29,12 @@ from sqlalchemy.engine import Connection
 __all__ = [
     "MIGRATIONS",
     "UTCDateTime",
+    "campaign_recipients",
+    "campaigns",
+    "confirmations",
     "history",
     "metadata",
+    "provider_events",
     "subscribers",
     "suppressions",
     "tags",
@@ -147,6 +151,36 @@ campaign_recipients = Table(
 )
 
 
+provider_events = Table(
+    "provider_events",
+    metadata,
+    # Providers deliver events at least once: the id is the deduplication key.
+    Column("event_id", String(200), primary_key=True),
+    Column("provider", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("subscriber_id", Integer),
+    Column("campaign_id", String(200)),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+confirmations = Table(
+    "confirmations",
+    metadata,
+    # One row per double opt-in email: single use, and the consent evidence of the form.
+    Column("nonce", String(64), primary_key=True),
+    Column("subscriber_id", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Column("lang", String(16)),
+    Column("name", Text),
+    Column("consent_text", Text, nullable=False),
+    Column("form", Text, nullable=False),
+    Column("ip", String(64)),
+    Column("user_agent", Text),
+)
+
+
 def _v1_tables(conn: Connection) -> None:
     metadata.create_all(conn, tables=[subscribers, tags, history, suppressions])
 
@@ -179,9 +213,19 @@ def _v3_campaign_journal(conn: Connection) -> None:
     )
 
 
+def _v4_events_and_confirmations(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[provider_events, confirmations])
+    for statement in (
+        "CREATE INDEX ix_provider_events_received ON provider_events (received_at)",
+        "CREATE INDEX ix_confirmations_subscriber ON confirmations (subscriber_id, created_at)",
+    ):
+        conn.execute(text(statement))
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_tables,
     _v2_indexes_and_append_only_history,
     _v3_campaign_journal,
+    _v4_events_and_confirmations,
 )
 """Position + 1 is the schema version each migration produces. Only ever append."""
