@@ -10,9 +10,10 @@ from newsletter.errors import ConfigError
 if TYPE_CHECKING:
     from newsletter.config import Settings
     from newsletter.mime import MessageBuilder
-    from newsletter.providers.base import Provider
+    from newsletter.providers.base import Provider, Result
+    from newsletter.transactional import Transactional
 
-__all__ = ["open_provider"]
+__all__ = ["open_provider", "send_transactional"]
 
 
 def open_provider(
@@ -39,3 +40,18 @@ def open_provider(
         'no provider is configured: set provider = "sendgrid" or "smtp" in newsletter.toml '
         "(or NEWSLETTER_PROVIDER), or use --dry-run"
     )
+
+
+def send_transactional(settings: Settings, message: Transactional) -> Result:
+    """Send one message outside any campaign; with no provider, write it to outbox/transactional/."""
+    if settings.provider == "sendgrid":
+        from newsletter.providers import sendgrid
+
+        return sendgrid.send_transactional(settings, message)
+    if settings.provider == "smtp":
+        from newsletter.providers import smtp
+
+        return smtp.send_transactional(settings, message)
+    from newsletter.providers import dryrun
+
+    return dryrun.send_transactional(settings, message)

@@ -8,17 +8,22 @@ is contacted and nothing is marked as sent. Tests use it as the reference provid
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import secrets
 import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from newsletter.atomic import write_file
+from newsletter.config import Settings
 from newsletter.mime import Envelope, MessageBuilder
 from newsletter.providers.base import Result, Sent
+from newsletter.transactional import Transactional
 
-__all__ = ["DryRunProvider"]
+__all__ = ["DryRunProvider", "send_transactional"]
 
 EML_SAMPLE = 20
 
@@ -72,3 +77,11 @@ class DryRunProvider:
         self._staging.rename(self.folder)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def send_transactional(settings: Settings, message: Transactional) -> Result:
+    """No provider configured: the message lands in outbox/transactional/ for a person to read."""
+    data = message.wire(settings)
+    name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}.eml"
+    write_file(settings.outbox_dir / "transactional" / name, data)
+    return Sent(f"dry-run-{name}")

@@ -39,8 +39,9 @@ from newsletter.errors import ConfigError
 from newsletter.mime import Envelope, MessageBuilder, encode_header
 from newsletter.placeholders import FIELDS
 from newsletter.providers.base import ProviderError, Result, Sent, Uncertain
+from newsletter.transactional import Transactional
 
-__all__ = ["MAX_PERSONALIZATIONS", "SendGridProvider"]
+__all__ = ["MAX_PERSONALIZATIONS", "SendGridProvider", "send_transactional"]
 
 MAX_PERSONALIZATIONS = 1000
 JSON_UTF8 = "application/json; charset=utf-8"
@@ -77,16 +78,8 @@ class SendGridProvider:
         send_at: dt.datetime | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        if settings.sendgrid_api_key is None:
-            raise ConfigError(
-                "provider is sendgrid but NEWSLETTER_SENDGRID_API_KEY is not set; nothing was sent"
-            )
-        self._client = SendGridAPIClient(
-            settings.sendgrid_api_key.get_secret_value(), host=settings.sendgrid_host
-        )
-        self._timeout = settings.sendgrid_timeout
+        self._mail_send = _MailSend(settings, sleep)
         self._builder = builder
-        self._sleep = sleep
         self._send_at = int(send_at.timestamp()) if send_at else None
         self._base = _base_payload(settings, builder)
         slots = builder.issue.slots
@@ -97,7 +90,7 @@ class SendGridProvider:
     def send(self, batch: Sequence[Envelope]) -> list[Result]:
         payload = {**self._base, "personalizations": [self._personalization(e) for e in batch]}
         try:
-            message_id = self._post_with_retries(payload)
+            message_id = self._mail_send.post_with_retries(payload)
         except _AnswerLost as exc:
             return [Uncertain(f"SendGrid's answer was lost ({exc}); it may have the batch")] * len(
                 batch
@@ -132,7 +125,22 @@ class SendGridProvider:
             personalization["send_at"] = self._send_at
         return personalization
 
-    def _post_with_retries(self, payload: dict[str, Any]) -> str:
+
+class _MailSend:
+    """POST /v3/mail/send with bounded retries; shared by campaigns and transactional mail."""
+
+    def __init__(self, settings: Settings, sleep: Callable[[float], None]):
+        if settings.sendgrid_api_key is None:
+            raise ConfigError(
+                "provider is sendgrid but NEWSLETTER_SENDGRID_API_KEY is not set; nothing was sent"
+            )
+        self._client = SendGridAPIClient(
+            settings.sendgrid_api_key.get_secret_value(), host=settings.sendgrid_host
+        )
+        self._timeout = settings.sendgrid_timeout
+        self._sleep = sleep
+
+    def post_with_retries(self, payload: dict[str, Any]) -> str:
         retrying = Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, _Transient)),
             wait=_wait,
@@ -168,6 +176,35 @@ class SendGridProvider:
             raise _AnswerLost(f"{type(exc).__name__}: {exc}") from None
         headers = response.headers
         return str(headers.get("X-Message-Id", "") if headers else "")
+
+
+def send_transactional(
+    settings: Settings, message: Transactional, *, sleep: Callable[[float], None] = time.sleep
+) -> Result:
+    """One message outside any campaign (a sign-up confirmation): no list headers."""
+    to: dict[str, str] = {"email": message.to_email}
+    if message.to_name:
+        to["name"] = _display_name(message.to_name)
+    payload: dict[str, Any] = {
+        "personalizations": [{"to": [to]}],
+        "from": {"email": settings.from_email, "name": settings.sender_name},
+        "subject": message.subject,
+        "content": [
+            {"type": "text/plain", "value": message.text},
+            {"type": "text/html", "value": message.html},
+        ],
+        "categories": [message.category],
+        "tracking_settings": {
+            "click_tracking": {"enable": False, "enable_text": False},
+            "open_tracking": {"enable": False},
+        },
+    }
+    if settings.reply_to:
+        payload["reply_to"] = {"email": settings.reply_to}
+    try:
+        return Sent(_MailSend(settings, sleep).post_with_retries(payload))
+    except _AnswerLost as exc:
+        return Uncertain(f"SendGrid's answer was lost ({exc})")
 
 
 def _classify(exc: HTTPError) -> Exception:

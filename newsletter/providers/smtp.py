@@ -20,8 +20,9 @@ from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.mime import Envelope, MessageBuilder
 from newsletter.providers.base import Failed, ProviderError, Result, RetryLater, Sent, Uncertain
+from newsletter.transactional import Transactional
 
-__all__ = ["SmtpProvider"]
+__all__ = ["SmtpProvider", "send_transactional"]
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
@@ -34,7 +35,7 @@ class SmtpProvider:
     def __init__(
         self,
         settings: Settings,
-        builder: MessageBuilder,
+        builder: MessageBuilder | None,
         *,
         retry_after: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -73,12 +74,18 @@ class SmtpProvider:
             self._connection = None
 
     def _send_one(self, envelope: Envelope) -> Result:
-        self._pace()
+        if self._builder is None:
+            raise TypeError("this SmtpProvider was opened for single messages only")
         message = self._builder.message(envelope).data
+        return self.deliver(envelope.recipient.email, message, envelope.message_id)
+
+    def deliver(self, recipient: str, message: bytes, message_id: str) -> Result:
+        """One SMTP transaction for a finished message."""
+        self._pace()
         try:
             connection = self._connect()
             _expect(connection.mail(self._settings.from_email))
-            _expect(connection.rcpt(envelope.recipient.email))
+            _expect(connection.rcpt(recipient))
             connection.putcmd("data")
             _expect(connection.getreply(), ok=(354,))
         except smtplib.SMTPResponseException as exc:
@@ -93,7 +100,7 @@ class SmtpProvider:
             self._drop()
             return Uncertain(f"connection lost while sending the message: {exc}")
         if 200 <= code < 300:
-            return Sent(envelope.message_id)
+            return Sent(message_id)
         return self._refused(smtplib.SMTPResponseException(code, reply))
 
     def _refused(self, exc: smtplib.SMTPResponseException) -> Result:
@@ -186,3 +193,12 @@ def _dot_stuffed(message: bytes) -> bytes:
     """SMTP DATA: a line starting with a dot gets another (RFC 5321 4.5.2), then CRLF.CRLF."""
     body = _LEADING_DOT.sub(b"..", message)
     return body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n"
+
+
+def send_transactional(settings: Settings, message: Transactional) -> Result:
+    """One message outside any campaign (a sign-up confirmation), on its own connection."""
+    provider = SmtpProvider(settings, None)
+    try:
+        return provider.deliver(message.to_email, message.wire(settings), message.message_id)
+    finally:
+        provider.close()

@@ -1,0 +1,219 @@
+"""What subscribers do for themselves on the web: leave, come back, sign up, confirm.
+
+Each is one short write transaction, idempotent, and recorded in the status history with
+actor "web". Nothing here tells a caller whether an address was on the list: the web layer
+answers the same either way, and these functions return only what it needs to act on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection, RowMapping
+
+from newsletter.audience.addresses import Address
+from newsletter.audience.models import Status
+from newsletter.audience.schema import confirmations, subscribers
+from newsletter.audience.store import (
+    Store,
+    apply_status,
+    insert_subscriber,
+    is_suppressed,
+    now,
+    record_history,
+    update_subscriber,
+)
+
+__all__ = [
+    "Invitation",
+    "Member",
+    "SignupRequest",
+    "confirm",
+    "member",
+    "request_signup",
+    "resubscribe",
+    "unsubscribe",
+]
+
+ACTOR = "web"
+_MAY_CONFIRM = {Status.PENDING, Status.UNSUBSCRIBED}
+"""Who a confirmed sign-up may (re)subscribe: never a bounced, complaining or blocked address."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """What the unsubscribe page shows: no address, only the state and the language."""
+
+    id: int
+    status: Status
+    lang: str | None
+
+
+@dataclass(frozen=True)
+class SignupRequest:
+    address: Address
+    name: str | None
+    lang: str
+    consent_text: str
+    form: str
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A confirmation email to send."""
+
+    email: str
+    name: str | None
+    lang: str
+
+
+def member(store: Store, subscriber_id: int) -> Member | None:
+    with store.read() as conn:
+        row = _row(conn, subscriber_id)
+    return None if row is None else Member(row["id"], Status(row["status"]), row["lang"])
+
+
+def unsubscribe(store: Store, subscriber_id: int, *, reason: str) -> Member | None:
+    """Leave at once (one-click or the page's button); leaving twice changes nothing."""
+    with store.write() as conn:
+        row = _row(conn, subscriber_id)
+        if row is None:
+            return None
+        if row["status"] in (Status.SUBSCRIBED, Status.PENDING):
+            apply_status(conn, row, Status.UNSUBSCRIBED, actor=ACTOR, reason=reason, at=now())
+            return Member(row["id"], Status.UNSUBSCRIBED, row["lang"])
+    return Member(row["id"], Status(row["status"]), row["lang"])
+
+
+def resubscribe(store: Store, subscriber_id: int) -> Member | None:
+    """Come back from the unsubscribe page; only someone who unsubscribed may."""
+    with store.write() as conn:
+        row = _row(conn, subscriber_id)
+        if row is None:
+            return None
+        if row["status"] == Status.UNSUBSCRIBED:
+            reason = "resubscribed on the unsubscribe page"
+            apply_status(conn, row, Status.SUBSCRIBED, actor=ACTOR, reason=reason, at=now())
+            return Member(row["id"], Status.SUBSCRIBED, row["lang"])
+    return Member(row["id"], Status(row["status"]), row["lang"])
+
+
+def request_signup(store: Store, request: SignupRequest, nonce: str) -> Invitation | None:
+    """Record a sign-up as pending with its confirmation nonce; None when no email should go.
+
+    No email goes to an address already subscribed, or one that bounced, complained, was
+    blocked or erased: the page answers the same, so nobody learns who is on the list.
+    """
+    address, moment = request.address, now()
+    with store.write() as conn:
+        if is_suppressed(conn, address.key):
+            return None
+        row = (
+            conn.execute(select(subscribers).where(subscribers.c.email_key == address.key))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            subscriber_id = _insert_pending(conn, request, moment)
+        elif Status(row["status"]) in _MAY_CONFIRM:
+            subscriber_id = row["id"]
+        else:
+            return None
+        conn.execute(
+            insert(confirmations).values(
+                nonce=nonce,
+                subscriber_id=subscriber_id,
+                created_at=moment,
+                lang=request.lang,
+                name=request.name,
+                consent_text=request.consent_text,
+                form=request.form,
+                ip=request.ip,
+                user_agent=request.user_agent,
+            )
+        )
+    return Invitation(address.email, request.name, request.lang)
+
+
+def confirm(
+    store: Store, nonce: str, *, max_age: dt.timedelta, ip: str | None, user_agent: str | None
+) -> Member | None:
+    """Use a confirmation once: pending (or gone) becomes subscribed, with consent evidence."""
+    moment = now()
+    with store.write() as conn:
+        used = (
+            conn.execute(
+                update(confirmations)
+                .where(
+                    confirmations.c.nonce == nonce,
+                    confirmations.c.used_at.is_(None),
+                    confirmations.c.created_at > moment - max_age,
+                )
+                .values(used_at=moment)
+                .returning(*confirmations.c)
+            )
+            .mappings()
+            .first()
+        )
+        if used is None:
+            return None
+        row = _row(conn, used["subscriber_id"])
+        if row is None or Status(row["status"]) not in _MAY_CONFIRM:
+            return None if row is None else Member(row["id"], Status(row["status"]), row["lang"])
+        update_subscriber(conn, row["id"], _consent(used, moment, ip, user_agent))
+        apply_status(
+            conn,
+            row,
+            Status.SUBSCRIBED,
+            actor=ACTOR,
+            reason="confirmed sign-up (double opt-in)",
+            at=moment,
+        )
+    return Member(row["id"], Status.SUBSCRIBED, used["lang"] or row["lang"])
+
+
+def _consent(
+    used: RowMapping, moment: dt.datetime, ip: str | None, user_agent: str | None
+) -> dict[str, object]:
+    values: dict[str, object] = {
+        "consent_at": moment,
+        "consent_method": f"double opt-in ({used['form']}): {used['consent_text']}",
+        "consent_ip": ip,
+        "consent_user_agent": user_agent,
+    }
+    if used["lang"]:
+        values["lang"] = used["lang"]
+    if used["name"]:
+        values["name"] = used["name"]
+    return values
+
+
+def _insert_pending(conn: Connection, request: SignupRequest, moment: dt.datetime) -> int:
+    new_id = insert_subscriber(
+        conn,
+        {
+            "email": request.address.email,
+            "email_key": request.address.key,
+            "name": request.name,
+            "lang": request.lang,
+            "status": Status.PENDING,
+            "source": request.form,
+            "created_at": moment,
+            "status_changed_at": moment,
+            "attributes": {},
+        },
+    )
+    record_history(conn, [(new_id, None, Status.PENDING, ACTOR, "signed up", moment)])
+    return new_id
+
+
+def _row(conn: Connection, subscriber_id: int) -> RowMapping | None:
+    return (
+        conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id))
+        .mappings()
+        .first()
+    )

@@ -1,0 +1,84 @@
+"""`newsletter serve` and `newsletter archive build`: the subscriber-facing web."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from newsletter.cli.context import console, settings
+
+__all__ = ["archive_app", "serve"]
+
+archive_app = typer.Typer(help="The web archive of sent issues.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve unsubscribe, sign-up, SendGrid events, the archive and /healthz.
+
+    Run it behind a reverse proxy that terminates TLS at base_url; set trusted_proxies so
+    client addresses come from X-Forwarded-For (and only from those proxies).
+    """
+    import uvicorn
+
+    from newsletter.audience.store import Store
+    from newsletter.web.app import create_app, refuse_unsafe_settings
+
+    config = settings()
+    refuse_unsafe_settings(config)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    store = Store.open(config.database_url)
+    try:
+        app = create_app(config, store)
+        console.print(
+            f"Serving {escape(config.base_url)} on http://{host}:{port}/ (Ctrl-C to stop)"
+        )
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            access_log=False,  # the app logs each request without tokens or addresses
+            proxy_headers=bool(config.trusted_proxies),
+            forwarded_allow_ips=",".join(config.trusted_proxies) or None,
+            server_header=False,
+            timeout_graceful_shutdown=5,
+            log_level="info",
+        )
+    finally:
+        store.close()
+
+
+@archive_app.command("build")
+def build_archive(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder to write \\[default: site_dir, ./site].")
+    ] = None,
+) -> None:
+    """Write the archive (index, every sent issue, Atom feed) as static files for any host.
+
+    The folder is replaced as a whole: keep nothing else in it.
+    """
+    from urllib.parse import urlsplit
+
+    from newsletter.archive import build_site
+    from newsletter.audience.store import Store
+    from newsletter.web.pages import Pages
+
+    config = settings()
+    store = Store.open(config.database_url)
+    try:
+        target = out or config.site_dir
+        pages = Pages(config, root=urlsplit(config.base_url).path.rstrip("/"))
+        written = build_site(store, config, target, pages)
+    finally:
+        store.close()
+    issues = sum(1 for name in written if name.endswith("/index.html") and name.count("/") == 2)
+    console.print(f"Wrote {len(written)} files ({issues} issues) to {escape(str(target))}/")

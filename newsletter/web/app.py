@@ -1,0 +1,128 @@
+"""`newsletter serve`: the app the configured base_url points to.
+
+Unsubscribe (one-click and the page), double opt-in sign-up, SendGrid's event webhook, the
+web archive and a health check, under strict security headers and body limits. Handlers are
+async; database work runs in Starlette's thread pool, one short transaction per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import urlsplit
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from newsletter.audience.store import Store
+from newsletter.config import Settings
+from newsletter.errors import ConfigError
+from newsletter.web import archive, signup, unsubscribe, webhooks
+from newsletter.web.headers import SecureHeaders
+from newsletter.web.limits import BodyLimit
+from newsletter.web.pages import Pages
+from newsletter.web.state import Web, log, web
+
+__all__ = ["create_app", "refuse_unsafe_settings"]
+
+FORM_LIMIT = 64 * 1024
+WEBHOOK_LIMIT = 8 * 1024 * 1024
+"""SendGrid posts up to a few thousand events at a time, about 1 KB each."""
+
+
+def refuse_unsafe_settings(settings: Settings) -> None:
+    """Stop before serving with a secret anyone can read in the repository."""
+    if settings.uses_example_secret and settings.environment != "development":
+        raise ConfigError(
+            "secret_key is the public example value: set NEWSLETTER_SECRET_KEY (openssl rand -hex 32) "
+            'before serving, or set environment = "development" to try it locally'
+        )
+
+
+def create_app(settings: Settings, store: Store) -> Starlette:
+    pages = Pages(settings, root=urlsplit(settings.base_url).path.rstrip("/"))
+    pages.strings  # noqa: B018 - a broken strings file stops startup, not the first request
+    app = Starlette(
+        routes=[
+            *unsubscribe.routes,
+            *signup.routes,
+            *archive.routes,
+            *webhooks.routes,
+            Route("/static/site.css", _stylesheet, methods=["GET"]),
+            Route("/healthz", _health, methods=["GET"]),
+        ],
+        middleware=[
+            Middleware(_AccessLog),
+            Middleware(SecureHeaders),
+            Middleware(BodyLimit, default=FORM_LIMIT, per_prefix={"/webhooks/": WEBHOOK_LIMIT}),
+        ],
+        exception_handlers={Exception: _server_error},
+    )
+    app.state.web = Web(settings, store, pages)
+    if not settings.sendgrid_webhook_public_key:
+        log.warning("no sendgrid_webhook_public_key: /webhooks/sendgrid answers 403 to everything")
+    return app
+
+
+async def _stylesheet(request: Request) -> Response:
+    css = web(request).pages.stylesheet()
+    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
+
+async def _health(request: Request) -> Response:
+    store = web(request).store
+    try:
+        await run_in_threadpool(_ping, store)
+    except Exception:
+        return JSONResponse({"status": "database unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def _ping(store: Store) -> None:
+    with store.read() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("%s %s failed", request.method, _route(request.scope), exc_info=exc)
+    return PlainTextResponse("something went wrong; please try again later\n", status_code=500)
+
+
+class _AccessLog:
+    """One line per request with the route's pattern, never its tokens, and no addresses."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.logger = logging.getLogger("newsletter.web.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.logger.info("%s %s %d %.1fms", scope["method"], _route(scope), status, elapsed)
+
+
+def _route(scope: Scope) -> str:
+    """The matched route's pattern (/u/{token}), or the first path segment."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path or "/" + scope.get("path", "/").lstrip("/").split("/", 1)[0]

@@ -1,0 +1,84 @@
+"""/archive/, /archive/{slug} and /archive/feed.xml: the web version of every sent issue."""
+
+from __future__ import annotations
+
+import threading
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from newsletter.archive import ArchivedIssue, atom_feed, index_page, sent_issues, web_version
+from newsletter.errors import NewsletterError
+from newsletter.web.state import Web, log, web
+
+__all__ = ["routes"]
+
+ISSUE_CSP = (
+    "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+_CACHE_SECONDS = "public, max-age=300"
+
+
+class _Rendered:
+    """Web versions by (slug, article mtime): an issue renders once, not once per reader."""
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[str, float], str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, app: Web, issue: ArchivedIssue) -> str:
+        key = (issue.slug, issue.article.stat().st_mtime if issue.article.exists() else 0.0)
+        with self._lock:
+            if key not in self._pages:
+                self._pages[key] = web_version(issue, app.settings)
+            return self._pages[key]
+
+
+_rendered = _Rendered()
+
+
+async def index(request: Request) -> HTMLResponse:
+    app = web(request)
+    issues = await run_in_threadpool(sent_issues, app.store)
+    lang = app.pages.lang(accept=request.headers.get("accept-language"))
+    return HTMLResponse(
+        index_page(issues, app.pages, lang), headers={"Cache-Control": _CACHE_SECONDS}
+    )
+
+
+async def feed(request: Request) -> Response:
+    app = web(request)
+    issues = await run_in_threadpool(sent_issues, app.store)
+    return Response(
+        atom_feed(issues, app.settings),
+        media_type="application/atom+xml; charset=utf-8",
+        headers={"Cache-Control": _CACHE_SECONDS},
+    )
+
+
+async def issue(request: Request) -> Response:
+    app = web(request)
+    slug = request.path_params["slug"]
+    issues = await run_in_threadpool(sent_issues, app.store)
+    found = next((i for i in issues if i.slug == slug), None)
+    if found is None:
+        return Response("no such issue\n", status_code=404, media_type="text/plain")
+    try:
+        html = await run_in_threadpool(_rendered.get, app, found)
+    except NewsletterError as exc:
+        log.error("archive %s: %s", slug, exc)
+        return Response("this issue cannot be shown\n", status_code=503, media_type="text/plain")
+    return HTMLResponse(
+        html, headers={"Content-Security-Policy": ISSUE_CSP, "Cache-Control": _CACHE_SECONDS}
+    )
+
+
+routes = [
+    Route("/archive/", index, methods=["GET"]),
+    Route("/archive/feed.xml", feed, methods=["GET"]),
+    Route("/archive/{slug}", issue, methods=["GET"]),
+    Route("/archive/{slug}/", issue, methods=["GET"]),
+]

@@ -1,0 +1,61 @@
+"""What every request handler of `newsletter serve` needs, built once at startup."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from newsletter.audience.store import Store
+from newsletter.config import Settings
+from newsletter.tokens import (
+    CONFIRM_MAX_AGE,
+    CSRF_MAX_AGE,
+    NonceTokens,
+    UnsubscribeTokens,
+)
+from newsletter.web.limits import RateLimiter
+from newsletter.web.pages import Pages
+
+__all__ = ["Web", "address_hash", "log", "web"]
+
+log = logging.getLogger("newsletter.web")
+
+SIGNUPS_PER_IP = (5, 600.0)
+"""Sign-up posts per IP per 10 minutes: plenty for a household behind one address."""
+MAILS_PER_ADDRESS = (3, 86_400.0)
+"""Confirmation emails per address per day: a victim's inbox is not flooded by a prankster."""
+
+
+@dataclass
+class Web:
+    settings: Settings
+    store: Store
+    pages: Pages
+    unsubscribe_tokens: UnsubscribeTokens = field(init=False)
+    confirm_tokens: NonceTokens = field(init=False)
+    csrf_tokens: NonceTokens = field(init=False)
+    signups_per_ip: RateLimiter = field(default_factory=lambda: RateLimiter(*SIGNUPS_PER_IP))
+    mails_per_address: RateLimiter = field(default_factory=lambda: RateLimiter(*MAILS_PER_ADDRESS))
+
+    def __post_init__(self) -> None:
+        secret = self.settings.secret_key.get_secret_value()
+        list_id = self.settings.list_label
+        self.unsubscribe_tokens = UnsubscribeTokens(secret, list_id)
+        self.confirm_tokens = NonceTokens(secret, "confirm", list_id, CONFIRM_MAX_AGE)
+        self.csrf_tokens = NonceTokens(secret, "csrf", list_id, CSRF_MAX_AGE)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.settings.base_url.startswith("https://")
+
+
+def web(request: Request) -> Web:
+    return request.app.state.web  # type: ignore[no-any-return]
+
+
+def address_hash(email: str) -> str:
+    """What logs say instead of an address: enough to follow one person, not to read it."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:12]
