@@ -55,9 +55,7 @@ def project(tmp_path: Path) -> Path:
     folder = tmp_path / "project"
     folder.mkdir()
     (folder / "newsletter.toml").write_text((REPO / "newsletter.toml").read_text("utf-8"), "utf-8")
-    (folder / "templates").mkdir()
-    for template in (REPO / "templates").iterdir():
-        (folder / "templates" / template.name).write_text(template.read_text("utf-8"), "utf-8")
+    shutil.copytree(REPO / "templates", folder / "templates")
     return folder
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from rich.markup import escape
@@ -28,7 +29,7 @@ def serve(
     import uvicorn
 
     from newsletter.audience.store import Store
-    from newsletter.web.app import create_app, refuse_unsafe_settings
+    from newsletter.web.app import create_app, refuse_unsafe_settings, uvicorn_options
 
     config = settings()
     refuse_unsafe_settings(config)
@@ -41,17 +42,7 @@ def serve(
         console.print(
             f"Serving {escape(config.base_url)} on http://{host}:{port}/ (Ctrl-C to stop)"
         )
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            access_log=False,  # the app logs each request without tokens or addresses
-            proxy_headers=bool(config.trusted_proxies),
-            forwarded_allow_ips=",".join(config.trusted_proxies) or None,
-            server_header=False,
-            timeout_graceful_shutdown=5,
-            log_level="info",
-        )
+        uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(config))  # type: ignore[arg-type]
     finally:
         store.close()
 
@@ -66,7 +57,6 @@ def build_archive(
 
     The folder is replaced as a whole: keep nothing else in it.
     """
-    from urllib.parse import urlsplit
 
     from newsletter.archive import build_site
     from newsletter.audience.store import Store

@@ -29,7 +29,7 @@ from newsletter.web.limits import BodyLimit
 from newsletter.web.pages import Pages
 from newsletter.web.state import Web, log, web
 
-__all__ = ["create_app", "refuse_unsafe_settings"]
+__all__ = ["create_app", "refuse_unsafe_settings", "uvicorn_options"]
 
 FORM_LIMIT = 64 * 1024
 WEBHOOK_LIMIT = 8 * 1024 * 1024
@@ -43,6 +43,17 @@ def refuse_unsafe_settings(settings: Settings) -> None:
             "secret_key is the public example value: set NEWSLETTER_SECRET_KEY (openssl rand -hex 32) "
             'before serving, or set environment = "development" to try it locally'
         )
+
+
+def uvicorn_options(settings: Settings) -> dict[str, object]:
+    """How uvicorn runs the app: proxy headers only from the configured proxies, quiet."""
+    return {
+        "access_log": False,  # the app logs each request without tokens or addresses
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
+        "server_header": False,
+        "timeout_graceful_shutdown": 5,
+    }
 
 
 def create_app(settings: Settings, store: Store) -> Starlette:

@@ -19,7 +19,7 @@ import uvicorn
 from newsletter.audience.store import Consent, Store
 from newsletter.config import Settings
 from newsletter.tokens import UnsubscribeTokens
-from newsletter.web.app import create_app
+from newsletter.web.app import create_app, uvicorn_options
 from tests.conftest import REPO
 
 SECRET = "a-real-secret-for-web-tests-only"
@@ -42,14 +42,13 @@ class Served:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
+def serving(app: Any, options: dict[str, Any] | None = None) -> Iterator[str]:
     """Run an ASGI app under uvicorn in a thread; yield its http://127.0.0.1:port URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    )
+    options = {"access_log": False, **(options or {})}
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -85,7 +84,7 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     def start(**overrides: Any) -> Served:
         settings = web_settings(tmp_path, **overrides)
         store = Store.open(settings.database_url)
-        context = serving(create_app(settings, store))
+        context = serving(create_app(settings, store), uvicorn_options(settings))
         url = context.__enter__()
         client = httpx.Client(base_url=url, follow_redirects=False, timeout=30)
         with_stack.append((context, store, client))

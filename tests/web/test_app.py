@@ -1,0 +1,125 @@
+"""`newsletter serve` as a whole: headers, limits, health, logs, and refusing unsafe settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.web.conftest import SECRET, Served
+
+
+def test_pages_carry_strict_security_headers(served: Served) -> None:
+    page = served.client.get("/subscribe")
+    headers = page.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-frame-options"] == "DENY"
+    assert "server" not in headers or "uvicorn" not in headers["server"]
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(served: Served) -> None:
+    big = served.client.post(
+        "/subscribe",
+        content=b"x" * 100_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert big.status_code == 413
+
+    def chunks():
+        for _ in range(100):
+            yield b"x" * 1024
+
+    reader = served.add("reader@example.com")
+    chunked = served.client.post(
+        f"/u/{served.token(reader)}",
+        content=chunks(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert chunked.status_code == 413
+    assert served.store.get("reader@example.com").status == "subscribed"
+
+
+def test_the_health_check_answers_for_the_proxy(served: Served) -> None:
+    answer = served.client.get("/healthz")
+    assert answer.status_code == 200 and answer.json() == {"status": "ok"}
+
+
+def test_logs_name_routes_never_tokens_or_addresses(served: Served, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    reader = served.add("reader@example.com")
+    token = served.token(reader)
+    served.client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"})
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("newsletter"))
+    assert "POST /u/{token} 200" in logged
+    assert token not in logged and "reader@example.com" not in logged
+
+
+def serve_process(project: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "serve", "--port", "0"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+    )
+
+
+def test_serve_refuses_to_start_with_the_example_secret(project: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "newsletter", "serve"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "secret_key is the public example value" in line and "NEWSLETTER_SECRET_KEY" in line
+
+
+def test_serve_runs_as_a_real_process(project: Path) -> None:
+    with serve_process(project, {"NEWSLETTER_SECRET_KEY": SECRET}) as process:
+        try:
+            port = _port_from_log(process)
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(15)
+    assert process.returncode == 0
+
+
+def test_development_may_use_the_example_secret(project: Path) -> None:
+    with serve_process(project, {"NEWSLETTER_ENVIRONMENT": "development"}) as process:
+        try:
+            port = _port_from_log(process)
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(15)
+
+
+def _port_from_log(process: subprocess.Popen[str]) -> int:
+    """uvicorn says where it listens on stderr ("Uvicorn running on http://127.0.0.1:PORT")."""
+    assert process.stderr is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        found = re.search(r"running on http://127\.0\.0\.1:(\d+)", line)
+        if found:
+            return int(found.group(1))
+        if not line and process.poll() is not None:
+            break
+    pytest.fail("newsletter serve did not start")
