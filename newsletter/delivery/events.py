@@ -3,8 +3,10 @@
 Providers deliver events at least once, late and out of order, in batches. So a batch is one
 write transaction; an event id already stored changes nothing; an event older than a
 subscriber's current status never undoes it (someone who resubscribed stays subscribed); and a
-recipient's delivery state only ever moves up ``DELIVERY_RANKS``. Each provider's wire format
-is parsed in its own module (newsletter/providers/sendgrid_events.py) into ProviderEvent.
+recipient's delivery state only ever moves up ``DELIVERY_RANKS``. A change is dated by its
+event (status_changed_at and the history row), so later events compare with when things
+happened, not when they arrived. Each provider's wire format is parsed in its own module
+(newsletter/providers/sendgrid_events.py) into ProviderEvent.
 """
 
 from __future__ import annotations
