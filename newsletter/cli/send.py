@@ -368,13 +368,14 @@ def show(
     campaign_id: Annotated[str, typer.Argument(metavar="ID")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """A campaign's progress per state, and who failed, was skipped or is uncertain."""
+    """A campaign's progress per state, what the provider reported, and who failed, was skipped or is uncertain."""
     from newsletter.delivery.journal import Journal
 
     with _store(settings()) as store:
         journal = Journal(store)
         campaign = journal.campaign(campaign_id)
         counts = journal.counts(campaign_id)
+        delivery = journal.deliveries(campaign_id)
         problems = journal.recipients(
             campaign_id, ["failed", "uncertain", "sending", "skipped"], limit=1000
         )
@@ -385,6 +386,7 @@ def show(
         "subject": campaign.subject,
         "article": campaign.article,
         "counts": counts,
+        "delivery": delivery,
         "recipients": problems,
     }
     if as_json:
@@ -394,6 +396,7 @@ def show(
     if campaign.note:
         console.print(f"[yellow]{escape(campaign.note)}[/]")
     console.print("  ".join(f"{state}: {count}" for state, count in counts.items()))
+    console.print(_delivery_line(delivery))
     if problems:
         table = Table("address", "state", "reason")
         for row in problems:
@@ -401,6 +404,16 @@ def show(
                 escape(row["email"] or "(erased)"), row["state"], escape(row["reason"] or "")
             )
         console.print(table)
+
+
+def _delivery_line(delivery: dict[str, int]) -> str:
+    """Delivered and bounced always (0 until the provider's events arrive), the rest when any."""
+    shown = {
+        state: count
+        for state, count in delivery.items()
+        if count or state in ("delivered", "bounced")
+    }
+    return "provider reported  " + "  ".join(f"{state}: {count}" for state, count in shown.items())
 
 
 @campaigns_app.command()

@@ -26,9 +26,19 @@ from newsletter.errors import NewsletterError
 from newsletter.mime import Recipient
 from newsletter.providers.base import Failed, Result, Sent, Uncertain
 
-__all__ = ["MAX_ATTEMPTS", "STATES", "Campaign", "Claim", "Journal"]
+__all__ = ["DELIVERY_RANKS", "MAX_ATTEMPTS", "STATES", "Campaign", "Claim", "Journal"]
 
 STATES = ("pending", "sending", "sent", "failed", "skipped", "uncertain")
+DELIVERY_RANKS = {
+    "processed": 1,
+    "deferred": 2,
+    "delivered": 3,
+    "bounced": 4,
+    "dropped": 4,
+    "complained": 5,
+}
+"""What the provider's events say became of a sent row (the ``delivery`` column). Events only
+ever move a row up this order, so the order they arrive in does not matter."""
 MAX_ATTEMPTS = 8
 """A recipient the provider keeps deferring is failed after this many tries."""
 
@@ -305,6 +315,18 @@ class Journal:
                 ).all()
             )
         return {state: found.get(state, 0) for state in STATES}
+
+    def deliveries(self, campaign_id: str) -> dict[str, int]:
+        """Rows per delivery state the provider's events reported (none yet: not counted)."""
+        with self.store.read() as conn:
+            found = dict(
+                conn.execute(
+                    select(rows.c.delivery, func.count())
+                    .where(rows.c.campaign_id == campaign_id, rows.c.delivery.is_not(None))
+                    .group_by(rows.c.delivery)
+                ).all()
+            )
+        return {state: found.get(state, 0) for state in DELIVERY_RANKS}
 
     def find(self, campaign_id: str) -> Campaign | None:
         with self.store.read() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
@@ -13,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.audience.models import Status
+from newsletter.audience.store import Filters, Store
+from newsletter.delivery.events import ProviderEvent, apply_events
 from tests.cli.test_compose import assert_one_line_error
 from tests.conftest import REPO, SAMPLE_ARTICLE, run_cli
 from tests.fakes import smtp as fake_smtp
@@ -129,6 +133,39 @@ def test_campaigns_show_and_retry_of_failed_recipients(listed: Path) -> None:
         assert retried.returncode == 0, retried.stderr
     delivered = [rcpt[0] for _, rcpt, _ in server.messages]
     assert len(delivered) == len(set(delivered)) == 13
+
+
+def test_campaigns_show_counts_what_the_providers_events_reported(listed: Path) -> None:
+    with fake_smtp.running() as server:
+        run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=smtp_env(server.port))
+    before = run_cli("campaigns", "show", CAMPAIGN, cwd=listed)
+    assert "provider reported  delivered: 0  bounced: 0" in before.stdout
+    store = Store.open(f"sqlite:///{listed / 'subscribers' / 'subscribers.db'}")
+    try:
+        first, second, *rest = [s.id for s in store.find(Filters(status=Status.SUBSCRIBED))]
+        moment = dt.datetime.now(dt.UTC)
+        apply_events(
+            store,
+            [
+                ProviderEvent("b1", "bounce", moment, None, first, CAMPAIGN, "550 no such user"),
+                ProviderEvent("d1", "deferred", moment, None, second, CAMPAIGN),
+                *(ProviderEvent(f"ok{i}", "delivered", moment, None, i, CAMPAIGN) for i in rest),
+            ],
+        )
+    finally:
+        store.close()
+    shown = run_cli("campaigns", "show", CAMPAIGN, cwd=listed)
+    assert "provider reported  deferred: 1  delivered: 11  bounced: 1" in shown.stdout
+    assert "complained" not in shown.stdout
+    data = json.loads(run_cli("campaigns", "show", CAMPAIGN, "--json", cwd=listed).stdout)
+    assert data["delivery"] == {
+        "processed": 0,
+        "deferred": 1,
+        "delivered": 11,
+        "bounced": 1,
+        "dropped": 0,
+        "complained": 0,
+    }
 
 
 def test_a_test_send_goes_only_to_the_given_addresses_and_is_not_a_campaign(listed: Path) -> None:
