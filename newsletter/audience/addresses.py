@@ -59,4 +59,6 @@ def suppression_hash(key: str) -> str:
 def _fast_path_ok(local: str, domain: str) -> bool:
     if len(local) > 64 or len(local) + 1 + len(domain) > 254:
         return False
+    if "--" in domain:  # "ab--cd" labels are reserved (IDNA); email-validator decides those
+        return False
     return domain.rsplit(".", 1)[-1].lower() not in _SPECIAL

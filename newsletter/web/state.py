@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -26,6 +27,7 @@ log = logging.getLogger("newsletter.web")
 SIGNUPS_PER_IP = (5, 600.0)
 """Sign-up posts per IP per 10 minutes: plenty for a household behind one address."""
 MAILS_PER_ADDRESS = (3, 86_400.0)
+PRUNE_EVERY = 3600.0
 """Confirmation emails per address per day: a victim's inbox is not flooded by a prankster."""
 
 
@@ -46,6 +48,14 @@ class Web:
         self.unsubscribe_tokens = UnsubscribeTokens(secret, list_id)
         self.confirm_tokens = NonceTokens(secret, "confirm", list_id, CONFIRM_MAX_AGE)
         self.csrf_tokens = NonceTokens(secret, "csrf", list_id, CSRF_MAX_AGE)
+
+    def prune_due(self) -> bool:
+        """Once an hour: the deduplication table only needs SendGrid's 72-hour retry window."""
+        now = time.monotonic()
+        if now - self._last_prune < PRUNE_EVERY:
+            return False
+        self._last_prune = now
+        return True
 
     @property
     def secure_cookies(self) -> bool:
