@@ -41,6 +41,7 @@ class Web:
     csrf_tokens: NonceTokens = field(init=False)
     signups_per_ip: RateLimiter = field(default_factory=lambda: RateLimiter(*SIGNUPS_PER_IP))
     mails_per_address: RateLimiter = field(default_factory=lambda: RateLimiter(*MAILS_PER_ADDRESS))
+    _last_prune: float = field(default=float("-inf"), init=False)
 
     def __post_init__(self) -> None:
         secret = self.settings.secret_key.get_secret_value()
