@@ -331,6 +331,25 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         conn.exec_driver_sql(str(compiled), [dict(zip(order, row, strict=True)) for row in values])
 
 
+def bulk_execute(conn: Connection, statement: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """executemany of an UPDATE with plain bind values, straight through the driver.
+
+    For statements whose parameters need no type conversion (ids, short strings, numbers);
+    literal values inside the statement (a CASE's constants) keep their compiled defaults.
+    """
+    if not rows:
+        return
+    compiled = statement.compile(dialect=conn.dialect)
+    defaults = {name: bind.value for name, bind in compiled.binds.items()}
+    if compiled.positional:
+        order = compiled.positiontup
+        conn.exec_driver_sql(
+            str(compiled), [tuple(row.get(k, defaults[k]) for k in order) for row in rows]
+        )
+    else:
+        conn.exec_driver_sql(str(compiled), [{**defaults, **row} for row in rows])
+
+
 def _converted(
     values: tuple[Any, ...], converters: list[tuple[int, Callable[[Any], Any]]]
 ) -> tuple[Any, ...]:

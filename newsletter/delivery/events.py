@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from newsletter.audience.addresses import InvalidAddress, normalize
 from newsletter.audience.models import Status
 from newsletter.audience.schema import campaign_recipients, provider_events, subscribers
-from newsletter.audience.store import Store, apply_status, now
+from newsletter.audience.store import Store, apply_status, bulk_execute, now
 from newsletter.delivery.journal import DELIVERY_RANKS
 from newsletter.errors import NewsletterError
 
@@ -319,7 +319,8 @@ def _raise_deliveries(conn: Connection, events: Sequence[ProviderEvent]) -> None
         if key not in best or DELIVERY_RANKS[delivery] > DELIVERY_RANKS[best[key]]:
             best[key] = delivery
     if best:
-        conn.execute(
+        bulk_execute(
+            conn,
             _RAISE_DELIVERY,
             [
                 {"b_campaign": c, "b_subscriber": s, "b_delivery": d, "b_rank": DELIVERY_RANKS[d]}

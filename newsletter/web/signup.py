@@ -71,7 +71,7 @@ async def submit(request: Request) -> HTMLResponse:
         ip=_client(request),
         user_agent=request.headers.get("user-agent", "")[:500] or None,
     )
-    answer.background = BackgroundTask(_sign_up, app, signup, str(request.base_url))
+    answer.background = BackgroundTask(_sign_up, app, signup)
     return answer
 
 
@@ -93,7 +93,7 @@ async def confirm(request: Request) -> HTMLResponse:
     nonce = app.confirm_tokens.verify(request.path_params["token"])
     member = None
     if nonce is not None:
-        member = await run_in_threadpool(
+        member = await app.writer.run(
             lambda: selfservice.confirm(
                 app.store,
                 nonce,
@@ -111,18 +111,19 @@ async def confirm(request: Request) -> HTMLResponse:
     return _notice(app, lang, t.confirmed_title, t.confirmed_body)
 
 
-def _sign_up(app: Web, signup: SignupRequest, base: str) -> None:
+async def _sign_up(app: Web, signup: SignupRequest) -> None:
     """After the answer: record the sign-up and, where one is due, send the confirmation."""
     who = address_hash(signup.address.email)
     if not app.mails_per_address.allow(signup.address.key):
         log.info("sign-up for %s: confirmation limit reached, nothing sent", who)
         return
     nonce, token = app.confirm_tokens.issue()
-    invitation = selfservice.request_signup(app.store, signup, nonce)
+    invitation = await app.writer.run(lambda: selfservice.request_signup(app.store, signup, nonce))
     if invitation is None:
         log.info("sign-up for %s: already subscribed or suppressed, nothing sent", who)
         return
-    result = send_transactional(app.settings, _confirmation(app, invitation, token))
+    message = _confirmation(app, invitation, token)
+    result = await run_in_threadpool(send_transactional, app.settings, message)
     outcome = "sent" if isinstance(result, Sent) else f"not sent ({result})"
     log.info("sign-up for %s: confirmation %s", who, outcome)
 

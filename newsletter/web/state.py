@@ -19,6 +19,7 @@ from newsletter.tokens import (
 )
 from newsletter.web.limits import RateLimiter
 from newsletter.web.pages import Pages
+from newsletter.web.writer import Writer
 
 __all__ = ["Web", "address_hash", "log", "web"]
 
@@ -36,6 +37,7 @@ class Web:
     settings: Settings
     store: Store
     pages: Pages
+    writer: Writer = field(init=False)
     unsubscribe_tokens: UnsubscribeTokens = field(init=False)
     confirm_tokens: NonceTokens = field(init=False)
     csrf_tokens: NonceTokens = field(init=False)
@@ -44,6 +46,7 @@ class Web:
     _last_prune: float = field(default=float("-inf"), init=False)
 
     def __post_init__(self) -> None:
+        self.writer = Writer(self.store)
         secret = self.settings.secret_key.get_secret_value()
         list_id = self.settings.list_label
         self.unsubscribe_tokens = UnsubscribeTokens(secret, list_id)

@@ -38,7 +38,7 @@ async def act(request: Request) -> HTMLResponse:
         return _invalid(app, request)
     form = await request.form()
     if form.get("action") == "resubscribe":
-        member = await run_in_threadpool(selfservice.resubscribe, app.store, subscriber_id)
+        member = await app.writer.run(lambda: selfservice.resubscribe(app.store, subscriber_id))
         verb = "resubscribed"
     else:
         reason = (
@@ -46,9 +46,7 @@ async def act(request: Request) -> HTMLResponse:
             if form.get("List-Unsubscribe") == "One-Click"
             else "unsubscribe page"
         )
-        member = await run_in_threadpool(
-            selfservice.unsubscribe, app.store, subscriber_id, reason=reason
-        )
+        member = await app.writer.unsubscribe(subscriber_id, reason)
         verb = "unsubscribed"
     if member is None:
         return _invalid(app, request)

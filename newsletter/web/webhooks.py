@@ -9,7 +9,6 @@ not retried forever; a database failure gets 503 so SendGrid retries later.
 from __future__ import annotations
 
 from sqlalchemy.exc import OperationalError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -49,7 +48,7 @@ async def sendgrid(request: Request) -> Response:
         log.warning("sendgrid webhook: unreadable batch: %s", exc)
         return PlainTextResponse(f"bad request: {exc}\n", status_code=400)
     try:
-        summary = await run_in_threadpool(
+        summary = await app.writer.run(
             lambda: apply_events(
                 app.store, events, soft_bounce_limit=app.settings.soft_bounce_limit
             )
@@ -59,7 +58,7 @@ async def sendgrid(request: Request) -> Response:
         return PlainTextResponse("try again later\n", status_code=503)
     log.info("sendgrid webhook: %s", summary)
     if app.prune_due():
-        pruned = await run_in_threadpool(prune_events, app.store)
+        pruned = await app.writer.run(lambda: prune_events(app.store))
         log.info("pruned %d provider events older than SendGrid's retry window", pruned)
     return Response(status_code=204)
 

@@ -1,0 +1,70 @@
+"""All database writes of the web app, one at a time, with concurrent one-clicks grouped.
+
+SQLite has one writer. Threads that find it busy sleep in SQLite's busy handler (up to
+100 ms a time) however short the write they wait for, so under load requests wait on each
+other far longer than the writes take. Here writes queue on an asyncio lock instead, and
+one-click unsubscribes that arrive while a write runs share the next transaction (group
+commit): a burst of them costs a few commits, not one each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from newsletter.audience import selfservice
+from newsletter.audience.selfservice import Member
+from newsletter.audience.store import Store
+
+__all__ = ["Writer"]
+
+T = TypeVar("T")
+GROUP_LIMIT = 500
+"""Unsubscribes per shared transaction; keeps any one transaction short."""
+
+
+class Writer:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._gate = asyncio.Lock()
+        self._waiting: list[tuple[int, str, asyncio.Future[Member | None]]] = []
+        self._flushing = False
+
+    async def run(self, write: Callable[[], T]) -> T:
+        """Run one write transaction in the thread pool when no other write is running."""
+        async with self._gate:
+            return await run_in_threadpool(write)
+
+    async def unsubscribe(self, subscriber_id: int, reason: str) -> Member | None:
+        """Unsubscribe, sharing a transaction with whoever else is leaving right now."""
+        future: asyncio.Future[Member | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((subscriber_id, reason, future))
+        if not self._flushing:
+            self._flushing = True
+            asyncio.create_task(self._flush())  # noqa: RUF006 - it ends when the queue is empty
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                async with self._gate:
+                    group, self._waiting = (
+                        self._waiting[:GROUP_LIMIT],
+                        self._waiting[GROUP_LIMIT:],
+                    )
+                    requests = [(subscriber_id, reason) for subscriber_id, reason, _ in group]
+                    try:
+                        members = await run_in_threadpool(
+                            selfservice.unsubscribe_many, self.store, requests
+                        )
+                    except Exception as exc:
+                        for *_, future in group:
+                            future.set_exception(exc)
+                        continue
+                for (*_, future), member in zip(group, members, strict=True):
+                    future.set_result(member)
+        finally:
+            self._flushing = False
