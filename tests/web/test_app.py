@@ -13,8 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from tests.web.conftest import SECRET, Served
+from newsletter.audience.schema import confirmations
+from newsletter.audience.store import Store
+from newsletter.web.app import create_app, uvicorn_options
+from tests.web.conftest import SECRET, Served, serving, web_settings
 
 
 def test_pages_carry_strict_security_headers(served: Served) -> None:
@@ -123,3 +127,31 @@ def _port_from_log(process: subprocess.Popen[str]) -> int:
         if not line and process.poll() is not None:
             break
     pytest.fail("newsletter serve did not start")
+
+
+@pytest.mark.parametrize(
+    ("trusted", "expected"), [([], "127.0.0.1"), (["127.0.0.1"], "203.0.113.7")]
+)
+def test_forwarded_addresses_count_only_from_trusted_proxies(
+    tmp_path: Path, trusted: list[str], expected: str
+) -> None:
+    settings = web_settings(tmp_path, trusted_proxies=trusted)
+    store = Store.open(settings.database_url)
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    try:
+        with (
+            serving(create_app(settings, store), uvicorn_options(settings)) as url,
+            httpx.Client(base_url=url, headers=forwarded) as client,
+        ):
+            page = client.get("/subscribe")
+            client.cookies.set("nl_csrf", page.cookies["nl_csrf"])
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+            form = {"csrf": token, "email": "reader@example.com", "consent": "yes"}
+            assert client.post("/subscribe", data=form).status_code == 200
+            deadline = time.monotonic() + 5
+            while store.get("reader@example.com") is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+        with store.read() as conn:
+            assert conn.execute(select(confirmations.c.ip)).scalar_one() == expected
+    finally:
+        store.close()
