@@ -8,26 +8,39 @@ leave, never a reader's name or token.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import logging
+import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from newsletter.article import read_article
 from newsletter.atomic import replace_dir
 from newsletter.audience.schema import campaign_recipients, campaigns
-from newsletter.audience.store import Store
+from newsletter.audience.store import Store, now
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.issue import RecipientFields
+from newsletter.pages import Pages
 from newsletter.render import render_issue
-from newsletter.web.pages import Pages
 
-__all__ = ["ArchivedIssue", "atom_feed", "build_site", "index_page", "sent_issues", "web_version"]
+__all__ = [
+    "ArchivedIssue",
+    "RenderedIssues",
+    "atom_feed",
+    "build_site",
+    "index_page",
+    "sent_issues",
+    "web_version",
+]
 
 ATOM = "http://www.w3.org/2005/Atom"
+log = logging.getLogger("newsletter.archive")
 
 
 @dataclass(frozen=True)
@@ -36,25 +49,40 @@ class ArchivedIssue:
     subject: str
     sent_at: dt.datetime
     article: Path
+    sha: str = ""
+    """The article's SHA-256 when it was sent: the web version warns when the file changed."""
     lang: str = ""
     preheader: str = ""
 
 
 def sent_issues(store: Store) -> list[ArchivedIssue]:
-    """Issues that reached at least one subscriber, newest first; one entry per slug."""
+    """Public issues that reached subscribers, newest first; one entry per slug.
+
+    Public means a campaign to the whole list (a tag or language segment may be for members
+    only) whose delivery time has come (a scheduled send is not published early).
+    """
     delivered = exists().where(
         campaign_recipients.c.campaign_id == campaigns.c.id, campaign_recipients.c.state == "sent"
     )
+    sent_at = func.coalesce(campaigns.c.send_at, campaigns.c.created_at)
     query = (
-        select(campaigns.c.slug, campaigns.c.subject, campaigns.c.created_at, campaigns.c.article)
-        .where(delivered)
-        .order_by(campaigns.c.created_at)
+        select(
+            campaigns.c.slug,
+            campaigns.c.subject,
+            sent_at,
+            campaigns.c.article,
+            campaigns.c.filters,
+            campaigns.c.article_sha,
+        )
+        .where(delivered, sent_at <= now())
+        .order_by(sent_at)
     )
     with store.read() as conn:
         rows = conn.execute(query).all()
     first: dict[str, ArchivedIssue] = {}
-    for slug, subject, created_at, article in rows:
-        first.setdefault(slug, ArchivedIssue(slug, subject, created_at, Path(article)))
+    for slug, subject, when, article, filters, sha in rows:
+        if not any((filters or {}).values()):
+            first.setdefault(slug, ArchivedIssue(slug, subject, _aware(when), Path(article), sha))
     issues = [_with_front_matter(issue) for issue in first.values()]
     return sorted(issues, key=lambda issue: issue.sent_at, reverse=True)
 
@@ -66,10 +94,32 @@ def web_version(issue: ArchivedIssue, settings: Settings) -> str:
             f"the article of {issue.slug!r} is gone; the archive needs the file that was sent",
             path=issue.article,
         )
-    rendered = render_issue(read_article(issue.article), settings)
+    article = read_article(issue.article)
+    if issue.sha and hashlib.sha256(article.source.encode("utf-8")).hexdigest() != issue.sha:
+        log.warning(
+            "archive %s: the article changed since it was sent; showing it as it is now", issue.slug
+        )
+    rendered = render_issue(article, settings)
     neutral = RecipientFields(None, f"{settings.base_url}/unsubscribe", rendered.web_url)
     html, _ = rendered.personalize(neutral)
     return html
+
+
+class RenderedIssues:
+    """Web versions by slug and file version: an issue renders once, not once per reader."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._pages: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, issue: ArchivedIssue) -> str:
+        version = issue.article.stat().st_mtime if issue.article.exists() else 0.0
+        with self._lock:
+            cached = self._pages.get(issue.slug)
+            if cached is None or cached[0] != version:
+                self._pages[issue.slug] = (version, web_version(issue, self._settings))
+            return self._pages[issue.slug][1]
 
 
 def index_page(issues: list[ArchivedIssue], pages: Pages, lang: str) -> str:
@@ -126,9 +176,13 @@ def _with_front_matter(issue: ArchivedIssue) -> ArchivedIssue:
         article = read_article(issue.article)
     except NewsletterError:
         return issue
-    return ArchivedIssue(
-        issue.slug, issue.subject, issue.sent_at, issue.article, article.lang, article.preheader
-    )
+    return dataclasses.replace(issue, lang=article.lang, preheader=article.preheader)
+
+
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    """coalesce() hands back the stored text, not the column type's datetime."""
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _text(parent: ET.Element, tag: str, value: str) -> None:

@@ -6,8 +6,10 @@ leave the page only for loopback: remote images show as broken, never fetched.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from newsletter.atomic import write_file
 from newsletter.browser import launch
@@ -65,8 +67,17 @@ def draws_cjk(page) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _loopback_only(route, request) -> None:  # type: ignore[no-untyped-def]
-    host = request.url.split("/")[2] if "://" in request.url else ""
-    if host.split(":")[0] in ("127.0.0.1", "localhost", "[") or request.url.startswith("data:"):
+    """Let data: URLs and requests to this machine through; abort everything else."""
+    if request.url.startswith(("data:", "about:")) or _is_loopback(urlsplit(request.url).hostname):
         route.continue_()
     else:
         route.abort()
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

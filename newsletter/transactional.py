@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from newsletter.config import Settings
 
-__all__ = ["Transactional"]
+__all__ = ["Transactional", "new_message_id"]
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class Transactional:
     subject: str
     html: str
     text: str
+    message_id: str
     category: str = "transactional"
-    message_id: str = field(default="")
 
     def wire(self, settings: Settings) -> bytes:
         """The message in SMTP wire form (CRLF, 7-bit transfer encodings)."""
@@ -37,7 +37,7 @@ class Transactional:
         message["To"] = Address(self.to_name or "", addr_spec=self.to_email)
         message["Subject"] = self.subject
         message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
-        message["Message-ID"] = self.message_id or _message_id(settings)
+        message["Message-ID"] = self.message_id
         message["Auto-Submitted"] = "auto-generated"
         if settings.reply_to:
             message["Reply-To"] = settings.reply_to
@@ -46,5 +46,6 @@ class Transactional:
         return message.as_bytes()
 
 
-def _message_id(settings: Settings) -> str:
+def new_message_id(settings: Settings) -> str:
+    """A fresh Message-ID on the sending domain."""
     return f"<{secrets.token_hex(16)}@{settings.sending_domain}>"

@@ -38,7 +38,7 @@ def open_engine(url: str) -> Engine:
         ) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed)
+    engine = create_engine(parsed, hide_parameters=True)  # no address in any logged error
     if parsed.get_backend_name() == "sqlite":
         _tune_sqlite(engine)
     try:

@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["SUPPRESSED", "HistoryEntry", "Status", "Subscriber", "first_name_for", "first_name_of"]
+__all__ = [
+    "SUPPRESSED",
+    "HistoryEntry",
+    "Status",
+    "Subscriber",
+    "first_name_for",
+    "first_name_of",
+    "subscriber_id_of",
+]
 
 
 def first_name_of(name: str | None) -> str | None:
@@ -25,6 +33,13 @@ def first_name_for(name: str | None, attributes: dict[str, Any]) -> str | None:
     if isinstance(explicit, str) and explicit.strip():
         return explicit.strip()
     return first_name_of(name)
+
+
+def subscriber_id_of(key: object) -> int | None:
+    """The subscriber a recipient key names: campaign sends use the id, test sends other keys."""
+    if isinstance(key, str) and key.isascii() and key.isdigit() and len(key) < 19:
+        return int(key)
+    return None
 
 
 class Status(StrEnum):

@@ -11,12 +11,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from newsletter.audience.addresses import Address
 from newsletter.audience.models import Status
-from newsletter.audience.schema import confirmations, subscribers
+from newsletter.audience.schema import confirmations, history, subscribers
 from newsletter.audience.store import (
     Store,
     apply_status,
@@ -31,8 +31,10 @@ __all__ = [
     "Invitation",
     "Member",
     "SignupRequest",
+    "clean_name",
     "confirm",
     "member",
+    "prune_confirmations",
     "request_signup",
     "resubscribe",
     "unsubscribe",
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 ACTOR = "web"
+NAME_LIMIT = 100
 _MAY_CONFIRM = {Status.PENDING, Status.UNSUBSCRIBED}
 """Who a confirmed sign-up may (re)subscribe: never a bounced, complaining or blocked address."""
 
@@ -51,6 +54,12 @@ class Member:
     id: int
     status: Status
     lang: str | None
+    may_return: bool = False
+    """Left through the web (the page or one-click), so the page may offer to come back.
+
+    Not for someone a provider unsubscribed (its own suppression would drop the mail) or
+    an editor did (they may have asked by email, for reasons the page cannot know).
+    """
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,7 @@ class Invitation:
 def member(store: Store, subscriber_id: int) -> Member | None:
     with store.read() as conn:
         row = _row(conn, subscriber_id)
-    return None if row is None else Member(row["id"], Status(row["status"]), row["lang"])
+        return None if row is None else _member(conn, row)
 
 
 def unsubscribe(store: Store, subscriber_id: int, *, reason: str) -> Member | None:
@@ -115,12 +124,14 @@ def unsubscribe_many(store: Store, requests: Sequence[tuple[int, str]]) -> list[
         if moves:
             conn.execute(_LEAVE, [{"leaver": move[0], "at": moment} for move in moves])
             record_history(conn, moves)
-    return [
-        Member(subscriber_id, statuses[subscriber_id], rows[subscriber_id]["lang"])
-        if subscriber_id in rows
-        else None
-        for subscriber_id, _ in requests
-    ]
+        left = {move[0] for move in moves}
+        members = {
+            subscriber_id: Member(subscriber_id, Status.UNSUBSCRIBED, row["lang"], True)
+            if subscriber_id in left
+            else _member(conn, row)
+            for subscriber_id, row in rows.items()
+        }
+    return [members.get(subscriber_id) for subscriber_id, _ in requests]
 
 
 _LEAVE = (
@@ -134,17 +145,34 @@ _LEAVE = (
 )
 
 
-def resubscribe(store: Store, subscriber_id: int) -> Member | None:
-    """Come back from the unsubscribe page; only someone who unsubscribed may."""
+def resubscribe(
+    store: Store, subscriber_id: int, *, ip: str | None, user_agent: str | None
+) -> tuple[Member | None, bool]:
+    """Come back from the unsubscribe page: only who left through the web, with evidence.
+
+    Returns the reader and whether they came back (False: not allowed, or never left).
+    """
+    moment = now()
     with store.write() as conn:
         row = _row(conn, subscriber_id)
         if row is None:
-            return None
-        if row["status"] == Status.UNSUBSCRIBED:
-            reason = "resubscribed on the unsubscribe page"
-            apply_status(conn, row, Status.SUBSCRIBED, actor=ACTOR, reason=reason, at=now())
-            return Member(row["id"], Status.SUBSCRIBED, row["lang"])
-    return Member(row["id"], Status(row["status"]), row["lang"])
+            return None, False
+        current = _member(conn, row)
+        if not current.may_return:
+            return current, False
+        update_subscriber(
+            conn,
+            row["id"],
+            {
+                "consent_at": moment,
+                "consent_method": "resubscribed on the unsubscribe page",
+                "consent_ip": ip,
+                "consent_user_agent": user_agent,
+            },
+        )
+        reason = "resubscribed on the unsubscribe page"
+        apply_status(conn, row, Status.SUBSCRIBED, actor=ACTOR, reason=reason, at=moment)
+    return Member(row["id"], Status.SUBSCRIBED, row["lang"]), True
 
 
 def request_signup(store: Store, request: SignupRequest, nonce: str) -> Invitation | None:
@@ -187,7 +215,12 @@ def request_signup(store: Store, request: SignupRequest, nonce: str) -> Invitati
 def confirm(
     store: Store, nonce: str, *, max_age: dt.timedelta, ip: str | None, user_agent: str | None
 ) -> Member | None:
-    """Use a confirmation once: pending (or gone) becomes subscribed, with consent evidence."""
+    """Use a confirmation once: pending (or gone) becomes subscribed, with consent evidence.
+
+    None when the link is unknown, used, expired, or older than the reader's leaving (a link
+    from before they unsubscribed cannot bring them back), or when the address bounced,
+    complained or was blocked since; an already subscribed reader is simply told so.
+    """
     moment = now()
     with store.write() as conn:
         used = (
@@ -207,9 +240,10 @@ def confirm(
         if used is None:
             return None
         row = _row(conn, used["subscriber_id"])
-        if row is None or Status(row["status"]) not in _MAY_CONFIRM:
-            return None if row is None else Member(row["id"], Status(row["status"]), row["lang"])
-        update_subscriber(conn, row["id"], _consent(used, moment, ip, user_agent))
+        if row is None or not _may_confirm(row, used):
+            already = row is not None and row["status"] == Status.SUBSCRIBED
+            return Member(row["id"], Status.SUBSCRIBED, row["lang"]) if already else None  # type: ignore[index]
+        update_subscriber(conn, row["id"], _consent(row, used, moment, ip, user_agent))
         apply_status(
             conn,
             row,
@@ -221,8 +255,29 @@ def confirm(
     return Member(row["id"], Status.SUBSCRIBED, used["lang"] or row["lang"])
 
 
+def prune_confirmations(store: Store, older_than: dt.timedelta) -> int:
+    """Delete expired, unused confirmations: a name, an IP and a user agent nobody confirmed.
+
+    Used ones stay as the sign-up's evidence until the subscriber is erased.
+    """
+    with store.write() as conn:
+        result = conn.execute(
+            delete(confirmations).where(
+                confirmations.c.created_at < now() - older_than, confirmations.c.used_at.is_(None)
+            )
+        )
+    return int(result.rowcount or 0)
+
+
+def _may_confirm(row: RowMapping, used: RowMapping) -> bool:
+    if Status(row["status"]) not in _MAY_CONFIRM:
+        return False
+    left = row["unsubscribed_at"]
+    return left is None or used["created_at"] > left
+
+
 def _consent(
-    used: RowMapping, moment: dt.datetime, ip: str | None, user_agent: str | None
+    row: RowMapping, used: RowMapping, moment: dt.datetime, ip: str | None, user_agent: str | None
 ) -> dict[str, object]:
     values: dict[str, object] = {
         "consent_at": moment,
@@ -232,9 +287,30 @@ def _consent(
     }
     if used["lang"]:
         values["lang"] = used["lang"]
-    if used["name"]:
+    if used["name"] and not row["name"]:  # a form never renames someone already known
         values["name"] = used["name"]
     return values
+
+
+def clean_name(typed: str) -> str | None:
+    """A display name from a form: printable, one line, at most 100 characters."""
+    name = " ".join("".join(c for c in typed if c.isprintable() or c.isspace()).split())
+    return name[:NAME_LIMIT] or None
+
+
+def _member(conn: Connection, row: RowMapping) -> Member:
+    status = Status(row["status"])
+    may_return = status is Status.UNSUBSCRIBED and _last_unsubscribed_by(conn, row["id"]) == ACTOR
+    return Member(row["id"], status, row["lang"], may_return)
+
+
+def _last_unsubscribed_by(conn: Connection, subscriber_id: int) -> str | None:
+    return conn.execute(
+        select(history.c.actor)
+        .where(history.c.subscriber_id == subscriber_id, history.c.to_status == Status.UNSUBSCRIBED)
+        .order_by(history.c.id.desc())
+        .limit(1)
+    ).scalar()
 
 
 def _insert_pending(conn: Connection, request: SignupRequest, moment: dt.datetime) -> int:

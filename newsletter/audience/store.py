@@ -20,10 +20,20 @@ from sqlalchemy.engine import Connection, RowMapping
 from newsletter.audience.addresses import Address, normalize, suppression_hash
 from newsletter.audience.db import WRITE, open_engine
 from newsletter.audience.models import HistoryEntry, Status, Subscriber
-from newsletter.audience.schema import history, subscribers, suppressions, tags
+from newsletter.audience.schema import confirmations, history, subscribers, suppressions, tags
 from newsletter.errors import NewsletterError
 
-__all__ = ["Consent", "Filters", "Stats", "Store", "SubscriberError", "filtered", "now"]
+__all__ = [
+    "Consent",
+    "Filters",
+    "Stats",
+    "Store",
+    "SubscriberError",
+    "bulk_execute",
+    "bulk_insert",
+    "filtered",
+    "now",
+]
 
 
 class SubscriberError(NewsletterError):
@@ -274,6 +284,7 @@ class Store:
                 conn, [(row["id"], Status(row["status"]), Status.BLOCKED, actor, "erased", moment)]
             )
             conn.execute(delete(tags).where(tags.c.subscriber_id == row["id"]))
+            conn.execute(delete(confirmations).where(confirmations.c.subscriber_id == row["id"]))
             conn.execute(delete(subscribers).where(subscribers.c.id == row["id"]))
             suppress(conn, [address.key], reason="erased", at=moment)
 

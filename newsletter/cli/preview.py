@@ -32,6 +32,13 @@ def preview(
     spam: Annotated[
         bool, typer.Option("--spam/--no-spam", help="Score each render with SpamAssassin.")
     ] = True,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Another Host name to answer (with --host), such as a VPN name; repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a live preview of ARTICLE: phone and desktop frames, dark mode, text, QA, test sends.
 
@@ -52,7 +59,7 @@ def preview(
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}/"
-    hosts = None if host in LOOPBACK else ["*"]
+    hosts = _allowed_hosts(host, allow_host or [])
     config = uvicorn.Config(
         create_app(session, hosts=hosts),
         log_level="warning",
@@ -63,6 +70,19 @@ def preview(
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _allowed_hosts(host: str, extra: list[str]) -> list[str]:
+    """Host names the page answers to: loopback, the bound address, this machine's names.
+
+    Never any name: a site the editor visits could point its own name at this address
+    (DNS rebinding), read the page and use the send-test form.
+    """
+    names = [*LOOPBACK, "[::1]", *extra]
+    if host not in ("0.0.0.0", "::"):
+        names.append(f"[{host}]" if ":" in host else host)
+    names += [socket.gethostname(), socket.getfqdn()]
+    return list(dict.fromkeys(names))
 
 
 def _bind(host: str, port: int) -> socket.socket:

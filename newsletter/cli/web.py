@@ -60,7 +60,7 @@ def build_archive(
 
     from newsletter.archive import build_site
     from newsletter.audience.store import Store
-    from newsletter.web.pages import Pages
+    from newsletter.pages import Pages
 
     config = settings()
     store = Store.open(config.database_url)

@@ -40,7 +40,7 @@ EMAIL_CSP = (
     "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; "
     "frame-ancestors 'self'"
 )
-LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
 _pages = Environment(
     loader=PackageLoader("newsletter.preview", "templates"),

@@ -78,8 +78,9 @@ class PreviewSession:
             await self.score_spam()
 
     async def score_spam(self) -> None:
+        """Score the current message, unless spam scoring is off or already done for it."""
         snapshot = self.snapshot
-        if snapshot.checked is None:
+        if snapshot.checked is None or snapshot.spam_state != "pending":
             return
         score = await to_thread.run_sync(spam_score, snapshot.checked.sample.data)
         if self.snapshot.version == snapshot.version:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from newsletter.providers.base import Provider, Result
     from newsletter.transactional import Transactional
 
-__all__ = ["open_provider", "send_transactional"]
+__all__ = ["check_transactional", "open_provider", "send_transactional"]
 
 
 def open_provider(
@@ -40,6 +40,18 @@ def open_provider(
         'no provider is configured: set provider = "sendgrid" or "smtp" in newsletter.toml '
         "(or NEWSLETTER_PROVIDER), or use --dry-run"
     )
+
+
+def check_transactional(settings: Settings) -> None:
+    """Stop at startup, naming the setting, when the configured provider cannot send."""
+    if settings.provider == "sendgrid":
+        from newsletter.providers import sendgrid
+
+        sendgrid.check_settings(settings)
+    elif settings.provider == "smtp":
+        from newsletter.providers import smtp
+
+        smtp.check_settings(settings)
 
 
 def send_transactional(settings: Settings, message: Transactional) -> Result:

@@ -41,7 +41,7 @@ from newsletter.placeholders import FIELDS
 from newsletter.providers.base import ProviderError, Result, Sent, Uncertain
 from newsletter.transactional import Transactional
 
-__all__ = ["MAX_PERSONALIZATIONS", "SendGridProvider", "send_transactional"]
+__all__ = ["MAX_PERSONALIZATIONS", "SendGridProvider", "check_settings", "send_transactional"]
 
 MAX_PERSONALIZATIONS = 1000
 JSON_UTF8 = "application/json; charset=utf-8"
@@ -176,6 +176,11 @@ class _MailSend:
             raise _AnswerLost(f"{type(exc).__name__}: {exc}") from None
         headers = response.headers
         return str(headers.get("X-Message-Id", "") if headers else "")
+
+
+def check_settings(settings: Settings) -> None:
+    """Raise ConfigError now, not at the first message, when the API key is missing."""
+    _MailSend(settings, time.sleep)
 
 
 def send_transactional(

@@ -21,12 +21,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from newsletter.audience.models import subscriber_id_of
 from newsletter.delivery.events import ProviderEvent
 
 __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "SignatureError",
+    "load_public_key",
     "parse_events",
     "verify_signature",
 ]
@@ -61,14 +63,14 @@ def verify_signature(
     tolerance: float = 600.0,
 ) -> None:
     """Raise SignatureError unless SendGrid signed exactly this body at about this time."""
-    if not (timestamp.isascii() and timestamp.isdigit()):
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
         raise SignatureError("the webhook timestamp is not a number of seconds")
     skew = abs((time.time() if now is None else now) - int(timestamp))
     if skew > tolerance:
         raise SignatureError(
             f"the webhook timestamp is {skew:.0f} s away from now (at most {tolerance:.0f} s)"
         )
-    key = _public_key(public_key)
+    key = load_public_key(public_key)
     try:
         der = base64.b64decode(signature, validate=True)
         key.verify(der, timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
@@ -77,16 +79,16 @@ def verify_signature(
 
 
 @functools.lru_cache(maxsize=4)
-def _public_key(public_key: str) -> ec.EllipticCurvePublicKey:
+def load_public_key(public_key: str) -> ec.EllipticCurvePublicKey:
     """The key as SendGrid shows it (base64 DER), loaded once: every request is checked with it."""
     try:
         key = serialization.load_der_public_key(
             base64.b64decode("".join(public_key.split()), validate=True)
         )
     except (binascii.Error, ValueError):
-        raise SignatureError("sendgrid_webhook_public_key is not a base64 public key") from None
+        raise SignatureError("not a base64 public key") from None
     if not (isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1)):
-        raise SignatureError("sendgrid_webhook_public_key is not an ECDSA P-256 key")
+        raise SignatureError("not an ECDSA P-256 key")
     return key
 
 
@@ -112,7 +114,7 @@ def _event(item: dict[str, Any]) -> ProviderEvent | None:
         kind=kind,
         occurred_at=occurred_at,
         email=_text(item.get("email")),
-        subscriber_id=_subscriber_id(item.get("subscriber")),
+        subscriber_id=subscriber_id_of(item.get("subscriber")),
         campaign_id=_text(item.get("campaign")),
         reason=_text(item.get("reason")),
     )
@@ -124,11 +126,6 @@ def _kind(item: dict[str, Any]) -> str | None:
     if event == "bounce":
         return "soft_bounce" if item.get("type") == "blocked" else "bounce"
     return _KINDS.get(event) if isinstance(event, str) else None
-
-
-def _subscriber_id(value: Any) -> int | None:
-    """Campaign sends name the subscriber id; test sends a key like "sample": no subscriber."""
-    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
 
 
 def _time(value: Any) -> dt.datetime | None:

@@ -22,7 +22,7 @@ from newsletter.mime import Envelope, MessageBuilder
 from newsletter.providers.base import Failed, ProviderError, Result, RetryLater, Sent, Uncertain
 from newsletter.transactional import Transactional
 
-__all__ = ["SmtpProvider", "send_transactional"]
+__all__ = ["SmtpProvider", "check_settings", "send_transactional"]
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
@@ -193,6 +193,11 @@ def _dot_stuffed(message: bytes) -> bytes:
     """SMTP DATA: a line starting with a dot gets another (RFC 5321 4.5.2), then CRLF.CRLF."""
     body = _LEADING_DOT.sub(b"..", message)
     return body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n"
+
+
+def check_settings(settings: Settings) -> None:
+    """Raise ConfigError now, not at the first message, when the server is not set."""
+    SmtpProvider(settings, None)
 
 
 def send_transactional(settings: Settings, message: Transactional) -> Result:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from newsletter.audience.selfservice import Invitation
 from newsletter.config import Settings
 from newsletter.locales import load_locales
+from newsletter.pages import Pages
 from newsletter.render.inline import inline_css
 from newsletter.render.jinja import render_template
 from newsletter.render.mjml import compile_mjml
-from newsletter.transactional import Transactional
-from newsletter.web.pages import Pages
+from newsletter.transactional import Transactional, new_message_id
 
 __all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "confirmation_message"]
 
@@ -42,5 +42,6 @@ def confirmation_message(
         subject=t.confirm_email_subject,
         html=inline_css(compile_mjml(mjml, templates / HTML_TEMPLATE)),
         text=render_template(templates, TEXT_TEMPLATE, context),
+        message_id=new_message_id(settings),
         category="confirmation",
     )

@@ -7,8 +7,12 @@ async; database work runs in Starlette's thread pool, one short transaction per 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 import logging
 import time
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from sqlalchemy import text
@@ -20,18 +24,24 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from newsletter.audience.selfservice import prune_confirmations
 from newsletter.audience.store import Store
 from newsletter.config import Settings
+from newsletter.delivery.events import prune_events
 from newsletter.errors import ConfigError
+from newsletter.pages import Pages
+from newsletter.providers import check_transactional
+from newsletter.providers.sendgrid_events import SignatureError, load_public_key
+from newsletter.tokens import CONFIRM_MAX_AGE
 from newsletter.web import archive, signup, unsubscribe, webhooks
 from newsletter.web.headers import SecureHeaders
 from newsletter.web.limits import BodyLimit
-from newsletter.web.pages import Pages
 from newsletter.web.state import Web, log, web
 
 __all__ = ["create_app", "refuse_unsafe_settings", "uvicorn_options"]
 
 FORM_LIMIT = 64 * 1024
+HOUSEKEEPING_EVERY = 3600.0
 WEBHOOK_LIMIT = 8 * 1024 * 1024
 """SendGrid posts up to a few thousand events at a time, about 1 KB each."""
 
@@ -74,11 +84,51 @@ def create_app(settings: Settings, store: Store) -> Starlette:
             Middleware(BodyLimit, default=FORM_LIMIT, per_prefix={"/webhooks/": WEBHOOK_LIMIT}),
         ],
         exception_handlers={Exception: _server_error},
+        lifespan=_lifespan,
     )
     app.state.web = Web(settings, store, pages)
-    if not settings.sendgrid_webhook_public_key:
-        log.warning("no sendgrid_webhook_public_key: /webhooks/sendgrid answers 403 to everything")
+    check_transactional(settings)
+    _check_webhook_key(settings)
     return app
+
+
+def _check_webhook_key(settings: Settings) -> None:
+    key = settings.sendgrid_webhook_public_key
+    if not key:
+        log.warning("no sendgrid_webhook_public_key: /webhooks/sendgrid answers 403 to everything")
+        return
+    try:
+        load_public_key(key)
+    except SignatureError as exc:
+        raise ConfigError(
+            f"sendgrid_webhook_public_key: {exc}; paste the key SendGrid shows under Mail Settings > Signed Event Webhook"
+        ) from None
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    task = asyncio.create_task(_housekeeping(app.state.web))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _housekeeping(app: Web) -> None:
+    """Hourly: forget event ids past SendGrid's 72-hour retries and unconfirmed sign-ups."""
+    expiry = dt.timedelta(seconds=CONFIRM_MAX_AGE)
+    while True:
+        try:
+            events = await app.writer.run(lambda: prune_events(app.store))
+            signups = await app.writer.run(lambda: prune_confirmations(app.store, expiry))
+            log.info(
+                "housekeeping: %d old event ids, %d unconfirmed sign-ups deleted", events, signups
+            )
+        except Exception as exc:  # try again next hour; the app keeps serving
+            log.error("housekeeping failed: %s", type(exc).__name__)
+        await asyncio.sleep(HOUSEKEEPING_EVERY)
 
 
 async def _stylesheet(request: Request) -> Response:
@@ -90,7 +140,7 @@ async def _health(request: Request) -> Response:
     store = web(request).store
     try:
         await run_in_threadpool(_ping, store)
-    except Exception:
+    except Exception:  # whatever failed, the answer is "not healthy", without details
         return JSONResponse({"status": "database unavailable"}, status_code=503)
     return JSONResponse({"status": "ok"})
 
@@ -101,7 +151,7 @@ def _ping(store: Store) -> None:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    log.exception("%s %s failed", request.method, _route(request.scope), exc_info=exc)
+    """A plain 500; uvicorn logs the traceback (database errors carry no parameters)."""
     return PlainTextResponse("something went wrong; please try again later\n", status_code=500)
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from newsletter.archive import ArchivedIssue, atom_feed, index_page, sent_issues, web_version
+from newsletter.archive import atom_feed, index_page, sent_issues
 from newsletter.errors import NewsletterError
-from newsletter.web.state import Web, log, web
+from newsletter.web.state import log, web
 
 __all__ = ["routes"]
 
@@ -22,28 +20,10 @@ ISSUE_CSP = (
 _CACHE_SECONDS = "public, max-age=300"
 
 
-class _Rendered:
-    """Web versions by (slug, article mtime): an issue renders once, not once per reader."""
-
-    def __init__(self) -> None:
-        self._pages: dict[tuple[str, float], str] = {}
-        self._lock = threading.Lock()
-
-    def get(self, app: Web, issue: ArchivedIssue) -> str:
-        key = (issue.slug, issue.article.stat().st_mtime if issue.article.exists() else 0.0)
-        with self._lock:
-            if key not in self._pages:
-                self._pages[key] = web_version(issue, app.settings)
-            return self._pages[key]
-
-
-_rendered = _Rendered()
-
-
 async def index(request: Request) -> HTMLResponse:
     app = web(request)
     issues = await run_in_threadpool(sent_issues, app.store)
-    lang = app.pages.lang(accept=request.headers.get("accept-language"))
+    lang = app.lang(request)
     return HTMLResponse(
         index_page(issues, app.pages, lang), headers={"Cache-Control": _CACHE_SECONDS}
     )
@@ -67,7 +47,7 @@ async def issue(request: Request) -> Response:
     if found is None:
         return Response("no such issue\n", status_code=404, media_type="text/plain")
     try:
-        html = await run_in_threadpool(_rendered.get, app, found)
+        html = await run_in_threadpool(app.rendered_issues.get, found)
     except NewsletterError as exc:
         log.error("archive %s: %s", slug, exc)
         return Response("this issue cannot be shown\n", status_code=503, media_type="text/plain")

@@ -8,6 +8,7 @@ address sits in memory longer than a sign-up takes.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import threading
 import time
 from collections import deque
@@ -15,7 +16,20 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodyLimit", "RateLimiter"]
+__all__ = ["BodyLimit", "RateLimiter", "ip_bucket"]
+
+
+def ip_bucket(address: str | None) -> str:
+    """The key an IP is limited under: IPv6 by /64, what one household or server gets."""
+    if not address:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 class RateLimiter:

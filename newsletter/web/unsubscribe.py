@@ -9,78 +9,82 @@ again" button. A forged, tampered, expired or unknown token gets one neutral 404
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from newsletter.audience import selfservice
-from newsletter.audience.models import Status
+from newsletter.audience.models import Status, subscriber_id_of
 from newsletter.audience.selfservice import Member
-from newsletter.web.state import Web, log, web
+from newsletter.web.state import Web, client_ip, log, notice, user_agent, web
 
 __all__ = ["routes"]
+
+_STAYING = (Status.SUBSCRIBED, Status.PENDING)
 
 
 async def page(request: Request) -> HTMLResponse:
     app = web(request)
-    member = await _member(app, request.path_params["token"])
+    subscriber_id = _subscriber(app, request)
+    member = None
+    if subscriber_id is not None:
+        member = await run_in_threadpool(selfservice.member, app.store, subscriber_id)
     if member is None:
         return _invalid(app, request)
-    state = "ask" if member.status in (Status.SUBSCRIBED, Status.PENDING) else "left"
-    return _page(app, request, member, state)
+    return _page(app, request, member, "ask" if member.status in _STAYING else "left")
 
 
 async def act(request: Request) -> HTMLResponse:
     app = web(request)
-    claim = app.unsubscribe_tokens.verify(request.path_params["token"])
-    subscriber_id = _subscriber_id(claim.subscriber if claim else None)
+    subscriber_id = _subscriber(app, request)
     if subscriber_id is None:
         return _invalid(app, request)
-    form = await request.form()
+    form = await _form(request)
     if form.get("action") == "resubscribe":
-        member = await app.writer.run(lambda: selfservice.resubscribe(app.store, subscriber_id))
-        verb = "resubscribed"
-    else:
-        reason = (
-            "one-click (List-Unsubscribe-Post)"
-            if form.get("List-Unsubscribe") == "One-Click"
-            else "unsubscribe page"
+        ip, agent = client_ip(request), user_agent(request)
+        member, came_back = await app.writer.run(
+            lambda: selfservice.resubscribe(app.store, subscriber_id, ip=ip, user_agent=agent)
         )
+        state = "back" if came_back else "left"
+    else:
+        one_click = form.get("List-Unsubscribe") == "One-Click"
+        reason = "one-click (List-Unsubscribe-Post)" if one_click else "unsubscribe page"
         member = await app.writer.unsubscribe(subscriber_id, reason)
-        verb = "unsubscribed"
+        state = "left"
     if member is None:
         return _invalid(app, request)
-    log.info("%s subscriber %s", verb, member.id)
-    state = "back" if member.status is Status.SUBSCRIBED else "left"
+    if member.status in _STAYING and state == "left":
+        state = "ask"  # a pending or subscribed reader pressed "subscribe again"
+    log.info("%s: subscriber %s is %s", state, member.id, member.status)
     return _page(app, request, member, state)
 
 
 async def info(request: Request) -> HTMLResponse:
     """Where the archive's neutral unsubscribe link leads: how to leave, without a token."""
     app = web(request)
-    lang = app.pages.lang(accept=request.headers.get("accept-language"))
+    lang = app.lang(request)
     t = app.pages.strings[lang]
-    html = app.pages.render(
-        "notice.html.j2", lang, title=t.unsubscribe_info_title, body=t.unsubscribe_info_body
-    )
-    return HTMLResponse(html)
+    return notice(app, lang, t.unsubscribe_info_title, t.unsubscribe_info_body)
 
 
-async def _member(app: Web, token: str) -> Member | None:
-    claim = app.unsubscribe_tokens.verify(token)
-    subscriber_id = _subscriber_id(claim.subscriber if claim else None)
-    if subscriber_id is None:
-        return None
-    return await run_in_threadpool(selfservice.member, app.store, subscriber_id)
+def _subscriber(app: Web, request: Request) -> int | None:
+    claim = app.unsubscribe_tokens.verify(request.path_params["token"])
+    return subscriber_id_of(claim.subscriber) if claim else None
 
 
-def _subscriber_id(key: str | None) -> int | None:
-    """Campaign tokens carry the subscriber id; test-send tokens carry other keys."""
-    return int(key) if key and key.isdigit() else None
+async def _form(request: Request) -> FormData:
+    """The posted form; one that cannot be parsed is still a request to leave."""
+    try:
+        return await request.form()
+    except (HTTPException, MultiPartException):  # Starlette's answers to a malformed body
+        return FormData()
 
 
 def _page(app: Web, request: Request, member: Member, state: str) -> HTMLResponse:
-    lang = app.pages.lang(member.lang, accept=request.headers.get("accept-language"))
+    lang = app.lang(request, member.lang)
     title_key = {
         "ask": "unsubscribe_title",
         "left": "unsubscribed_title",
@@ -91,18 +95,15 @@ def _page(app: Web, request: Request, member: Member, state: str) -> HTMLRespons
         lang,
         title_key=title_key,
         state=state,
-        may_come_back=member.status is Status.UNSUBSCRIBED,
+        may_come_back=member.may_return,
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 def _invalid(app: Web, request: Request) -> HTMLResponse:
-    lang = app.pages.lang(accept=request.headers.get("accept-language"))
+    lang = app.lang(request)
     t = app.pages.strings[lang]
-    html = app.pages.render(
-        "notice.html.j2", lang, title=t.invalid_link_title, body=t.invalid_link_body
-    )
-    return HTMLResponse(html, status_code=404, headers={"Cache-Control": "no-store"})
+    return notice(app, lang, t.invalid_link_title, t.invalid_link_body, status=404)
 
 
 routes = [

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from newsletter.delivery.events import apply_events, prune_events
+from newsletter.delivery.events import apply_events
 from newsletter.providers.sendgrid_events import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -57,9 +57,6 @@ async def sendgrid(request: Request) -> Response:
         log.exception("sendgrid webhook: database busy, SendGrid will retry")
         return PlainTextResponse("try again later\n", status_code=503)
     log.info("sendgrid webhook: %s", summary)
-    if app.prune_due():
-        pruned = await app.writer.run(lambda: prune_events(app.store))
-        log.info("pruned %d provider events older than SendGrid's retry window", pruned)
     return Response(status_code=204)
 
 

@@ -10,6 +10,7 @@ commit): a burst of them costs a few commits, not one each.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -25,13 +26,17 @@ T = TypeVar("T")
 GROUP_LIMIT = 500
 """Unsubscribes per shared transaction; keeps any one transaction short."""
 
+log = logging.getLogger("newsletter.web")
+
 
 class Writer:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.transactions = 0
+        """Group transactions run so far (the tests watch grouping through it)."""
         self._gate = asyncio.Lock()
         self._waiting: list[tuple[int, str, asyncio.Future[Member | None]]] = []
-        self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
 
     async def run(self, write: Callable[[], T]) -> T:
         """Run one write transaction in the thread pool when no other write is running."""
@@ -42,29 +47,30 @@ class Writer:
         """Unsubscribe, sharing a transaction with whoever else is leaving right now."""
         future: asyncio.Future[Member | None] = asyncio.get_running_loop().create_future()
         self._waiting.append((subscriber_id, reason, future))
-        if not self._flushing:
-            self._flushing = True
-            asyncio.create_task(self._flush())  # noqa: RUF006 - it ends when the queue is empty
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
         return await future
 
     async def _flush(self) -> None:
-        try:
-            while self._waiting:
-                async with self._gate:
-                    group, self._waiting = (
-                        self._waiting[:GROUP_LIMIT],
-                        self._waiting[GROUP_LIMIT:],
+        """Write waiting groups until none is left; every waiter gets its answer or the error."""
+        while self._waiting:
+            async with self._gate:
+                group = self._waiting[:GROUP_LIMIT]
+                del self._waiting[:GROUP_LIMIT]
+                requests = [(subscriber_id, reason) for subscriber_id, reason, _ in group]
+                try:
+                    self.transactions += 1
+                    members = await run_in_threadpool(
+                        selfservice.unsubscribe_many, self.store, requests
                     )
-                    requests = [(subscriber_id, reason) for subscriber_id, reason, _ in group]
-                    try:
-                        members = await run_in_threadpool(
-                            selfservice.unsubscribe_many, self.store, requests
-                        )
-                    except Exception as exc:
-                        for *_, future in group:
+                except BaseException as exc:
+                    log.error("unsubscribe group of %d failed: %s", len(group), type(exc).__name__)
+                    for *_, future in group:
+                        if not future.done():
                             future.set_exception(exc)
-                        continue
-                for (*_, future), member in zip(group, members, strict=True):
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+            for (*_, future), member in zip(group, members, strict=True):
+                if not future.done():  # its request was cancelled; the others still get theirs
                     future.set_result(member)
-        finally:
-            self._flushing = False

@@ -47,8 +47,8 @@ def serving(app: Any, options: dict[str, Any] | None = None) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    options = {"access_log": False, **(options or {})}
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", **options))
+    options = {"access_log": False, "lifespan": "on", **(options or {})}
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

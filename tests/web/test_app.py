@@ -155,3 +155,18 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(
             assert conn.execute(select(confirmations.c.ip)).scalar_one() == expected
     finally:
         store.close()
+
+
+def test_housekeeping_runs_when_the_app_starts(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    settings = web_settings(tmp_path)
+    store = Store.open(settings.database_url)
+    try:
+        with serving(create_app(settings, store)) as url:
+            deadline = time.monotonic() + 5
+            while "housekeeping:" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert httpx.get(f"{url}/healthz").status_code == 200
+    finally:
+        store.close()
+    assert "housekeeping: 0 old event ids, 0 unconfirmed sign-ups deleted" in caplog.text

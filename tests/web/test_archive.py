@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.cli.test_send import smtp_env
 from tests.conftest import REPO, SAMPLE_ARTICLE, run_cli
@@ -59,6 +60,22 @@ def test_the_index_and_the_feed_list_sent_issues_only(serve, sent: Path) -> None
     assert entry.find(f"{ATOM}id").text == f"{served.settings.base_url}/archive/{SLUG}"
     assert entry.find(f"{ATOM}summary").text.startswith("AI與區塊鏈")
     assert served.client.get("/archive/never-sent").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        'UPDATE campaigns SET filters = \'{"tag": "members", "lang": null}\'',
+        "UPDATE campaigns SET send_at = '2999-01-01T00:00:00.000000+00:00'",
+    ],
+    ids=["segment", "scheduled"],
+)
+def test_segments_and_sends_not_yet_delivered_stay_private(serve, sent: Path, change: str) -> None:
+    served = serve(database_url=database(sent))
+    with served.store.write() as conn:
+        conn.execute(text(change))
+    assert served.client.get(f"/archive/{SLUG}").status_code == 404
+    assert SLUG not in served.client.get("/archive/feed.xml").text
 
 
 def test_nothing_is_archived_before_it_is_sent(served) -> None:

@@ -189,3 +189,47 @@ def test_the_confirmation_goes_through_the_configured_provider(serve, provider: 
         (body,) = fake.accepted
         assert body["personalizations"][0]["to"] == [{"email": "reader@example.com"}]
         assert "headers" not in body and body["categories"] == ["confirmation"]
+
+
+def test_the_forms_cookie_is_strict_secure_and_scoped(served: Served) -> None:
+    cookie = served.client.get("/subscribe").headers["set-cookie"].lower()
+    for flag in ("httponly", "secure", "samesite=strict", "path=/subscribe"):
+        assert flag in cookie, cookie
+
+
+def test_a_name_with_line_breaks_is_one_clean_line(served: Served) -> None:
+    sign_up(served, "reader@example.com", name="Ada\r\nBcc: victim@example.net\x00")
+    (message,) = outbox(served)
+    assert "Bcc" not in message or message["Bcc"] is None
+    assert message["To"].addresses[0].display_name == "Ada Bcc: victim@example.net"
+    assert served.store.get("reader@example.com").name == "Ada Bcc: victim@example.net"
+
+
+def test_confirming_never_renames_someone_already_known(served: Served) -> None:
+    served.store.add("reader@example.com", name="Ada Lovelace")
+    served.store.unsubscribe("reader@example.com")
+    sign_up(served, "reader@example.com", name="Prankster")
+    served.client.post(confirm_path(outbox(served)[0]))
+    reader = served.store.get("reader@example.com")
+    assert reader.status is Status.SUBSCRIBED and reader.name == "Ada Lovelace"
+
+
+def test_a_link_from_before_someone_left_cannot_bring_them_back(served: Served) -> None:
+    sign_up(served, "reader@example.com")
+    sign_up(served, "reader@example.com")
+    time.sleep(0.5)
+    first, second = (confirm_path(m) for m in outbox(served))
+    assert served.client.post(first).status_code == 200
+    reader = served.store.get("reader@example.com")
+    served.client.post(f"/u/{served.token(reader.id)}", data={"List-Unsubscribe": "One-Click"})
+    assert served.client.post(second).status_code == 404
+    assert served.store.get("reader@example.com").status is Status.UNSUBSCRIBED
+
+
+def test_a_bounced_address_cannot_be_confirmed(served: Served) -> None:
+    sign_up(served, "reader@example.com")
+    path = confirm_path(outbox(served)[0])
+    served.store.change_status("reader@example.com", Status.BOUNCED, actor="test", reason="x")
+    answer = served.client.post(path)
+    assert answer.status_code == 404 and "already been used or has expired" in answer.text
+    assert served.store.get("reader@example.com").status is Status.BOUNCED

@@ -99,6 +99,33 @@ def test_a_link_from_sixty_one_days_ago_still_works(served: Served) -> None:
     assert served.store.get("reader@example.com").status is Status.UNSUBSCRIBED
 
 
+def test_a_one_click_body_that_cannot_be_parsed_still_unsubscribes(served: Served) -> None:
+    reader = served.add("reader@example.com")
+    answer = httpx.post(
+        f"{served.url}/u/{served.token(reader)}",
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "multipart/form-data"},  # no boundary: unparseable
+    )
+    assert answer.status_code == 200
+    assert served.store.get("reader@example.com").status is Status.UNSUBSCRIBED
+
+
+def test_someone_an_editor_unsubscribed_is_not_offered_to_come_back(served: Served) -> None:
+    reader = served.add("reader@example.com")
+    served.store.unsubscribe("reader@example.com", actor="cli", reason="asked by phone")
+    url = f"/u/{served.token(reader)}"
+    assert 'value="resubscribe"' not in served.client.get(url).text
+    served.client.post(url, data={"action": "resubscribe"})
+    assert served.store.get("reader@example.com").status is Status.UNSUBSCRIBED
+
+
+def test_subscribe_again_on_a_subscribed_reader_keeps_asking(served: Served) -> None:
+    reader = served.add("reader@example.com")
+    page = served.client.post(f"/u/{served.token(reader)}", data={"action": "resubscribe"})
+    assert "You are about to stop receiving" in page.text
+    assert served.store.get("reader@example.com").status is Status.SUBSCRIBED
+
+
 def test_the_page_offers_to_come_back_and_records_it(served: Served) -> None:
     reader = served.add("reader@example.com")
     url = f"/u/{served.token(reader)}"
@@ -109,6 +136,8 @@ def test_the_page_offers_to_come_back_and_records_it(served: Served) -> None:
     assert served.store.get("reader@example.com").status is Status.SUBSCRIBED
     last = served.store.history("reader@example.com")[-1]
     assert last.reason == "resubscribed on the unsubscribe page"
+    back = served.store.get("reader@example.com")
+    assert back.consent_ip == "127.0.0.1" and back.consent_method == last.reason
 
 
 def test_the_page_speaks_the_readers_language(served: Served) -> None:

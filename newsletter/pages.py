@@ -37,7 +37,7 @@ class Strings(dict[str, str]):
 class Pages:
     settings: Settings
     root: str = ""
-    """Prefix of every link: "" on the server; a relative path in the static archive."""
+    """Prefix of every link: the path part of base_url ("" when the site is at its root)."""
 
     @cached_property
     def strings(self) -> dict[str, Strings]:
