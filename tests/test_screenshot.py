@@ -53,3 +53,36 @@ def _load(path: Path) -> Image.Image:
     with Image.open(path) as image:
         image.load()
         return image.copy()
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://127.0.0.1:8000/logo.png", True),
+        ("http://localhost/x.png", True),
+        ("http://[::1]/x.png", True),
+        ("data:image/png;base64,AAAA", True),
+        ("https://example.com/hero.png", False),
+        ("http://[::ffff:8.8.8.8]/x.png", False),
+        ("http://127.0.0.1.example.com/x.png", False),
+    ],
+)
+def test_screenshots_fetch_nothing_beyond_this_machine(url: str, allowed: bool) -> None:
+    from newsletter.screenshot import _loopback_only
+
+    class Route:
+        outcome = ""
+
+        def continue_(self) -> None:
+            self.outcome = "continued"
+
+        def abort(self) -> None:
+            self.outcome = "aborted"
+
+    class Request:
+        def __init__(self, url: str) -> None:
+            self.url = url
+
+    route = Route()
+    _loopback_only(route, Request(url))
+    assert route.outcome == ("continued" if allowed else "aborted")

@@ -25,12 +25,23 @@ ARTICLE = "articles/issue.md"
 
 
 @contextmanager
-def running_preview(project: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+def running_preview(
+    project: Path, env: dict[str, str] | None = None, *options: str
+) -> Iterator[str]:
     """Start `newsletter preview` in a subprocess and yield its URL; Ctrl-C it afterwards."""
     (project / "articles").mkdir(exist_ok=True)
     shutil.copy(SAMPLE_ARTICLE, project / ARTICLE)
     with subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "preview", ARTICLE, "--no-open", "--no-spam"],
+        [
+            sys.executable,
+            "-m",
+            "newsletter",
+            "preview",
+            ARTICLE,
+            "--no-open",
+            "--no-spam",
+            *options,
+        ],
         cwd=project,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -207,8 +218,13 @@ def test_without_a_provider_the_test_send_is_a_dry_run_into_the_outbox(
     assert list((project / "outbox").glob("test-*/*.eml"))
 
 
+def test_with_no_spam_the_report_says_scoring_is_off(page) -> None:
+    assert "spam score: off" in page.inner_text("#report-summary")
+
+
 def test_other_sites_cannot_use_the_preview(project: Path) -> None:
-    with running_preview(project) as url:
+    with running_preview(project, None, "--allow-host", "preview.example.net") as url:
+        assert httpx.get(url, headers={"Host": "preview.example.net"}).status_code == 200
         page = httpx.get(url)
         assert page.status_code == 200
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
