@@ -157,3 +157,18 @@ def test_a_bounced_address_is_not_offered_to_come_back(served: Served) -> None:
 
 def served_token_for_key(served: Served, key: str) -> str:
     return UnsubscribeTokens(SECRET, served.settings.list_label).issue(key)
+
+
+def test_a_reader_leaves_and_comes_back_in_a_browser(browser, served: Served) -> None:
+    reader = served.add("reader@example.com", lang="zh-Hant")
+    page = browser.new_page()
+    page.goto(f"{served.url}/u/{served.token(reader)}")
+    assert "你即將不再收到" in page.inner_text("main")
+    assert served.store.get("reader@example.com").status is Status.SUBSCRIBED
+    page.click("button[type=submit]")
+    assert "你已取消訂閱" in page.inner_text("h1")
+    assert served.store.get("reader@example.com").status is Status.UNSUBSCRIBED
+    page.click("text=改變主意？重新訂閱")
+    assert "歡迎回來" in page.inner_text("h1")
+    page.close()
+    assert served.store.get("reader@example.com").status is Status.SUBSCRIBED
