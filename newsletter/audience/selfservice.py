@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from newsletter.audience.addresses import Address
@@ -20,6 +20,7 @@ from newsletter.audience.schema import confirmations, history, subscribers
 from newsletter.audience.store import (
     Store,
     apply_status,
+    apply_statuses,
     insert_subscriber,
     is_suppressed,
     now,
@@ -96,8 +97,8 @@ def unsubscribe(store: Store, subscriber_id: int, *, reason: str) -> Member | No
 def unsubscribe_many(store: Store, requests: Sequence[tuple[int, str]]) -> list[Member | None]:
     """Many leavers in one transaction (the web app groups concurrent one-clicks), in order.
 
-    Two statements for the whole group, whatever its size: one UPDATE run for every leaver,
-    one history INSERT; compiling a statement per leaver cost more than SQLite's work.
+    Two statements for the whole group, whatever its size (apply_statuses): compiling
+    statements per leaver cost more than SQLite's work.
     """
     moment = now()
     with store.write() as conn:
@@ -121,9 +122,7 @@ def unsubscribe_many(store: Store, requests: Sequence[tuple[int, str]]) -> list[
                     )
                 )
                 statuses[subscriber_id] = Status.UNSUBSCRIBED
-        if moves:
-            conn.execute(_LEAVE, [{"leaver": move[0], "at": moment} for move in moves])
-            record_history(conn, moves)
+        apply_statuses(conn, moves)
         left = {move[0] for move in moves}
         members = {
             subscriber_id: Member(subscriber_id, Status.UNSUBSCRIBED, row["lang"], True)
@@ -132,17 +131,6 @@ def unsubscribe_many(store: Store, requests: Sequence[tuple[int, str]]) -> list[
             for subscriber_id, row in rows.items()
         }
     return [members.get(subscriber_id) for subscriber_id, _ in requests]
-
-
-_LEAVE = (
-    update(subscribers)
-    .where(subscribers.c.id == bindparam("leaver"))
-    .values(
-        status=Status.UNSUBSCRIBED,
-        status_changed_at=bindparam("at"),
-        unsubscribed_at=bindparam("at"),
-    )
-)
 
 
 def resubscribe(

@@ -20,7 +20,14 @@ from sqlalchemy.engine import Connection, RowMapping
 from newsletter.audience.addresses import Address, normalize, suppression_hash
 from newsletter.audience.db import WRITE, open_engine
 from newsletter.audience.models import HistoryEntry, Status, Subscriber
-from newsletter.audience.schema import confirmations, history, subscribers, suppressions, tags
+from newsletter.audience.schema import (
+    UTCDateTime,
+    confirmations,
+    history,
+    subscribers,
+    suppressions,
+    tags,
+)
 from newsletter.errors import NewsletterError
 
 __all__ = [
@@ -29,6 +36,8 @@ __all__ = [
     "Stats",
     "Store",
     "SubscriberError",
+    "apply_status",
+    "apply_statuses",
     "bulk_execute",
     "bulk_insert",
     "filtered",
@@ -470,13 +479,50 @@ def apply_status(
     at: dt.datetime,
 ) -> None:
     """Move one subscriber to a status, with its timestamps and a history row."""
-    values: dict[str, Any] = {"status": status, "status_changed_at": at}
-    if status is Status.SUBSCRIBED and row["confirmed_at"] is None:
-        values["confirmed_at"] = at
-    if status is Status.UNSUBSCRIBED:
-        values["unsubscribed_at"] = at
-    update_subscriber(conn, row["id"], values)
-    record_history(conn, [(row["id"], Status(row["status"]), status, actor, reason, at)])
+    apply_statuses(conn, [(row["id"], Status(row["status"]), status, actor, reason, at)])
+
+
+def apply_statuses(
+    conn: Connection,
+    moves: Sequence[tuple[int, Status | None, Status, str, str | None, dt.datetime]],
+) -> None:
+    """Many moves, in order, in two statements (history rows have the same shape).
+
+    confirmed_at is set on a first subscribe, unsubscribed_at on every unsubscribe; the
+    statements are module constants, so SQLAlchemy compiles them once per process.
+    """
+    if not moves:
+        return
+    conn.execute(
+        _MOVE,
+        [
+            {
+                "b_id": subscriber_id,
+                "b_status": Status(status).value,
+                "b_at": at,
+                "b_confirmed": at if status == Status.SUBSCRIBED else None,
+                "b_unsubscribed": at if status == Status.UNSUBSCRIBED else None,
+            }
+            for subscriber_id, _, status, _, _, at in moves
+        ],
+    )
+    record_history(conn, moves)
+
+
+_MOVE = (
+    update(subscribers)
+    .where(subscribers.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        status_changed_at=bindparam("b_at", type_=UTCDateTime),
+        confirmed_at=func.coalesce(
+            subscribers.c.confirmed_at, bindparam("b_confirmed", type_=UTCDateTime)
+        ),
+        unsubscribed_at=func.coalesce(
+            bindparam("b_unsubscribed", type_=UTCDateTime), subscribers.c.unsubscribed_at
+        ),
+    )
+)
 
 
 def suppress(conn: Connection, keys: Iterable[str], *, reason: str, at: dt.datetime) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from newsletter.audience.addresses import InvalidAddress, normalize
 from newsletter.audience.models import Status
 from newsletter.audience.schema import campaign_recipients, provider_events, subscribers
-from newsletter.audience.store import Store, apply_status, bulk_execute, now
+from newsletter.audience.store import Store, apply_statuses, bulk_execute, now
 from newsletter.delivery.journal import DELIVERY_RANKS
 from newsletter.errors import NewsletterError
 
@@ -178,6 +178,7 @@ def _apply_to_subscribers(
     keys = _address_keys(events)
     states, ids_by_key = _load_subscribers(conn, events, keys)
     before = {i: (s["bounce_count"], s["last_bounce_reason"]) for i, s in states.items()}
+    moves: list[tuple[int, Status, Status, str, str | None, dt.datetime]] = []
     for event in events:
         subscriber_id = _matched_id(event, keys, ids_by_key)
         state = None if subscriber_id is None else states.get(subscriber_id)
@@ -187,11 +188,19 @@ def _apply_to_subscribers(
         moved = _transition(state, event, limit)
         if moved is not None:
             status, reason = moved
-            apply_status(
-                conn, state, status, actor=event.provider, reason=reason, at=event.occurred_at
+            moves.append(
+                (
+                    state["id"],
+                    Status(state["status"]),
+                    status,
+                    event.provider,
+                    reason,
+                    event.occurred_at,
+                )
             )
             state.update(status=status, status_changed_at=event.occurred_at)
             summary.status_changes[status.value] = summary.status_changes.get(status.value, 0) + 1
+    apply_statuses(conn, moves)
     _save_counters(conn, states, before)
 
 
