@@ -1,6 +1,6 @@
 """`newsletter serve` under load on loopback: one-click unsubscribes and webhook events.
 
-    python benchmarks/web.py [--readers 50000] [--seconds 5] [--batches 20] [--runs 3]
+    python benchmarks/web.py [--readers 50000] [--seconds 5] [--batches 50] [--runs 3]
 
 Starts the real server (a subprocess, uvicorn, one worker, SQLite in WAL mode) and drives it
 from this machine, so client and server share its cores:
@@ -49,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--readers", type=int, default=50_000)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     key = ec.generate_private_key(ec.SECP256R1())
