@@ -6,10 +6,11 @@ import datetime as dt
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from newsletter.errors import TemplateError
 
-__all__ = ["LOCALES_FILE", "Locale", "load_locales"]
+__all__ = ["LOCALES_FILE", "Locale", "load_locales", "read_strings_file"]
 
 LOCALES_FILE = "locales.toml"
 _KEYS = (
@@ -51,17 +52,22 @@ class Locale:
         return self.reading_time.format(minutes=minutes)
 
 
-def load_locales(templates_dir: Path) -> dict[str, Locale]:
-    """Read and check every language table: a missing key is an error, not an empty string."""
-    path = templates_dir / LOCALES_FILE
+def read_strings_file(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file of strings under templates/, or an error naming the file and the fix."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TemplateError(
-            "locales file not found; restore it from the repository", path=path
+            f"{what} not found; restore it from the repository", path=path
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(f"not valid TOML: {exc}", path=path) from None
+
+
+def load_locales(templates_dir: Path) -> dict[str, Locale]:
+    """Read and check every language table: a missing key is an error, not an empty string."""
+    path = templates_dir / LOCALES_FILE
+    data = read_strings_file(path, "locales file")
     locales = {}
     for lang, table in data.items():
         missing = [key for key in _KEYS if key not in table]

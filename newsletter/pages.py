@@ -6,7 +6,6 @@ page is in the subscriber's language when we know it, else the browser's, else E
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +15,7 @@ import jinja2
 
 from newsletter.config import Settings
 from newsletter.errors import TemplateError
+from newsletter.locales import read_strings_file
 
 __all__ = ["DEFAULT_LANG", "Pages", "Strings"]
 
@@ -117,14 +117,7 @@ def _accepted(header: str | None) -> list[str]:
 
 
 def _load_strings(path: Path, settings: Settings) -> dict[str, Strings]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TemplateError(
-            "page strings not found; restore it from the repository", path=path
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TemplateError(f"not valid TOML: {exc}", path=path) from None
+    data = read_strings_file(path, "page strings")
     if DEFAULT_LANG not in data:
         raise TemplateError(f"needs an [{DEFAULT_LANG}] table", path=path)
     keys = set(data[DEFAULT_LANG])

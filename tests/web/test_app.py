@@ -170,3 +170,23 @@ def test_housekeeping_runs_when_the_app_starts(tmp_path: Path, caplog) -> None:
     finally:
         store.close()
     assert "housekeeping: 0 old event ids, 0 unconfirmed sign-ups deleted" in caplog.text
+
+
+def test_a_broken_strings_file_stops_serve_with_one_line(project: Path) -> None:
+    strings = project / "templates" / "web" / "strings.toml"
+    strings.write_text(
+        strings.read_text("utf-8").replace('language_name = "English"', "language_name = ", 1),
+        "utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "newsletter", "serve"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "NEWSLETTER_SECRET_KEY": SECRET},
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: templates/web/strings.toml: not valid TOML"), line
