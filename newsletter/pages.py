@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 
@@ -38,6 +39,11 @@ class Pages:
     settings: Settings
     root: str = ""
     """Prefix of every link: the path part of base_url ("" when the site is at its root)."""
+
+    @classmethod
+    def of_site(cls, settings: Settings) -> Pages:
+        """The pages as served at base_url (on the server and in the static archive alike)."""
+        return cls(settings, root=urlsplit(settings.base_url).path.rstrip("/"))
 
     @cached_property
     def strings(self) -> dict[str, Strings]:

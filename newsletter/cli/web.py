@@ -6,7 +6,6 @@ import gc
 import logging
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import typer
 from rich.markup import escape
@@ -70,7 +69,7 @@ def build_archive(
     store = Store.open(config.database_url)
     try:
         target = out or config.site_dir
-        pages = Pages(config, root=urlsplit(config.base_url).path.rstrip("/"))
+        pages = Pages.of_site(config)
         written = build_site(store, config, target, pages)
     finally:
         store.close()

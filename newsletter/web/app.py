@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -67,7 +66,7 @@ def uvicorn_options(settings: Settings) -> dict[str, object]:
 
 
 def create_app(settings: Settings, store: Store) -> Starlette:
-    pages = Pages(settings, root=urlsplit(settings.base_url).path.rstrip("/"))
+    pages = Pages.of_site(settings)
     pages.strings  # noqa: B018 - a broken strings file stops startup, not the first request
     app = Starlette(
         routes=[
