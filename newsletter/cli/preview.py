@@ -25,7 +25,9 @@ def preview(
         str,
         typer.Option(help="Address to listen on; anything but loopback shows it to your network."),
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on \\[default: a free one].")] = 0,
+    port: Annotated[
+        int, typer.Option(help="Port to listen on \\[default: a free one].", show_default=False)
+    ] = 0,
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the page in your browser.")
     ] = True,

@@ -23,8 +23,7 @@ def serve(
 ) -> None:
     """Serve unsubscribe, sign-up, SendGrid events, the archive and /healthz.
 
-    Run it behind a reverse proxy that terminates TLS at base_url; set trusted_proxies so
-    client addresses come from X-Forwarded-For (and only from those proxies).
+    Run it behind a TLS proxy at base_url, with trusted_proxies set (see the README).
     """
     import uvicorn
 
