@@ -74,14 +74,28 @@ def run_cli(
     )
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    """A real SQLite file in the test's folder."""
+POSTGRES = os.environ.get("NEWSLETTER_TEST_POSTGRES")
+"""A PostgreSQL server URL (postgresql+psycopg://...): `store` tests also run there."""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES else ["sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path):
+    """A real SQLite file in the test's folder, or a fresh PostgreSQL database of its own."""
     from newsletter.audience.store import Store
 
-    opened = Store.open(f"sqlite:///{tmp_path / 'subscribers.db'}")
-    yield opened
-    opened.close()
+    if request.param == "sqlite":
+        opened = Store.open(f"sqlite:///{tmp_path / 'subscribers.db'}")
+        yield opened
+        opened.close()
+        return
+    if skip := request.node.get_closest_marker("sqlite_only"):
+        pytest.skip(f"SQLite only: {skip.args[0]}")
+    from tests.postgres import fresh_database
+
+    with fresh_database(POSTGRES) as url:
+        opened = Store.open(url)
+        yield opened
+        opened.close()
 
 
 @pytest.fixture(scope="session")

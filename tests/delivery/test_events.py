@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from newsletter.audience.importer import import_file
@@ -18,6 +18,7 @@ from newsletter.audience.schema import campaign_recipients, provider_events
 from newsletter.audience.store import Consent, Filters, Store
 from newsletter.delivery.events import ProviderEvent, apply_events, prune_events
 from newsletter.delivery.journal import Journal
+from tests.refusing import refuse_updates
 
 _ids = itertools.count(1)
 
@@ -315,11 +316,8 @@ def test_a_thousand_events_are_one_transaction_of_a_few_statements(
 def test_a_failure_half_way_leaves_nothing_applied(store: Store, tmp_path: Path) -> None:
     ids, batch = thousand(store, tmp_path)
     with store.write() as conn:  # the database refuses one recipient's update, after the rest
-        conn.execute(
-            text(
-                "CREATE TRIGGER refuse BEFORE UPDATE OF delivery ON campaign_recipients "
-                f"WHEN NEW.subscriber_id = {ids[-1]} BEGIN SELECT RAISE(ABORT, 'refused'); END"
-            )
+        refuse_updates(
+            conn, "refuse", "campaign_recipients", of="delivery", when=f"NEW.subscriber_id = {ids[-1]}"
         )
     with pytest.raises(DBAPIError, match="refused"):
         apply_events(store, batch)

@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from newsletter.audience.models import Status
 from newsletter.audience.store import Consent
 from newsletter.web.writer import Writer
+from tests.refusing import allow_updates, refuse_updates
 
 
 def run(coroutine_function) -> Any:  # type: ignore[no-untyped-def]
@@ -40,12 +40,7 @@ def test_fifty_concurrent_unsubscribes_share_a_few_transactions(store, readers) 
 def test_a_failed_group_answers_every_waiter_and_the_next_one_works(store, readers) -> None:
     writer = Writer(store)
     with store.write() as conn:
-        conn.execute(
-            text(
-                "CREATE TRIGGER no_leaving BEFORE UPDATE ON subscribers "
-                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
-            )
-        )
+        refuse_updates(conn, "no_leaving", "subscribers")
 
     async def burst() -> list:
         return await asyncio.gather(
@@ -55,7 +50,7 @@ def test_a_failed_group_answers_every_waiter_and_the_next_one_works(store, reade
     outcomes = run(burst)
     assert len(outcomes) == 10 and all(isinstance(o, Exception) for o in outcomes)
     with store.write() as conn:
-        conn.execute(text("DROP TRIGGER no_leaving"))
+        allow_updates(conn, "no_leaving", "subscribers")
 
     async def one() -> object:
         return await writer.unsubscribe(readers[0], "one-click")
