@@ -222,10 +222,29 @@ def _v4_events_and_confirmations(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _v5_append_only_history_on_postgresql(conn: Connection) -> None:
+    """v2 made the history append-only with SQLite triggers only; PostgreSQL needs its own."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(
+        text(
+            "CREATE FUNCTION status_history_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'status_history is append-only'; END $$"
+        )
+    )
+    conn.execute(
+        text(
+            "CREATE TRIGGER status_history_append_only BEFORE UPDATE OR DELETE ON status_history "
+            "FOR EACH ROW EXECUTE FUNCTION status_history_append_only()"
+        )
+    )
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_tables,
     _v2_indexes_and_append_only_history,
     _v3_campaign_journal,
     _v4_events_and_confirmations,
+    _v5_append_only_history_on_postgresql,
 )
 """Position + 1 is the schema version each migration produces. Only ever append."""
