@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,23 +79,25 @@ POSTGRES = os.environ.get("NEWSLETTER_TEST_POSTGRES")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES else ["sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path):
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A real SQLite file in the test's folder, or a fresh PostgreSQL database of its own."""
-    from newsletter.audience.store import Store
-
     if request.param == "sqlite":
-        opened = Store.open(f"sqlite:///{tmp_path / 'subscribers.db'}")
-        yield opened
-        opened.close()
+        yield f"sqlite:///{tmp_path / 'subscribers.db'}"
         return
-    if skip := request.node.get_closest_marker("sqlite_only"):
-        pytest.skip(f"SQLite only: {skip.args[0]}")
     from tests.postgres import fresh_database
 
     with fresh_database(POSTGRES) as url:
-        opened = Store.open(url)
-        yield opened
-        opened.close()
+        yield url
+
+
+@pytest.fixture
+def store(database_url: str):
+    """The subscriber store on database_url, migrated."""
+    from newsletter.audience.store import Store
+
+    opened = Store.open(database_url)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,7 @@
-"""The subscriber store on a real SQLite file: statuses, history, erasure, migrations, two writers."""
+"""The subscriber store on a real database: statuses, history, erasure, migrations, two writers."""
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -124,9 +123,8 @@ def test_tag_and_untag_count_what_changed(store: Store) -> None:
         store.tag(["nobody@example.com"], "vip")
 
 
-def test_an_old_database_file_is_migrated_on_open_and_keeps_its_data(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
+def test_an_old_database_is_migrated_on_open_and_keeps_its_data(database_url: str) -> None:
+    engine = create_engine(database_url)
     migrate(engine, upto=1)  # a file written by the first release
     with engine.begin() as conn:
         conn.execute(
@@ -137,26 +135,22 @@ def test_an_old_database_file_is_migrated_on_open_and_keeps_its_data(tmp_path: P
             )
         )
     engine.dispose()
-    store = Store.open(url)
+    store = Store.open(database_url)
     assert store.get("old@example.com").status is Status.SUBSCRIBED
     with store.read() as conn:
         assert conn.execute(text("SELECT version FROM schema_version")).scalar() == len(MIGRATIONS)
-        indexes = {
-            r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='index'"))
-        }
+        indexes = {index["name"] for index in inspect(conn).get_indexes("subscribers")}
     assert "ix_subscribers_status" in indexes
     store.close()
 
 
-def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'new.db'}"
-    open_engine(url).dispose()
-    raw = sqlite3.connect(tmp_path / "new.db")
-    raw.execute("UPDATE schema_version SET version = 99")
-    raw.commit()
-    raw.close()
+def test_a_database_from_a_newer_release_is_refused(database_url: str) -> None:
+    engine = open_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE schema_version SET version = 99"))
+    engine.dispose()
     with pytest.raises(NewsletterError, match="newer than this newsletter"):
-        open_engine(url)
+        open_engine(database_url)
 
 
 WRITER = textwrap.dedent(
@@ -171,19 +165,20 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    open_engine(url).dispose()
+def test_two_processes_writing_at_once_lose_nothing(database_url: str) -> None:
+    open_engine(database_url).dispose()
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, url, prefix, "150"], stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", WRITER, database_url, prefix, "150"],
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for prefix in ("left", "right")
     ]
     for writer in writers:
         _, errors = writer.communicate(timeout=120)
         assert writer.returncode == 0, errors
-    store = Store.open(url)
+    store = Store.open(database_url)
     assert store.count() == 300
     assert store.stats().by_tag == {"both": 300}
     store.close()

@@ -317,7 +317,11 @@ def test_a_failure_half_way_leaves_nothing_applied(store: Store, tmp_path: Path)
     ids, batch = thousand(store, tmp_path)
     with store.write() as conn:  # the database refuses one recipient's update, after the rest
         refuse_updates(
-            conn, "refuse", "campaign_recipients", of="delivery", when=f"NEW.subscriber_id = {ids[-1]}"
+            conn,
+            "refuse",
+            "campaign_recipients",
+            of="delivery",
+            when=f"NEW.subscriber_id = {ids[-1]}",
         )
     with pytest.raises(DBAPIError, match="refused"):
         apply_events(store, batch)
