@@ -43,10 +43,13 @@ def open_engine(url: str) -> Engine:
         _tune_sqlite(engine)
     try:
         migrate(engine)
-    except OperationalError as exc:
-        raise NewsletterError(
-            f"cannot open the subscriber database {parsed.database}: {exc.orig}"
-        ) from None
+    except BaseException as exc:
+        engine.dispose()  # a refused database leaves no pooled connection behind
+        if isinstance(exc, OperationalError):
+            raise NewsletterError(
+                f"cannot open the subscriber database {parsed.database}: {exc.orig}"
+            ) from None
+        raise
     return engine
 
 
