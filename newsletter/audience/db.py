@@ -1,5 +1,8 @@
 """Open the store's database: SQLite tuned for two writers at once, migrated on open.
 
+On PostgreSQL the server's own row locks serve the writers; only migrations need a lock of
+their own (an advisory one), so that processes opening a new database migrate it once.
+
 SQLite runs in WAL mode with a busy timeout, and every write transaction starts with
 BEGIN IMMEDIATE: a writer waits for the lock up front instead of failing half-way when two
 processes (the CLI and the web endpoint) write at the same moment. Reads stay deferred so a
@@ -11,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Engine, Integer, MetaData, Table, create_engine, event, select
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, create_engine, event, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -82,6 +85,7 @@ def _tune_sqlite(engine: Engine) -> None:
 def migrate(engine: Engine, upto: int = len(MIGRATIONS)) -> None:
     """Apply the missing migrations, each in its own write transaction; safe to race."""
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        _one_migrator_at_a_time(conn)
         _versions.create(conn, checkfirst=True)
         current = conn.execute(select(_versions.c.version)).scalar_one_or_none()
         if current is None:
@@ -93,7 +97,22 @@ def migrate(engine: Engine, upto: int = len(MIGRATIONS)) -> None:
             )
     for version, migration in enumerate(MIGRATIONS[:upto], start=1):
         with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            _one_migrator_at_a_time(conn)
             if schema_version(conn) >= version:
                 continue
             migration(conn)
             conn.execute(_versions.update().values(version=version))
+
+
+_MIGRATION_LOCK = 0x6E6577736C6574  # any constant: the advisory lock key of this schema
+"""PostgreSQL advisory locks are per database, so one key serialises all its migrators."""
+
+
+def _one_migrator_at_a_time(conn: Connection) -> None:
+    """Hold the migration lock until the transaction ends.
+
+    SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL lets two processes that
+    open a new database read version 0 at once and both create the same tables.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))

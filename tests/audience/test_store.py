@@ -184,6 +184,27 @@ def test_two_processes_writing_at_once_lose_nothing(database_url: str) -> None:
     store.close()
 
 
+def test_processes_opening_a_new_database_at_once_migrate_it_once(database_url: str) -> None:
+    openers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, database_url, prefix, "1"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for prefix in ("a", "b", "c", "d")
+    ]
+    for opener in openers:
+        _, errors = opener.communicate(timeout=120)
+        assert opener.returncode == 0, errors
+    store = Store.open(database_url)
+    assert store.count() == 4
+    with store.read() as conn:
+        assert conn.execute(text("SELECT version FROM schema_version")).scalars().all() == [
+            len(MIGRATIONS)
+        ]
+    store.close()
+
+
 def test_an_erased_subscribers_id_and_history_never_pass_to_someone_new(
     store: Store, tmp_path: Path
 ) -> None:
