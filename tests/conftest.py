@@ -75,7 +75,10 @@ def run_cli(
 
 
 POSTGRES = os.environ.get("NEWSLETTER_TEST_POSTGRES")
-"""A PostgreSQL server URL (postgresql+psycopg://...): `store` tests also run there."""
+"""A PostgreSQL server URL (postgresql+psycopg://...): `store` tests also run there.
+
+Read once at collection, before `_isolated` clears every NEWSLETTER_* variable for the tests.
+"""
 
 
 @pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES else ["sqlite"])
