@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SAMPLE_ARTICLE
+from tests.conftest import SAMPLE_ARTICLE, run_cli
 from tests.fakes import smtp as fake_smtp
 
 ARTICLE = "articles/issue.md"
@@ -236,13 +236,6 @@ def test_other_sites_cannot_use_the_preview(project: Path) -> None:
 
 
 def test_a_missing_article_is_one_line_and_exit_1(project: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "newsletter", "preview", "nowhere.md", "--no-open"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("preview", "nowhere.md", "--no-open", cwd=project)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: nowhere.md: article not found; check the path"

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from newsletter.audience.schema import confirmations
 from newsletter.audience.store import Store
 from newsletter.web.app import create_app, uvicorn_options
+from tests.conftest import run_cli
 from tests.web.conftest import SECRET, Served, serving, web_settings
 
 
@@ -81,14 +82,7 @@ def serve_process(project: Path, env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def test_serve_refuses_to_start_with_the_example_secret(project: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "newsletter", "serve"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("serve", cwd=project)
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert "secret_key is the public example value" in line and "NEWSLETTER_SECRET_KEY" in line
@@ -178,15 +172,7 @@ def test_a_broken_strings_file_stops_serve_with_one_line(project: Path) -> None:
         strings.read_text("utf-8").replace('language_name = "English"', "language_name = ", 1),
         "utf-8",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "newsletter", "serve"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "NEWSLETTER_SECRET_KEY": SECRET},
-    )
+    result = run_cli("serve", cwd=project, env={"NEWSLETTER_SECRET_KEY": SECRET})
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: templates/web/strings.toml: not valid TOML"), line
