@@ -1,17 +1,15 @@
 """The web archive: every sent issue as a web page, an index and an Atom feed.
 
 Served by `newsletter serve` and written as static files by `newsletter archive build`,
-from the same functions. The web version is the email itself with neutral personal fields:
-the greeting's fallback ("Hi there"), and an unsubscribe link to a page explaining how to
-leave, never a reader's name or token.
+from the same functions. The web version is the email as it was sent (the issue's snapshot,
+whatever the article file says now) with neutral personal fields: the greeting's fallback
+("Hi there"), and an unsubscribe link to a page explaining how to leave, never a reader's
+name or token.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import hashlib
-import logging
 import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -24,8 +22,9 @@ from newsletter.atomic import replace_dir
 from newsletter.audience.schema import campaign_recipients, campaigns
 from newsletter.audience.store import Store, now
 from newsletter.config import Settings
+from newsletter.delivery.issues import IssueRecord, Issues, source_sha
 from newsletter.errors import NewsletterError
-from newsletter.issue import RecipientFields
+from newsletter.issue import RecipientFields, RenderedIssue
 from newsletter.pages import Pages
 from newsletter.render import render_issue
 
@@ -40,86 +39,70 @@ __all__ = [
 ]
 
 ATOM = "http://www.w3.org/2005/Atom"
-log = logging.getLogger("newsletter.archive")
 
 
 @dataclass(frozen=True)
 class ArchivedIssue:
+    id: str
     slug: str
     subject: str
     sent_at: dt.datetime
-    article: Path
-    sha: str = ""
-    """The article's SHA-256 when it was sent: the web version warns when the file changed."""
     lang: str = ""
     preheader: str = ""
+    version: str = ""
+    """The snapshot's SHA-256: a cached web version stays valid while it is the same."""
 
 
 def sent_issues(store: Store) -> list[ArchivedIssue]:
-    """Public issues that reached subscribers, newest first; one entry per slug.
+    """Public issues that reached subscribers, newest first, as they were sent.
 
-    Public means a campaign to the whole list (a tag or language segment may be for members
-    only) whose delivery time has come (a scheduled send is not published early).
+    Public means sent by a campaign to the whole list (a tag or language segment may be for
+    members only) whose delivery time has come (a scheduled send is not published early).
     """
     delivered = exists().where(
         campaign_recipients.c.campaign_id == campaigns.c.id, campaign_recipients.c.state == "sent"
     )
     sent_at = func.coalesce(campaigns.c.send_at, campaigns.c.created_at)
     query = (
-        select(
-            campaigns.c.slug,
-            campaigns.c.subject,
-            sent_at,
-            campaigns.c.article,
-            campaigns.c.filters,
-            campaigns.c.article_sha,
-        )
+        select(campaigns.c.issue_id, sent_at, campaigns.c.filters)
         .where(delivered, sent_at <= now())
         .order_by(sent_at)
     )
     with store.read() as conn:
         rows = conn.execute(query).all()
-    first: dict[str, ArchivedIssue] = {}
-    for slug, subject, when, article, filters, sha in rows:
+    first: dict[str, dt.datetime] = {}
+    for issue_id, when, filters in rows:
         if not any((filters or {}).values()):
-            first.setdefault(slug, ArchivedIssue(slug, subject, _aware(when), Path(article), sha))
-    issues = [_with_front_matter(issue) for issue in first.values()]
+            first.setdefault(issue_id, _aware(when))
+    records = {issue.id: issue for issue in Issues(store).all() if issue.id in first}
+    issues = [_listed(records[i], when) for i, when in first.items()]
     return sorted(issues, key=lambda issue: issue.sent_at, reverse=True)
 
 
-def web_version(issue: ArchivedIssue, settings: Settings) -> str:
-    """The issue's HTML with neutral fields, as "view in browser" shows it."""
-    if not issue.article.is_file():
-        raise NewsletterError(
-            f"the article of {issue.slug!r} is gone; the archive needs the file that was sent",
-            path=issue.article,
-        )
-    article = read_article(issue.article)
-    if issue.sha and hashlib.sha256(article.source.encode("utf-8")).hexdigest() != issue.sha:
-        log.warning(
-            "archive %s: the article changed since it was sent; showing it as it is now", issue.slug
-        )
-    rendered = render_issue(article, settings)
+def web_version(store: Store, issue: ArchivedIssue, settings: Settings) -> str:
+    """The issue's HTML as it was sent, with neutral fields, as "view in browser" shows it."""
+    rendered = _rendered(Issues(store).get(issue.id), settings)
     neutral = RecipientFields(None, f"{settings.base_url}/unsubscribe", rendered.web_url)
     html, _ = rendered.personalize(neutral)
     return html
 
 
 class RenderedIssues:
-    """Web versions by slug and file version: an issue renders once, not once per reader."""
+    """Web versions by issue and snapshot: an issue is personalised once, not once per reader."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self._store = store
         self._settings = settings
-        self._pages: dict[str, tuple[float, str]] = {}
+        self._pages: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
     def get(self, issue: ArchivedIssue) -> str:
-        version = issue.article.stat().st_mtime if issue.article.exists() else 0.0
         with self._lock:
-            cached = self._pages.get(issue.slug)
-            if cached is None or cached[0] != version:
-                self._pages[issue.slug] = (version, web_version(issue, self._settings))
-            return self._pages[issue.slug][1]
+            cached = self._pages.get(issue.id)
+            if cached is None or cached[0] != issue.version:
+                page = web_version(self._store, issue, self._settings)
+                self._pages[issue.id] = (issue.version, page)
+            return self._pages[issue.id][1]
 
 
 def index_page(issues: list[ArchivedIssue], pages: Pages, lang: str) -> str:
@@ -165,18 +148,40 @@ def build_site(store: Store, settings: Settings, out_dir: Path, pages: Pages) ->
         ).encode("utf-8"),
     }
     for issue in issues:
-        files[f"archive/{issue.slug}/index.html"] = web_version(issue, settings).encode("utf-8")
+        page = web_version(store, issue, settings)
+        files[f"archive/{issue.slug}/index.html"] = page.encode("utf-8")
     replace_dir(out_dir, files)
     return sorted(files)
 
 
-def _with_front_matter(issue: ArchivedIssue) -> ArchivedIssue:
-    """Language and preview text from the article, when its file is still there."""
+def _listed(record: IssueRecord, sent_at: dt.datetime) -> ArchivedIssue:
+    """The index entry: from the snapshot, or from the file for an issue sent before snapshots."""
+    if record.rendered is not None:
+        shown = record.rendered
+        return ArchivedIssue(
+            record.id, record.slug, shown["subject"], sent_at, shown["lang"],
+            shown["preheader"], record.source_sha,
+        )  # fmt: skip
     try:
-        article = read_article(issue.article)
+        article = read_article(Path(record.article))
     except NewsletterError:
-        return issue
-    return dataclasses.replace(issue, lang=article.lang, preheader=article.preheader)
+        return ArchivedIssue(record.id, record.slug, record.slug, sent_at)
+    return ArchivedIssue(
+        record.id, record.slug, article.subject, sent_at, article.lang, article.preheader,
+        source_sha(article),
+    )  # fmt: skip
+
+
+def _rendered(record: IssueRecord, settings: Settings) -> RenderedIssue:
+    if record.has_snapshot:
+        return record.rendered_as_sent()
+    path = Path(record.article)
+    if not path.is_file():
+        raise NewsletterError(
+            f"the article of {record.slug!r} is gone and was sent before snapshots were kept",
+            path=path,
+        )
+    return render_issue(read_article(path), settings)
 
 
 def _aware(value: dt.datetime | str) -> dt.datetime:

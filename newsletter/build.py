@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.article import read_article
+from newsletter.article import Article, read_article
 from newsletter.atomic import replace_dir
 from newsletter.audience.models import first_name_of
 from newsletter.config import Settings
@@ -18,7 +18,7 @@ from newsletter.render import render_issue
 from newsletter.report import Report, build_report
 from newsletter.spam import SpamScore, spam_score
 
-__all__ = ["BuildResult", "Checked", "build", "check", "sample_recipient"]
+__all__ = ["BuildResult", "Checked", "build", "check", "examine", "sample_recipient"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,19 @@ def check(
     article = read_article(article_path)
     issue = render_issue(article, settings)
     builder = MessageBuilder(issue, settings, campaign=f"build-{issue.slug}")
+    return examine(article, builder, settings, links=links, spam=spam)
+
+
+def examine(
+    article: Article,
+    builder: MessageBuilder,
+    settings: Settings,
+    *,
+    links: bool = False,
+    spam: bool = False,
+) -> Checked:
+    """Every QA rule on the sample reader's copy of exactly what ``builder`` sends."""
+    issue = builder.issue
     envelope = builder.envelope(sample_recipient(settings))
     sample = builder.message(envelope)
     inspection = Inspection.of(article, issue, sample, envelope.fields, settings)

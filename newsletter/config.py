@@ -11,6 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from pydantic import EmailStr, Field, SecretStr, ValidationError, field_validator
@@ -109,6 +110,10 @@ class Settings(BaseSettings):
     site_dir: Path = Field(
         default=Path("site"), description="Where `newsletter archive build` writes."
     )
+    timezone: str | None = Field(
+        default=None,
+        description="IANA zone for `send --at` times written without an offset, such as Asia/Hong_Kong.",
+    )
 
     @field_validator("sendgrid_host")
     @classmethod
@@ -133,6 +138,16 @@ class Settings(BaseSettings):
                 "needs an ASCII part before the @ (non-ASCII needs SMTPUTF8, which newsletter does not send)"
             )
         return normalize(value).email
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("must be an IANA time zone such as Asia/Hong_Kong") from None
+        return value
 
     @field_validator("accent_color")
     @classmethod

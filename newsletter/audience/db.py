@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, create_engine, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -22,7 +23,14 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from newsletter.audience.schema import MIGRATIONS
 from newsletter.errors import ConfigError, NewsletterError
 
-__all__ = ["BUSY_TIMEOUT_MS", "WRITE", "migrate", "open_engine", "schema_version"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "WRITE",
+    "insert_ignoring",
+    "migrate",
+    "open_engine",
+    "schema_version",
+]
 
 BUSY_TIMEOUT_MS = 30_000
 WRITE = {"newsletter_write": True}
@@ -54,6 +62,16 @@ def open_engine(url: str) -> Engine:
             ) from None
         raise
     return engine
+
+
+def insert_ignoring(conn: Connection, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING on the primary key: a row already there is skipped."""
+    dialects = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+    if conn.dialect.name not in dialects:
+        raise NewsletterError(f"newsletter needs SQLite or PostgreSQL, not {conn.dialect.name}")
+    keys = [column.name for column in table.primary_key]
+    insert: Any = dialects[conn.dialect.name](table)
+    return insert.on_conflict_do_nothing(index_elements=keys)
 
 
 def schema_version(conn: Connection) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from collections.abc import Callable
 
 from sqlalchemy import (
@@ -26,13 +27,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from newsletter.delivery.ids import new_id
+
 __all__ = [
     "MIGRATIONS",
     "UTCDateTime",
     "campaign_recipients",
     "campaigns",
     "confirmations",
+    "deliveries",
     "history",
+    "issues",
     "metadata",
     "provider_events",
     "subscribers",
@@ -124,16 +129,19 @@ campaigns = Table(
     metadata,
     Column("id", String(200), primary_key=True),
     Column("slug", String(200), nullable=False),
-    Column("article", Text, nullable=False),  # the file, for `campaigns retry`
+    Column("article", Text, nullable=False),  # the file as given when the campaign started
     Column("subject", Text, nullable=False),
     Column("article_sha", String(64), nullable=False),
     Column("filters", JSON, nullable=False),
     Column("provider", String(32), nullable=False),
     Column("status", String(16), nullable=False),
     Column("note", Text),
-    Column("send_at", UTCDateTime),
+    Column("send_at", UTCDateTime),  # when a scheduled campaign is due
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("issue_id", String(32), ForeignKey("issues.id")),  # v6; NULL never after it
+    Column("label", Text),  # v6: slug plus filters, for people
+    Column("forced", Text),  # v6: why the QA gate was overridden
 )
 
 campaign_recipients = Table(
@@ -148,6 +156,31 @@ campaign_recipients = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("delivery", String(16)),  # from provider events: delivered, bounced, ...
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("evidence", Text),  # v6: the provider event that settled an uncertain row
+)
+
+issues = Table(
+    "issues",
+    metadata,
+    # One article as sent: its identity outlives edits to the file's slug, title or body.
+    Column("id", String(32), primary_key=True),
+    Column("slug", String(200), nullable=False, unique=True),
+    Column("article", Text, nullable=False),
+    Column("source", Text),  # the article as sent; NULL only for issues from before v6
+    Column("source_sha", String(64), nullable=False),
+    Column("rendered", JSON),  # the RenderedIssue as sent; NULL only for issues from before v6
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    # The ledger: one row per (issue, reader), whichever campaign took them. Ids only.
+    Column("issue_id", String(32), ForeignKey("issues.id"), primary_key=True),
+    Column("subscriber_id", Integer, primary_key=True),
+    Column("campaign_id", String(200), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
 )
 
 
@@ -205,7 +238,38 @@ def _v2_indexes_and_append_only_history(conn: Connection) -> None:
 
 
 def _v3_campaign_journal(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[campaigns, campaign_recipients])
+    """Frozen: the journal's tables as v3 made them (later columns come from later migrations)."""
+    frozen = MetaData()
+    Table(
+        "campaigns",
+        frozen,
+        Column("id", String(200), primary_key=True),
+        Column("slug", String(200), nullable=False),
+        Column("article", Text, nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("article_sha", String(64), nullable=False),
+        Column("filters", JSON, nullable=False),
+        Column("provider", String(32), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("note", Text),
+        Column("send_at", UTCDateTime),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("updated_at", UTCDateTime, nullable=False),
+    )
+    Table(
+        "campaign_recipients",
+        frozen,
+        Column("campaign_id", String(200), ForeignKey("campaigns.id"), primary_key=True),
+        Column("subscriber_id", Integer, primary_key=True),
+        Column("state", String(16), nullable=False),
+        Column("reason", Text),
+        Column("provider_id", Text),
+        Column("batch", Integer),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("delivery", String(16)),
+        Column("updated_at", UTCDateTime, nullable=False),
+    )
+    frozen.create_all(conn)
     conn.execute(
         text(
             "CREATE INDEX ix_campaign_recipients_state ON campaign_recipients (campaign_id, state, subscriber_id)"
@@ -240,11 +304,107 @@ def _v5_append_only_history_on_postgresql(conn: Connection) -> None:
     )
 
 
+def _v6_issues_and_ledger(conn: Connection) -> None:
+    """Issues with a stable id and a snapshot, and the ledger of who has had each issue.
+
+    Existing campaigns become campaigns of one issue per slug (no snapshot: the next send takes
+    it from the file), and whoever they sent, may have sent or failed to send becomes that
+    issue's ledger row, so no later campaign of the issue mails them again.
+    """
+    frozen = MetaData()
+    Table(
+        "issues",
+        frozen,
+        Column("id", String(32), primary_key=True),
+        Column("slug", String(200), nullable=False, unique=True),
+        Column("article", Text, nullable=False),
+        Column("source", Text),
+        Column("source_sha", String(64), nullable=False),
+        Column("rendered", JSON),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("updated_at", UTCDateTime, nullable=False),
+    )
+    Table(
+        "deliveries",
+        frozen,
+        Column("issue_id", String(32), ForeignKey("issues.id"), primary_key=True),
+        Column("subscriber_id", Integer, primary_key=True),
+        Column("campaign_id", String(200), nullable=False),
+        Column("claimed_at", UTCDateTime, nullable=False),
+    )
+    frozen.create_all(conn)
+    for statement in (
+        "ALTER TABLE campaigns ADD COLUMN issue_id VARCHAR(32) REFERENCES issues (id)",
+        "ALTER TABLE campaigns ADD COLUMN label TEXT",
+        "ALTER TABLE campaigns ADD COLUMN forced TEXT",
+        "ALTER TABLE campaign_recipients ADD COLUMN evidence TEXT",
+        "CREATE INDEX ix_campaigns_issue ON campaigns (issue_id, status)",
+        "CREATE INDEX ix_campaigns_due ON campaigns (status, send_at)",
+    ):
+        conn.execute(text(statement))
+    _v6_adopt_campaigns(conn, frozen.tables["issues"], frozen.tables["deliveries"])
+
+
+def _v6_adopt_campaigns(conn: Connection, issues_v6: Table, deliveries_v6: Table) -> None:
+    found = conn.execute(
+        text(
+            "SELECT id, slug, article, article_sha, filters, created_at FROM campaigns "
+            "ORDER BY created_at, id"
+        )
+    ).all()
+    issue_of: dict[str, str] = {}
+    for campaign_id, slug, article, sha, filters, created in found:
+        moment = dt.datetime.fromisoformat(created)
+        if slug not in issue_of:
+            issue_of[slug] = new_id("i", moment)
+            conn.execute(
+                issues_v6.insert().values(
+                    id=issue_of[slug], slug=slug, article=article, source_sha=sha,
+                    created_at=moment, updated_at=moment,
+                )
+            )  # fmt: skip
+        else:
+            conn.execute(
+                issues_v6.update()
+                .where(issues_v6.c.id == issue_of[slug])
+                .values(article=article, source_sha=sha)
+            )
+        chosen = json.loads(filters) if isinstance(filters, str) else filters or {}
+        parts = ", ".join(f"{k} {v}" for k, v in chosen.items() if v)
+        conn.execute(
+            text("UPDATE campaigns SET issue_id = :issue, label = :label WHERE id = :id"),
+            {
+                "issue": issue_of[slug],
+                "label": f"{slug} ({parts})" if parts else slug,
+                "id": campaign_id,
+            },
+        )
+    rank = {"sent": 0, "uncertain": 1, "sending": 2, "failed": 3}
+    taken: dict[tuple[str, int], tuple[int, str, dt.datetime]] = {}
+    for campaign_id, subscriber_id, state, updated, issue_id in conn.execute(
+        text(
+            "SELECT r.campaign_id, r.subscriber_id, r.state, r.updated_at, c.issue_id "
+            "FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id "
+            "WHERE r.state IN ('sent', 'uncertain', 'sending', 'failed')"
+        )
+    ):
+        key = (issue_id, subscriber_id)
+        if key not in taken or rank[state] < taken[key][0]:
+            taken[key] = (rank[state], campaign_id, dt.datetime.fromisoformat(updated))
+    rows = [
+        {"issue_id": i, "subscriber_id": s, "campaign_id": c, "claimed_at": at}
+        for (i, s), (_, c, at) in taken.items()
+    ]
+    for start in range(0, len(rows), 5000):
+        conn.execute(deliveries_v6.insert(), rows[start : start + 5000])
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_tables,
     _v2_indexes_and_append_only_history,
     _v3_campaign_journal,
     _v4_events_and_confirmations,
     _v5_append_only_history_on_postgresql,
+    _v6_issues_and_ledger,
 )
 """Position + 1 is the schema version each migration produces. Only ever append."""

@@ -139,11 +139,18 @@ class Store:
                 filtered(select(func.count()).select_from(subscribers), filters)
             ).scalar_one()
 
-    def iter_all(self, filters: Filters = Filters(), batch: int = 1000) -> Iterator[Subscriber]:
-        """Every matching subscriber in id order, a batch at a time (memory stays flat)."""
+    def iter_all(
+        self, filters: Filters = Filters(), batch: int = 1000, *, excluding: Any = None
+    ) -> Iterator[Subscriber]:
+        """Every matching subscriber in id order, a batch at a time (memory stays flat).
+
+        ``excluding`` is a subquery of subscriber ids to leave out.
+        """
         last = 0
         while True:
             query = filtered(select(subscribers), filters).where(subscribers.c.id > last)
+            if excluding is not None:
+                query = query.where(subscribers.c.id.not_in(excluding))
             with self.read() as conn:
                 rows = list(conn.execute(query.order_by(subscribers.c.id).limit(batch)).mappings())
                 page = _with_tags(conn, rows)

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from newsletter import __version__
-from newsletter.cli import compose, preview, send, subscribers, web
+from newsletter.cli import campaigns, compose, preview, send, subscribers, web
 from newsletter.cli.context import console, err_console, options
 from newsletter.errors import NewsletterError
 
@@ -32,9 +32,10 @@ app.command()(compose.new)
 app.command()(preview.preview)
 app.command()(preview.screenshot)
 app.command()(send.send)
+app.command()(campaigns.worker)
 app.command()(web.serve)
 app.add_typer(subscribers.app, name="subscribers")
-app.add_typer(send.campaigns_app, name="campaigns")
+app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(web.archive_app, name="archive")
 
 

@@ -15,9 +15,12 @@ from newsletter.cli.context import console, settings
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from newsletter.qa import Finding
     from newsletter.report import Report
 
-__all__ = ["build", "check", "new"]
+__all__ = ["build", "check", "new", "print_findings"]
 
 
 def build(
@@ -105,24 +108,25 @@ def check(
             json.dumps({"ok": report.ok, "findings": findings, "spam": spam}, ensure_ascii=False)
         )
     elif report.findings:
-        table = Table("severity", "rule", "where", "what", "how to fix")
-        for column in table.columns[:2]:
-            column.no_wrap = True
-        table.columns[2].overflow = "fold"
-        for f in report.findings:
-            colour = "red" if f.severity == "error" else "yellow"
-            table.add_row(
-                f"[{colour}]{f.severity}[/]",
-                f.code,
-                escape(f.where),
-                escape(f.message),
-                escape(f.fix),
-            )
-        console.print(table)
+        print_findings(report.findings)
     else:
         console.print("[green]No findings.[/]")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def print_findings(findings: Sequence[Finding]) -> None:
+    """The QA table of `check`, also printed when a send refuses a message."""
+    table = Table("severity", "rule", "where", "what", "how to fix")
+    for column in table.columns[:2]:
+        column.no_wrap = True
+    table.columns[2].overflow = "fold"
+    for f in findings:
+        colour = "red" if f.severity == "error" else "yellow"
+        table.add_row(
+            f"[{colour}]{f.severity}[/]", f.code, escape(f.where), escape(f.message), escape(f.fix)
+        )
+    console.print(table)
 
 
 def new(

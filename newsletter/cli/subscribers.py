@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,12 +12,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from newsletter.cli.context import console, err_console, settings
+from newsletter.cli.context import console, err_console, open_store
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
     from newsletter.audience.models import Subscriber
-    from newsletter.audience.store import Filters, Store
+    from newsletter.audience.store import Filters
 
 __all__ = ["app"]
 
@@ -39,17 +37,6 @@ LangOption = Annotated[
 ]
 SearchOption = Annotated[str | None, typer.Option("--search", help="Part of the address or name.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-@contextmanager
-def _store() -> Iterator[Store]:
-    from newsletter.audience.store import Store
-
-    store = Store.open(settings().database_url)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _filters(status: str | None, tag: str | None, lang: str | None, search: str | None) -> Filters:
@@ -83,7 +70,7 @@ def add(
     """Add one subscriber: subscribed with --consent evidence, otherwise pending (double opt-in)."""
     from newsletter.audience.store import Consent
 
-    with _store() as store:
+    with open_store() as store:
         subscriber = store.add(
             email,
             name=name,
@@ -137,7 +124,7 @@ def import_(
     total = file.stat().st_size if file.is_file() else 0
     columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     with (
-        _store() as store,
+        open_store() as store,
         Progress(*columns, console=err_console, transient=True, disable=total < 1_000_000) as bar,
     ):
         task = bar.add_task("import", total=total)
@@ -205,7 +192,7 @@ def export(
     from newsletter.audience.export import write_csv
 
     filters = _filters(status, tag, lang, search)
-    with _store() as store:
+    with open_store() as store:
         if output is None:
             write_csv(store.iter_all(filters, batch=5000), sys.stdout)
             return
@@ -226,7 +213,7 @@ def list_(
 ) -> None:
     """List subscribers as a table (or JSON), filtered and paged."""
     filters = _filters(status, tag, lang, search)
-    with _store() as store:
+    with open_store() as store:
         rows = store.find(filters, limit=per_page, offset=(page - 1) * per_page)
         total = store.count(filters)
     if as_json:
@@ -252,7 +239,7 @@ def list_(
 @app.command()
 def show(email: Annotated[str, typer.Argument()], as_json: JsonOption = False) -> None:
     """Everything stored about one subscriber, with the status history."""
-    with _store() as store:
+    with open_store() as store:
         subscriber = store.get(email)
         if subscriber is None:
             raise NewsletterError(f"{email} is not on the list")
@@ -296,7 +283,7 @@ def remove(
     """
     if not yes and not typer.confirm(f"Erase {email} for good?"):
         raise typer.Exit(1)
-    with _store() as store:
+    with open_store() as store:
         store.erase(email)
     console.print(f"Erased {escape(email)}; its hash stays on the suppression list")
 
@@ -309,7 +296,7 @@ def unsubscribe(
     ] = None,
 ) -> None:
     """Unsubscribe one address now (idempotent)."""
-    with _store() as store:
+    with open_store() as store:
         subscriber = store.unsubscribe(email, reason=reason)
     console.print(f"{escape(subscriber.email)} is {subscriber.status}")
 
@@ -325,7 +312,7 @@ def resubscribe(
     ] = None,
 ) -> None:
     """Subscribe an address again; the reason is kept in the status history."""
-    with _store() as store:
+    with open_store() as store:
         subscriber = store.resubscribe(email, reason=reason)
     console.print(f"{escape(subscriber.email)} is {subscriber.status}")
 
@@ -336,7 +323,7 @@ def tag(
     emails: Annotated[list[str], typer.Argument()],
 ) -> None:
     """Add TAG to each address."""
-    with _store() as store:
+    with open_store() as store:
         changed = store.tag(emails, tag_name)
     console.print(f"Tagged {changed} subscriber(s) with {escape(tag_name)}")
 
@@ -347,7 +334,7 @@ def untag(
     emails: Annotated[list[str], typer.Argument()],
 ) -> None:
     """Remove TAG from each address."""
-    with _store() as store:
+    with open_store() as store:
         changed = store.tag(emails, tag_name, remove=True)
     console.print(f"Removed {escape(tag_name)} from {changed} subscriber(s)")
 
@@ -355,7 +342,7 @@ def untag(
 @app.command()
 def stats(as_json: JsonOption = False) -> None:
     """Counts per status, tag and language."""
-    with _store() as store:
+    with open_store() as store:
         numbers = store.stats()
     if as_json:
         print(

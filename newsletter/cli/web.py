@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from newsletter.cli.context import console, settings
+from newsletter.cli.context import console, open_store, settings
 
 __all__ = ["archive_app", "serve"]
 
@@ -27,7 +27,6 @@ def serve(
     """
     import uvicorn
 
-    from newsletter.audience.store import Store
     from newsletter.web.app import create_app, refuse_unsafe_settings, uvicorn_options
 
     config = settings()
@@ -35,8 +34,7 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    store = Store.open(config.database_url)
-    try:
+    with open_store(config) as store:
         app = create_app(config, store)
         # Everything loaded so far lives as long as the process: keep the collector from
         # rescanning it, which took webhook batches from ~50 ms to ~100 ms now and then.
@@ -45,8 +43,6 @@ def serve(
             f"Serving {escape(config.base_url)} on http://{host}:{port}/ (Ctrl-C to stop)"
         )
         uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(config))  # type: ignore[arg-type]
-    finally:
-        store.close()
 
 
 @archive_app.command("build")
@@ -61,16 +57,12 @@ def build_archive(
     """
 
     from newsletter.archive import build_site
-    from newsletter.audience.store import Store
     from newsletter.pages import Pages
 
     config = settings()
-    store = Store.open(config.database_url)
-    try:
+    with open_store(config) as store:
         target = out or config.site_dir
         pages = Pages.of_site(config)
         written = build_site(store, config, target, pages)
-    finally:
-        store.close()
     issues = sum(1 for name in written if name.endswith("/index.html") and name.count("/") == 2)
     console.print(f"Wrote {len(written)} files ({issues} issues) to {escape(str(target))}/")

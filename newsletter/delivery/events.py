@@ -18,15 +18,14 @@ from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from newsletter.audience.addresses import InvalidAddress, normalize
+from newsletter.audience.db import insert_ignoring
 from newsletter.audience.models import Status
 from newsletter.audience.schema import campaign_recipients, provider_events, subscribers
 from newsletter.audience.store import Store, apply_statuses, bulk_execute, now
-from newsletter.delivery.journal import DELIVERY_RANKS
-from newsletter.errors import NewsletterError
+from newsletter.delivery.journal import DELIVERY_RANKS, RowState
 
 __all__ = ["DELIVERY", "EventSummary", "ProviderEvent", "apply_events", "prune_events"]
 
@@ -61,6 +60,8 @@ class EventSummary:
     """How many subscribers moved to each status."""
     ignored: int = 0
     """New events that matched no subscriber: unknown id or address, a test send, not our mail."""
+    confirmed: int = 0
+    """Uncertain journal rows these events settled: the provider had the message after all."""
 
 
 DELIVERY = {
@@ -94,7 +95,6 @@ _DROPPED_BECAUSE = (
 )
 _BY_ADDRESS_KINDS = frozenset({"bounce", "soft_bounce", "dropped", "complaint", "unsubscribe"})
 """Kinds that may change a status, so worth matching by address when the mail carried no ids."""
-_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 _CHUNK = 500
 
 _RAISE_DELIVERY = (
@@ -105,6 +105,27 @@ _RAISE_DELIVERY = (
         case(DELIVERY_RANKS, value=campaign_recipients.c.delivery, else_=0) < bindparam("b_rank"),
     )
     .values(delivery=bindparam("b_delivery"))
+)
+_SETTLES = {
+    "processed": RowState.SENT,
+    "deferred": RowState.SENT,
+    "delivered": RowState.SENT,
+    "bounce": RowState.SENT,
+    "soft_bounce": RowState.SENT,
+    "dropped": RowState.FAILED,
+}
+"""What an event proves about a message whose send was uncertain: the provider had it (it
+was processed, deferred, delivered or bounced), or it will never go out (dropped)."""
+_SETTLE = (
+    update(campaign_recipients)
+    .where(
+        campaign_recipients.c.campaign_id == bindparam("b_campaign"),
+        campaign_recipients.c.subscriber_id == bindparam("b_subscriber"),
+        campaign_recipients.c.state == RowState.UNCERTAIN.value,
+    )
+    .values(
+        state=bindparam("b_state"), reason=bindparam("b_reason"), evidence=bindparam("b_evidence")
+    )
 )
 _SET_COUNTERS = (
     update(subscribers)
@@ -126,6 +147,7 @@ def apply_events(
         summary.applied, summary.duplicates = len(new), len(events) - len(new)
         _apply_to_subscribers(conn, new, soft_bounce_limit, summary)
         _raise_deliveries(conn, new)
+        summary.confirmed = _settle_uncertain(conn, new)
     return summary
 
 
@@ -155,20 +177,9 @@ def _store_new(conn: Connection, events: Sequence[ProviderEvent]) -> list[Provid
         }
         for e in events
     ]
-    statement = _insert_ignoring_known(conn).returning(provider_events.c.event_id)
+    statement = insert_ignoring(conn, provider_events).returning(provider_events.c.event_id)
     stored = set(conn.execute(statement, rows).scalars())
     return sorted((e for e in events if e.event_id in stored), key=attrgetter("occurred_at"))
-
-
-def _insert_ignoring_known(conn: Connection) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING: a concurrent replay is skipped, never an error."""
-    try:
-        insert = _INSERTS[conn.dialect.name]
-    except KeyError:
-        raise NewsletterError(
-            f"provider events need SQLite or PostgreSQL, not {conn.dialect.name}"
-        ) from None
-    return insert(provider_events).on_conflict_do_nothing(index_elements=["event_id"])
 
 
 def _apply_to_subscribers(
@@ -336,6 +347,42 @@ def _raise_deliveries(conn: Connection, events: Sequence[ProviderEvent]) -> None
                 for (c, s), d in best.items()
             ],
         )
+
+
+def _settle_uncertain(conn: Connection, events: Sequence[ProviderEvent]) -> int:
+    """Uncertain rows the events speak for become sent (or failed, when dropped), with evidence."""
+    settled: dict[tuple[str, int], ProviderEvent] = {}
+    for e in events:
+        if e.kind not in _SETTLES or e.campaign_id is None or e.subscriber_id is None:
+            continue
+        key = (e.campaign_id, e.subscriber_id)
+        if key not in settled or _SETTLES[e.kind] == RowState.FAILED:  # a drop is final
+            settled[key] = e
+    if not settled:
+        return 0
+    uncertain = {
+        (c, s)
+        for c, s in conn.execute(
+            select(campaign_recipients.c.campaign_id, campaign_recipients.c.subscriber_id).where(
+                # few rows are ever uncertain: the (campaign, state) index finds them all
+                campaign_recipients.c.campaign_id.in_(sorted({c for c, _ in settled})),
+                campaign_recipients.c.state == RowState.UNCERTAIN.value,
+            )
+        )
+    }
+    rows = [
+        {
+            "b_campaign": c,
+            "b_subscriber": s,
+            "b_state": _SETTLES[e.kind].value,
+            "b_reason": f"dropped by {e.provider}: {e.reason}" if e.kind == "dropped" else None,
+            "b_evidence": f"{e.provider} {e.kind} at {e.occurred_at.isoformat(timespec='seconds')}",
+        }
+        for (c, s), e in settled.items()
+        if (c, s) in uncertain
+    ]
+    bulk_execute(conn, _SETTLE, rows)
+    return len(rows)
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:

@@ -1,11 +1,15 @@
 """The campaign journal: one row per recipient, so nobody is mailed twice, skipped or mailed after leaving.
 
-States: pending -> sending -> sent | failed | skipped | uncertain. A batch is committed as
-``sending`` before the provider is called and as ``sent`` (with the provider's id) after it
-answered. A row still ``sending`` when a run starts was in flight when an earlier run died:
-it becomes ``uncertain`` and is resent only by ``campaigns retry --uncertain``. The audience is
-frozen when the campaign starts; who unsubscribes meanwhile is ``skipped`` when their batch
-comes up, because every claim re-reads the subscriber's current status.
+Row states: pending -> sending -> sent | failed | skipped | uncertain (and cancelled). A batch
+is committed as ``sending`` before the provider is called and as ``sent`` (with the provider's
+id) after it answered. A row still ``sending`` when a run starts was in flight when an earlier
+run died: it becomes ``uncertain`` and is resent only by ``campaigns retry --uncertain``. The
+audience is frozen when the campaign starts; who unsubscribes meanwhile is ``skipped`` when
+their batch comes up, because every claim re-reads the subscriber's current status.
+
+Exactly once holds per issue, not per campaign: each claim takes the batch's readers in the
+issue's ledger (newsletter/delivery/ledger.py) in the same transaction, and a reader another
+campaign of the issue already took is skipped here.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, func, insert, literal, select, update
@@ -22,13 +27,45 @@ from newsletter.audience.models import Status, first_name_for
 from newsletter.audience.schema import UTCDateTime, campaigns, subscribers
 from newsletter.audience.schema import campaign_recipients as rows
 from newsletter.audience.store import Filters, Store, filtered, now
+from newsletter.delivery import ledger
+from newsletter.delivery.ids import new_id
 from newsletter.errors import NewsletterError
 from newsletter.mime import Recipient
 from newsletter.providers.base import Failed, Result, Sent, Uncertain
 
-__all__ = ["DELIVERY_RANKS", "MAX_ATTEMPTS", "STATES", "Campaign", "Claim", "Journal"]
+__all__ = [
+    "DELIVERY_RANKS",
+    "MAX_ATTEMPTS",
+    "Campaign",
+    "CampaignStatus",
+    "Claim",
+    "Journal",
+    "NewCampaign",
+    "RowState",
+]
 
-STATES = ("pending", "sending", "sent", "failed", "skipped", "uncertain")
+
+class CampaignStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    """Waiting for its time; nobody is frozen or claimed yet."""
+    RUNNING = "running"
+    PAUSED = "paused"
+    """Stopped on purpose or by errors; the same send (or run-due) continues it."""
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    """Nothing further is claimed; its pending readers are free for another campaign."""
+
+
+class RowState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNCERTAIN = "uncertain"
+    CANCELLED = "cancelled"
+
+
 DELIVERY_RANKS = {
     "processed": 1,
     "deferred": 2,
@@ -52,16 +89,38 @@ class Campaign:
     article_sha: str
     filters: dict[str, Any]
     provider: str
-    status: str
+    status: CampaignStatus
     note: str | None
     send_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    issue_id: str
+    label: str
+    forced: str | None
+
+    @property
+    def audience(self) -> Filters:
+        return Filters(Status.SUBSCRIBED, self.filters.get("tag"), self.filters.get("lang"))
+
+
+@dataclass(frozen=True)
+class NewCampaign:
+    """What a campaign is made of when it is recorded."""
+
+    issue_id: str
+    slug: str
+    article: str
+    subject: str
+    article_sha: str
+    filters: Filters
+    provider: str
+    send_at: dt.datetime | None = None
+    forced: str | None = None
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One batch taken for sending, and who was skipped because they left meanwhile."""
+    """One batch taken for sending, and who was skipped: left meanwhile, or had the issue."""
 
     batch: int
     recipients: list[tuple[int, Recipient]]
@@ -75,81 +134,74 @@ class Journal:
         """Last subscriber id claimed per campaign: each claim starts after it, not from the top."""
         self._batches: dict[str, int] = {}
         """Last batch number per campaign, read once per run."""
+        self._issues: dict[str, str] = {}
+        """Each campaign's issue, read once per run."""
 
-    def start(
-        self,
-        *,
-        campaign_id: str,
-        slug: str,
-        article: str,
-        subject: str,
-        article_sha: str,
-        filters: Filters,
-        provider: str,
-        send_at: dt.datetime | None = None,
-    ) -> tuple[Campaign, bool]:
-        """The campaign, created with its frozen audience if new; (campaign, created)."""
+    def create(self, spec: NewCampaign, *, campaign_id: str | None = None) -> Campaign:
+        """Record a campaign: scheduled (nobody frozen yet) or running with its audience frozen."""
+        moment = now()
+        campaign_id = campaign_id or new_id("c", moment)
+        scheduled = spec.send_at is not None
+        with self.store.write() as conn:
+            conn.execute(
+                insert(campaigns).values(
+                    id=campaign_id,
+                    issue_id=spec.issue_id,
+                    slug=spec.slug,
+                    label=label_for(spec.slug, spec.filters),
+                    article=spec.article,
+                    subject=spec.subject,
+                    article_sha=spec.article_sha,
+                    filters=_filters_json(spec.filters),
+                    provider=spec.provider,
+                    status=CampaignStatus.SCHEDULED if scheduled else CampaignStatus.RUNNING,
+                    send_at=spec.send_at,
+                    forced=spec.forced,
+                    created_at=moment,
+                    updated_at=moment,
+                )
+            )
+            if not scheduled:
+                _freeze(conn, campaign_id, spec.issue_id, spec.filters, moment)
+        return self.campaign(campaign_id)
+
+    def start(self, campaign_id: str) -> Campaign:
+        """Mark the campaign running (freezing a scheduled one's audience now) before a run.
+
+        Rows left ``sending`` by a run that died become ``uncertain``: nobody knows whether
+        they went out. Only one live run per campaign may call this (newsletter/delivery/lock.py).
+        """
         moment = now()
         with self.store.write() as conn:
-            existing = _campaign_row(conn, campaign_id)
-            if existing is None:
-                conn.execute(
-                    insert(campaigns).values(
-                        id=campaign_id,
-                        slug=slug,
-                        article=article,
-                        subject=subject,
-                        article_sha=article_sha,
-                        filters=_filters_json(filters),
-                        provider=provider,
-                        status="running",
-                        send_at=send_at,
-                        created_at=moment,
-                        updated_at=moment,
-                    )
-                )
-                audience = filtered(
-                    select(subscribers.c.id), Filters(Status.SUBSCRIBED, filters.tag, filters.lang)
-                ).where(subscribers.c.id.not_in(_already_given(slug)))
-
-                frozen = audience.subquery()
-                conn.execute(
-                    insert(rows).from_select(
-                        ["campaign_id", "subscriber_id", "state", "attempts", "updated_at"],
-                        select(
-                            literal(campaign_id),
-                            frozen.c.id,
-                            literal("pending"),
-                            literal(0),
-                            literal(moment, UTCDateTime()),
-                        ),
-                    )
-                )
-            else:
-                values: dict[str, Any] = {"status": "running", "note": None, "updated_at": moment}
-                if send_at is not None:
-                    values["send_at"] = send_at
-                conn.execute(
-                    update(campaigns).where(campaigns.c.id == campaign_id).values(**values)
-                )
-            # rows left 'sending' by a run that died: nobody knows whether they went out
+            campaign = _campaign(conn, campaign_id)
+            if campaign.status == CampaignStatus.CANCELLED:
+                raise NewsletterError(f"campaign {campaign.id} ({campaign.label}) was cancelled")
+            if campaign.status == CampaignStatus.SCHEDULED:
+                _freeze(conn, campaign_id, campaign.issue_id, campaign.audience, moment)
+            conn.execute(
+                update(campaigns)
+                .where(campaigns.c.id == campaign_id)
+                .values(status=CampaignStatus.RUNNING, note=None, updated_at=moment)
+            )
             conn.execute(
                 update(rows)
-                .where(rows.c.campaign_id == campaign_id, rows.c.state == "sending")
+                .where(rows.c.campaign_id == campaign_id, rows.c.state == RowState.SENDING)
                 .values(
-                    state="uncertain",
+                    state=RowState.UNCERTAIN,
                     reason="in flight when an earlier run stopped",
                     updated_at=moment,
                 )
             )
-        return self.campaign(campaign_id), existing is None
+        return self.campaign(campaign_id)
 
-    def audience_size(self, slug: str, filters: Filters) -> int:
-        """How many a new campaign of this article would freeze: subscribed, not yet given it."""
+    def audience_size(self, issue_id: str | None, filters: Filters) -> int:
+        """How many a new campaign would freeze: subscribed, matching, not yet given the issue."""
         query = filtered(
             select(func.count()).select_from(subscribers),
             Filters(Status.SUBSCRIBED, filters.tag, filters.lang),
-        ).where(subscribers.c.id.not_in(_already_given(slug)))
+        )
+        if issue_id is not None:
+            query = query.where(subscribers.c.id.not_in(ledger.readers(issue_id)))
         with self.store.read() as conn:
             return int(conn.execute(query).scalar_one())
 
@@ -182,7 +234,7 @@ class Journal:
                 .select_from(rows.outerjoin(subscribers, subscribers.c.id == rows.c.subscriber_id))
                 .where(
                     rows.c.campaign_id == campaign_id,
-                    rows.c.state == "pending",
+                    rows.c.state == RowState.PENDING,
                     rows.c.subscriber_id > self._cursor.get(campaign_id, 0),
                 )
                 .order_by(rows.c.subscriber_id)
@@ -194,47 +246,58 @@ class Journal:
             if not pending:
                 return None
             self._cursor[campaign_id] = pending[-1].subscriber_id
-            if campaign_id not in self._batches:  # once per run: the column has no index
-                query = select(func.max(rows.c.batch)).where(rows.c.campaign_id == campaign_id)
-                self._batches[campaign_id] = conn.execute(query).scalar() or 0
-            self._batches[campaign_id] += 1
-            batch = self._batches[campaign_id]
+            batch = self._next_batch(conn, campaign_id)
+            left = [r.subscriber_id for r in pending if r.status != Status.SUBSCRIBED]
             for r in pending:
                 if r.status != Status.SUBSCRIBED:
                     reason = f"{r.status or 'erased'} before their batch"
-                    _set(
-                        conn,
-                        campaign_id,
-                        [r.subscriber_id],
-                        state="skipped",
-                        reason=reason,
-                        at=moment,
-                    )
-            taking = [r for r in pending if r.status == Status.SUBSCRIBED]
+                    _set(conn, campaign_id, [r.subscriber_id], state=RowState.SKIPPED, reason=reason, at=moment)  # fmt: skip
             # The rest of the range is exactly this batch: we hold the write lock (one UPDATE, no IN list).
             conn.execute(
                 update(rows)
                 .where(
                     rows.c.campaign_id == campaign_id,
-                    rows.c.state == "pending",
+                    rows.c.state == RowState.PENDING,
                     rows.c.subscriber_id.between(
                         pending[0].subscriber_id, pending[-1].subscriber_id
                     ),
                 )
                 .values(
-                    state="sending",
+                    state=RowState.SENDING,
                     batch=batch,
                     reason=None,
                     updated_at=moment,
                     attempts=rows.c.attempts + 1,
                 )
             )
-        recipients = [(r.subscriber_id, _recipient(r)) for r in taking]
-        return Claim(batch, recipients, len(pending) - len(taking))
+            owners = ledger.take(
+                conn, self._issue_of(conn, campaign_id), campaign_id, batch, moment
+            )
+            for owner, ids in _by_owner(owners).items():
+                reason = f"had this issue from campaign {owner}"
+                _set(conn, campaign_id, ids, state=RowState.SKIPPED, reason=reason, at=moment)
+        skipped = set(left) | set(owners)
+        recipients = [
+            (r.subscriber_id, _recipient(r)) for r in pending if r.subscriber_id not in skipped
+        ]
+        return Claim(batch, recipients, len(skipped))
+
+    def _next_batch(self, conn: Connection, campaign_id: str) -> int:
+        if campaign_id not in self._batches:  # once per run: the column has no index
+            query = select(func.max(rows.c.batch)).where(rows.c.campaign_id == campaign_id)
+            self._batches[campaign_id] = conn.execute(query).scalar() or 0
+        self._batches[campaign_id] += 1
+        return self._batches[campaign_id]
+
+    def _issue_of(self, conn: Connection, campaign_id: str) -> str:
+        if campaign_id not in self._issues:
+            query = select(campaigns.c.issue_id).where(campaigns.c.id == campaign_id)
+            self._issues[campaign_id] = conn.execute(query).scalar_one()
+        return self._issues[campaign_id]
 
     def record(
         self, campaign_id: str, batch: int, outcomes: Sequence[tuple[int, Result]]
-    ) -> list[str]:
+    ) -> list[RowState]:
         """Write the provider's answers and return each row's new state.
 
         RetryLater goes back to pending until MAX_ATTEMPTS, then it is failed.
@@ -246,12 +309,12 @@ class Journal:
                     select(rows.c.subscriber_id, rows.c.attempts).where(
                         rows.c.campaign_id == campaign_id,
                         rows.c.batch == batch,
-                        rows.c.state == "sending",
+                        rows.c.state == RowState.SENDING,
                     )
                 ).all()
             )
-            groups: dict[tuple[str, str | None, str | None], list[int]] = {}
-            states: list[str] = []
+            groups: dict[tuple[RowState, str | None, str | None], list[int]] = {}
+            states: list[RowState] = []
             for subscriber_id, result in outcomes:
                 outcome = _outcome(result, attempts.get(subscriber_id, 0))
                 groups.setdefault(outcome, []).append(subscriber_id)
@@ -263,7 +326,7 @@ class Journal:
                         .where(
                             rows.c.campaign_id == campaign_id,
                             rows.c.batch == batch,
-                            rows.c.state == "sending",
+                            rows.c.state == RowState.SENDING,
                         )
                         .values(
                             state=state, reason=reason, provider_id=provider_id, updated_at=moment
@@ -284,42 +347,117 @@ class Journal:
     def release(self, campaign_id: str, subscriber_ids: Sequence[int], reason: str) -> None:
         """Put a batch back to pending: the provider refused it before sending anything."""
         with self.store.write() as conn:
-            _set(conn, campaign_id, list(subscriber_ids), state="pending", reason=reason, at=now())
+            _set(conn, campaign_id, list(subscriber_ids), state=RowState.PENDING, reason=reason, at=now())  # fmt: skip
 
-    def set_status(self, campaign_id: str, status: str, note: str | None = None) -> None:
+    def set_status(self, campaign_id: str, status: CampaignStatus, note: str | None = None) -> None:
+        """Move a running campaign on; a cancellation made meanwhile is never overwritten."""
+        with self.store.write() as conn:
+            conn.execute(
+                update(campaigns)
+                .where(
+                    campaigns.c.id == campaign_id, campaigns.c.status != CampaignStatus.CANCELLED
+                )
+                .values(status=status, note=note, updated_at=now())
+            )
+
+    def reschedule(self, campaign_id: str, send_at: dt.datetime) -> None:
+        """Move a campaign that has not started to another time."""
+        with self.store.write() as conn:
+            conn.execute(
+                update(campaigns)
+                .where(
+                    campaigns.c.id == campaign_id, campaigns.c.status == CampaignStatus.SCHEDULED
+                )
+                .values(send_at=send_at, updated_at=now())
+            )
+
+    def force(self, campaign_id: str, reason: str) -> None:
+        """Store why the QA gate was overridden; `campaigns show` prints it."""
         with self.store.write() as conn:
             conn.execute(
                 update(campaigns)
                 .where(campaigns.c.id == campaign_id)
-                .values(status=status, note=note, updated_at=now())
+                .values(forced=reason, updated_at=now())
             )
+
+    def cancel(self, campaign_id: str) -> int:
+        """Claim nothing further; pending readers become free for another campaign of the issue.
+
+        Returns how many were still pending. A batch in flight finishes and is recorded.
+        """
+        moment = now()
+        with self.store.write() as conn:
+            campaign = _campaign(conn, campaign_id)
+            if campaign.status == CampaignStatus.CANCELLED:
+                return 0
+            if campaign.status == CampaignStatus.FINISHED:
+                raise NewsletterError(
+                    f"campaign {campaign.id} ({campaign.label}) has finished; nothing to cancel"
+                )
+            conn.execute(
+                update(campaigns)
+                .where(campaigns.c.id == campaign_id)
+                .values(status=CampaignStatus.CANCELLED, note="cancelled", updated_at=moment)
+            )
+            stopped = conn.execute(
+                update(rows)
+                .where(rows.c.campaign_id == campaign_id, rows.c.state == RowState.PENDING)
+                .values(state=RowState.CANCELLED, reason="campaign cancelled", updated_at=moment)
+            ).rowcount
+            ledger.release(
+                conn, campaign.issue_id, campaign_id, [RowState.CANCELLED, RowState.FAILED]
+            )
+            return stopped
 
     def retry(self, campaign_id: str, *, failed: bool, uncertain: bool) -> int:
         """Move failed and/or uncertain rows back to pending; returns how many."""
-        states = [s for s, wanted in (("failed", failed), ("uncertain", uncertain)) if wanted]
+        states = [
+            s
+            for s, wanted in ((RowState.FAILED, failed), (RowState.UNCERTAIN, uncertain))
+            if wanted
+        ]
         with self.store.write() as conn:
+            campaign = _campaign(conn, campaign_id)
+            if campaign.status == CampaignStatus.CANCELLED:
+                raise NewsletterError(
+                    f"campaign {campaign.id} ({campaign.label}) was cancelled; send the article "
+                    "again to reach whoever it did not"
+                )
             result = conn.execute(
                 update(rows)
                 .where(rows.c.campaign_id == campaign_id, rows.c.state.in_(states))
-                .values(state="pending", attempts=0, reason="retry requested", updated_at=now())
+                .values(
+                    state=RowState.PENDING, attempts=0, reason="retry requested", updated_at=now()
+                )
             )
             return result.rowcount
 
-    def counts(self, campaign_id: str) -> dict[str, int]:
+    def counts(self, campaign_id: str) -> dict[RowState, int]:
         with self.store.read() as conn:
-            found = dict(
+            found: dict[str, int] = dict(
                 conn.execute(
                     select(rows.c.state, func.count())
                     .where(rows.c.campaign_id == campaign_id)
                     .group_by(rows.c.state)
                 ).all()
             )
-        return {state: found.get(state, 0) for state in STATES}
+        return {state: found.get(state, 0) for state in RowState}
+
+    def confirmed(self, campaign_id: str) -> int:
+        """Rows once uncertain that a provider event settled."""
+        with self.store.read() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).where(
+                        rows.c.campaign_id == campaign_id, rows.c.evidence.is_not(None)
+                    )
+                ).scalar_one()
+            )
 
     def deliveries(self, campaign_id: str) -> dict[str, int]:
         """Rows per delivery state the provider's events reported (none yet: not counted)."""
         with self.store.read() as conn:
-            found = dict(
+            found: dict[str, int] = dict(
                 conn.execute(
                     select(rows.c.delivery, func.count())
                     .where(rows.c.campaign_id == campaign_id, rows.c.delivery.is_not(None))
@@ -331,7 +469,7 @@ class Journal:
     def find(self, campaign_id: str) -> Campaign | None:
         with self.store.read() as conn:
             row = _campaign_row(conn, campaign_id)
-        return None if row is None else Campaign(**row)
+        return None if row is None else _from_row(row)
 
     def campaign(self, campaign_id: str) -> Campaign:
         found = self.find(campaign_id)
@@ -339,15 +477,34 @@ class Journal:
             raise NewsletterError(f"no campaign {campaign_id!r}; see `newsletter campaigns list`")
         return found
 
-    def campaigns(self) -> list[Campaign]:
+    def campaigns(
+        self, *, issue_id: str | None = None, statuses: Sequence[CampaignStatus] = ()
+    ) -> list[Campaign]:
+        """Campaigns oldest first, of one issue and in some statuses when asked."""
+        query = select(campaigns).order_by(campaigns.c.created_at, campaigns.c.id)
+        if issue_id is not None:
+            query = query.where(campaigns.c.issue_id == issue_id)
+        if statuses:
+            query = query.where(campaigns.c.status.in_(list(statuses)))
         with self.store.read() as conn:
-            return [
-                Campaign(**r)
-                for r in conn.execute(select(campaigns).order_by(campaigns.c.created_at)).mappings()
-            ]
+            return [_from_row(r) for r in conn.execute(query).mappings()]
+
+    def due(self, moment: dt.datetime) -> list[Campaign]:
+        """Scheduled campaigns whose time has come, and scheduled ones a crash left running."""
+        query = (
+            select(campaigns)
+            .where(
+                campaigns.c.status.in_([CampaignStatus.SCHEDULED, CampaignStatus.RUNNING]),
+                campaigns.c.send_at.is_not(None),
+                campaigns.c.send_at <= moment,
+            )
+            .order_by(campaigns.c.send_at, campaigns.c.id)
+        )
+        with self.store.read() as conn:
+            return [_from_row(r) for r in conn.execute(query).mappings()]
 
     def recipients(
-        self, campaign_id: str, states: Sequence[str], limit: int = 100
+        self, campaign_id: str, states: Sequence[RowState], limit: int = 100
     ) -> list[dict[str, Any]]:
         """Rows in some states with their addresses, for `campaigns show`."""
         with self.store.read() as conn:
@@ -368,30 +525,72 @@ class Journal:
             return [dict(r) for r in result]
 
 
+def label_for(slug: str, filters: Filters) -> str:
+    """The campaign as people name it: the slug, plus its filters in any script."""
+    parts = [
+        f"{name} {value}" for name, value in (("tag", filters.tag), ("lang", filters.lang)) if value
+    ]
+    return f"{slug} ({', '.join(parts)})" if parts else slug
+
+
+def _freeze(
+    conn: Connection, campaign_id: str, issue_id: str, filters: Filters, moment: dt.datetime
+) -> None:
+    """The audience: subscribed, matching the filters, and not yet given the issue."""
+    audience = filtered(
+        select(subscribers.c.id), Filters(Status.SUBSCRIBED, filters.tag, filters.lang)
+    ).where(subscribers.c.id.not_in(ledger.readers(issue_id)))
+    frozen = audience.subquery()
+    conn.execute(
+        insert(rows).from_select(
+            ["campaign_id", "subscriber_id", "state", "attempts", "updated_at"],
+            select(
+                literal(campaign_id),
+                frozen.c.id,
+                literal(RowState.PENDING.value),
+                literal(0),
+                literal(moment, UTCDateTime()),
+            ),
+        )
+    )
+
+
 def _campaign_row(conn: Connection, campaign_id: str) -> Any:
     return conn.execute(select(campaigns).where(campaigns.c.id == campaign_id)).mappings().first()
 
 
-def _already_given(slug: str) -> Any:
-    """Who another campaign of the same article sent (or may have sent) it to: not again."""
-    return (
-        select(rows.c.subscriber_id)
-        .join(campaigns, campaigns.c.id == rows.c.campaign_id)
-        .where(campaigns.c.slug == slug, rows.c.state.in_(["sent", "sending", "uncertain"]))
-    )
+def _campaign(conn: Connection, campaign_id: str) -> Campaign:
+    row = _campaign_row(conn, campaign_id)
+    if row is None:
+        raise NewsletterError(f"no campaign {campaign_id!r}; see `newsletter campaigns list`")
+    return _from_row(row)
 
 
-def _outcome(result: Result, attempts: int) -> tuple[str, str | None, str | None]:
+def _from_row(row: Any) -> Campaign:
+    values = dict(row)
+    values["status"] = CampaignStatus(values["status"])
+    values["label"] = values["label"] or values["id"]
+    return Campaign(**values)
+
+
+def _by_owner(owners: dict[int, str]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for subscriber_id, owner in owners.items():
+        grouped.setdefault(owner, []).append(subscriber_id)
+    return grouped
+
+
+def _outcome(result: Result, attempts: int) -> tuple[RowState, str | None, str | None]:
     """(state, reason, provider id) for one answer: one UPDATE per distinct outcome, not per row."""
     if isinstance(result, Sent):
-        return "sent", None, result.provider_id
+        return RowState.SENT, None, result.provider_id
     if isinstance(result, Failed):
-        return "failed", result.reason, None
+        return RowState.FAILED, result.reason, None
     if isinstance(result, Uncertain):
-        return "uncertain", result.reason, None
+        return RowState.UNCERTAIN, result.reason, None
     if attempts >= MAX_ATTEMPTS:
-        return "failed", f"gave up after {MAX_ATTEMPTS} tries: {result.reason}", None
-    return "pending", result.reason, None
+        return RowState.FAILED, f"gave up after {MAX_ATTEMPTS} tries: {result.reason}", None
+    return RowState.PENDING, result.reason, None
 
 
 def _set(
@@ -399,19 +598,16 @@ def _set(
     campaign_id: str,
     subscriber_ids: list[int],
     *,
-    state: str,
+    state: RowState,
     at: dt.datetime,
     reason: str | None = None,
     provider_id: str | None = None,
-    batch: int | None = None,
 ) -> None:
     if not subscriber_ids:
         return
     values: dict[str, Any] = {"state": state, "reason": reason, "updated_at": at}
     if provider_id is not None:
         values["provider_id"] = provider_id
-    if batch is not None:
-        values["batch"] = batch
     for start in range(0, len(subscriber_ids), 500):
         chunk = subscriber_ids[start : start + 500]
         conn.execute(

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store
-from newsletter.delivery.journal import Journal
+from newsletter.delivery import ledger
+from newsletter.delivery.journal import CampaignStatus, Journal, RowState
 from newsletter.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
 from newsletter.providers.base import (
     Failed,
@@ -41,6 +42,8 @@ class Summary:
     deferred: int = 0
     batches: int = 0
     failures: list[str] = field(default_factory=list)
+    stopped: bool = False
+    """Stopped between batches when asked (a worker shutting down); the campaign stays running."""
 
 
 class Paused(ProviderError):
@@ -48,6 +51,7 @@ class Paused(ProviderError):
 
 
 Progress = Callable[[int], None]
+STOPPED_NOTE = "stopped between batches by a shutdown; `campaigns run-due` or `resume` continues it"
 
 
 def run_campaign(
@@ -59,8 +63,13 @@ def run_campaign(
     max_failures: int,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Summary:
-    """Send every pending recipient of the campaign; returns what happened in this run."""
+    """Send every pending recipient of the campaign; returns what happened in this run.
+
+    ``should_stop`` is asked between batches, so a worker told to shut down leaves no batch
+    uncertain.
+    """
     summary = Summary()
     in_a_row = 0
     wait = 0.0  # the longest "come back later" of this pass, slept before the next pass
@@ -89,21 +98,26 @@ def run_campaign(
                 claim.batch,
                 [(i, Uncertain("interrupted (Ctrl-C) while sending")) for i in ids],
             )
-            journal.set_status(campaign_id, "paused", note)
+            journal.set_status(campaign_id, CampaignStatus.PAUSED, note)
             raise Paused(f"{note}; see `newsletter campaigns show {campaign_id}`") from None
         states = journal.record(campaign_id, claim.batch, list(zip(ids, results, strict=True)))
         in_a_row = _count(summary, results, states, in_a_row)
         if progress:
-            progress(claim.skipped + sum(state != "pending" for state in states))
+            progress(claim.skipped + sum(state != RowState.PENDING for state in states))
         if in_a_row >= max_failures:
             note = f"paused after {in_a_row} failures in a row; last: {summary.failures[-1]}"
-            journal.set_status(campaign_id, "paused", note)
-            raise Paused(f"{note}. Fix the cause, then run the same send again to continue")
+            journal.set_status(campaign_id, CampaignStatus.PAUSED, note)
+            raise Paused(
+                f"{note}. Fix the cause, then `newsletter campaigns resume {campaign_id}` continues"
+            )
         wait = max([wait, *(r.after for r in results if isinstance(r, RetryLater))])
+        if should_stop():
+            journal.set_status(campaign_id, CampaignStatus.RUNNING, STOPPED_NOTE)
+            summary.stopped = True
+            return summary
     counts = journal.counts(campaign_id)
-    journal.set_status(
-        campaign_id, "finished" if counts["pending"] == counts["sending"] == 0 else "paused"
-    )
+    done = counts[RowState.PENDING] == counts[RowState.SENDING] == 0
+    journal.set_status(campaign_id, CampaignStatus.FINISHED if done else CampaignStatus.PAUSED)
     return summary
 
 
@@ -113,13 +127,18 @@ def rehearse(
     provider: Provider,
     builder: MessageBuilder,
     *,
+    issue_id: str | None = None,
     progress: Progress | None = None,
 ) -> Summary:
-    """A dry run over the current audience: everything but the journal and the network."""
+    """A dry run over the current audience: everything but the journal and the network.
+
+    Readers the issue (when it exists) was already given are left out, as a real send would.
+    """
     summary = Summary()
     audience = Filters(Status.SUBSCRIBED, filters.tag, filters.lang)
+    excluding = None if issue_id is None else ledger.readers(issue_id)
     batch: list[Recipient] = []
-    for subscriber in store.iter_all(audience, batch=provider.max_batch):
+    for subscriber in store.iter_all(audience, batch=provider.max_batch, excluding=excluding):
         batch.append(
             Recipient(str(subscriber.id), subscriber.email, subscriber.name, subscriber.first_name)
         )
@@ -169,14 +188,14 @@ def _send(
             handled = _merge(envelopes, exc.partial)
             journal.record(campaign_id, claim_batch, list(zip(ids, handled, strict=False)))
             journal.release(campaign_id, ids[len(handled) :], str(exc))
-            journal.set_status(campaign_id, "paused", str(exc))
+            journal.set_status(campaign_id, CampaignStatus.PAUSED, str(exc))
         raise
     return [next(answers) if isinstance(e, Envelope) else e for e in envelopes]
 
 
 def _merge(envelopes: list[Envelope | Failed], partial: list[Result]) -> list[Result]:
     """Line up a provider's partial answers with the batch (unsendable ones failed already)."""
-    answers, merged = iter(partial), []
+    answers, merged = iter(partial), list[Result]()
     for envelope in envelopes:
         if isinstance(envelope, Failed):
             merged.append(envelope)
@@ -188,23 +207,24 @@ def _merge(envelopes: list[Envelope | Failed], partial: list[Result]) -> list[Re
     return merged
 
 
-def _state(result: Result) -> str:
-    return {Sent: "sent", Failed: "failed", Uncertain: "uncertain"}.get(type(result), "pending")
+def _state(result: Result) -> RowState:
+    states = {Sent: RowState.SENT, Failed: RowState.FAILED, Uncertain: RowState.UNCERTAIN}
+    return states.get(type(result), RowState.PENDING)
 
 
 def _count(
-    summary: Summary, results: Sequence[Result], states: Sequence[str], in_a_row: int
+    summary: Summary, results: Sequence[Result], states: Sequence[RowState], in_a_row: int
 ) -> int:
     """Tally this batch; failures and uncertain answers in a row (by final state) feed the pause."""
     for result, state in zip(results, states, strict=True):
-        if state == "sent":
+        if state == RowState.SENT:
             summary.sent += 1
             in_a_row = 0
-        elif state == "failed":
+        elif state == RowState.FAILED:
             summary.failed += 1
             summary.failures.append(getattr(result, "reason", state))
             in_a_row += 1
-        elif state == "uncertain":
+        elif state == RowState.UNCERTAIN:
             summary.uncertain += 1
             summary.failures.append(getattr(result, "reason", state))
             in_a_row += 1

@@ -6,11 +6,14 @@ what subscribers would get, through the same provider code.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from newsletter.audience.addresses import InvalidAddress, normalize
 from newsletter.build import sample_recipient
+from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.mime import MessageBuilder, Recipient
 from newsletter.providers import open_provider
@@ -20,10 +23,9 @@ from newsletter.providers.dryrun import DryRunProvider
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from newsletter.config import Settings
     from newsletter.issue import RenderedIssue
 
-__all__ = ["TestOutcome", "send_test"]
+__all__ = ["TestOutcome", "key_for_test_send", "send_test"]
 
 MAX_TEST_ADDRESSES = 20
 
@@ -83,6 +85,19 @@ def _recipients(addresses: Iterable[str], settings: Settings) -> list[Recipient]
             f"{len(emails)} test addresses; at most {MAX_TEST_ADDRESSES} (send a campaign instead)"
         )
     return [
-        Recipient(key=f"test-{e}", email=e, name=sample.name, first_name=sample.first_name)
+        Recipient(
+            key=key_for_test_send(e, settings),
+            email=e,
+            name=sample.name,
+            first_name=sample.first_name,
+        )
         for e in emails
     ]
+
+
+def key_for_test_send(email: str, settings: Settings) -> str:
+    """The recipient id of a test send: a keyed hash, so no link, header or custom arg names the
+    address, and nobody without the secret can tell which address a key stands for."""
+    secret = settings.secret_key.get_secret_value().encode("utf-8")
+    digest = hmac.new(secret, f"test-send\0{email}".encode(), hashlib.sha256).hexdigest()
+    return f"test-{digest[:20]}"

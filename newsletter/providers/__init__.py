@@ -1,8 +1,14 @@
-"""Email providers behind one small interface; each service's wire format stays in its module."""
+"""Email providers behind one small interface; each service's wire format stays in its module.
+
+A backend module (``sendgrid``, ``smtp``) offers ``PROVIDER`` (the campaign provider class,
+built from settings and a MessageBuilder), ``check_settings`` and ``send_transactional``.
+Modules are imported on first use, so a command that never sends never loads them.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from newsletter.errors import ConfigError
@@ -13,57 +19,51 @@ if TYPE_CHECKING:
     from newsletter.providers.base import Provider, Result
     from newsletter.transactional import Transactional
 
-__all__ = ["check_transactional", "open_provider", "send_transactional"]
+__all__ = [
+    "BACKENDS",
+    "check_provider",
+    "check_transactional",
+    "open_provider",
+    "send_transactional",
+]
+
+BACKENDS = {"sendgrid": "newsletter.providers.sendgrid", "smtp": "newsletter.providers.smtp"}
+"""Provider name -> its module. Adding a service is a module and a line here."""
 
 
-def open_provider(
-    name: str | None,
-    settings: Settings,
-    builder: MessageBuilder,
-    *,
-    send_at: dt.datetime | None = None,
-) -> Provider:
-    """The configured provider, checked before anything is sent (a missing setting is named)."""
-    if name == "sendgrid":
-        from newsletter.providers.sendgrid import SendGridProvider
+def open_provider(name: str | None, settings: Settings, builder: MessageBuilder) -> Provider:
+    """The named provider, checked before anything is sent (a missing setting is named)."""
+    provider: Provider = _backend(name).PROVIDER(settings, builder)
+    return provider
 
-        return SendGridProvider(settings, builder, send_at=send_at)
-    if name == "smtp":
-        from newsletter.providers.smtp import SmtpProvider
 
-        if send_at is not None:
-            raise ConfigError("--at needs the sendgrid provider: SMTP cannot schedule delivery")
-        return SmtpProvider(settings, builder)
-    if name:
-        raise ConfigError(f"unknown provider {name!r}: use sendgrid or smtp (or --dry-run)")
-    raise ConfigError(
-        'no provider is configured: set provider = "sendgrid" or "smtp" in newsletter.toml '
-        "(or NEWSLETTER_PROVIDER), or use --dry-run"
-    )
+def check_provider(name: str | None, settings: Settings) -> None:
+    """Raise ConfigError now, naming the setting, when ``name`` cannot send with these settings."""
+    _backend(name).check_settings(settings)
 
 
 def check_transactional(settings: Settings) -> None:
-    """Stop at startup, naming the setting, when the configured provider cannot send."""
-    if settings.provider == "sendgrid":
-        from newsletter.providers import sendgrid
-
-        sendgrid.check_settings(settings)
-    elif settings.provider == "smtp":
-        from newsletter.providers import smtp
-
-        smtp.check_settings(settings)
+    """Stop at startup when the configured provider cannot send (none configured is fine)."""
+    if settings.provider:
+        check_provider(settings.provider, settings)
 
 
 def send_transactional(settings: Settings, message: Transactional) -> Result:
     """Send one message outside any campaign; with no provider, write it to outbox/transactional/."""
-    if settings.provider == "sendgrid":
-        from newsletter.providers import sendgrid
-
-        return sendgrid.send_transactional(settings, message)
-    if settings.provider == "smtp":
-        from newsletter.providers import smtp
-
-        return smtp.send_transactional(settings, message)
+    if settings.provider:
+        result: Result = _backend(settings.provider).send_transactional(settings, message)
+        return result
     from newsletter.providers import dryrun
 
     return dryrun.send_transactional(settings, message)
+
+
+def _backend(name: str | None) -> ModuleType:
+    if name in BACKENDS:
+        return importlib.import_module(BACKENDS[name])
+    if name:
+        raise ConfigError(f"unknown provider {name!r}: use {' or '.join(BACKENDS)} (or --dry-run)")
+    raise ConfigError(
+        'no provider is configured: set provider = "sendgrid" or "smtp" in newsletter.toml '
+        "(or NEWSLETTER_PROVIDER), or use --dry-run"
+    )

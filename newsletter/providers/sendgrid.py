@@ -9,16 +9,19 @@ Answers: 202 is sent. 429 waits until X-RateLimit-Reset; 5xx and connections tha
 the request is out retry with exponential backoff and jitter, a bounded number of times. A
 timeout or a dropped connection after the request went out is *uncertain*: SendGrid may have
 accepted it, and a retry could mail the whole batch twice.
-400/401/403/413 stop the campaign with SendGrid's own error messages. The API key never
-appears in any output.
+A 400 that names single personalizations (``personalizations.3.substitutions``: one
+reader's name too long for the 10,000-byte limit) fails only those readers, with SendGrid's
+words, and the rest of the batch is sent again without them. Any other 400, and 401/403/413,
+stops the campaign with SendGrid's own error messages. The API key never appears in any output.
+Scheduling is the campaign's (newsletter/delivery/schedule.py), never SendGrid's ``send_at``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import http.client
 import json
+import re
 import time
 import urllib.error
 from collections.abc import Callable, Sequence
@@ -38,10 +41,16 @@ from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.mime import Envelope, MessageBuilder, encode_header
 from newsletter.placeholders import FIELDS
-from newsletter.providers.base import ProviderError, Result, Sent, Uncertain
+from newsletter.providers.base import Failed, ProviderError, Result, Sent, Uncertain
 from newsletter.transactional import Transactional
 
-__all__ = ["MAX_PERSONALIZATIONS", "SendGridProvider", "check_settings", "send_transactional"]
+__all__ = [
+    "MAX_PERSONALIZATIONS",
+    "PROVIDER",
+    "SendGridProvider",
+    "check_settings",
+    "send_transactional",
+]
 
 MAX_PERSONALIZATIONS = 1000
 JSON_UTF8 = "application/json; charset=utf-8"
@@ -66,6 +75,17 @@ class _AnswerLost(Exception):
     """The request went out but no answer came back (timeout, dropped connection)."""
 
 
+class _RecipientsRefused(Exception):
+    """A 400 whose every error names a personalization: those readers, not the batch, are at fault."""
+
+    def __init__(self, reasons: dict[int, str]):
+        super().__init__(f"{len(reasons)} personalization(s) refused")
+        self.reasons = reasons
+
+
+_PERSONALIZATION = re.compile(r"^personalizations\.(\d+)(?:\.(.+))?$")
+
+
 class SendGridProvider:
     name: ClassVar[str] = "sendgrid"
     max_batch = MAX_PERSONALIZATIONS
@@ -75,12 +95,10 @@ class SendGridProvider:
         settings: Settings,
         builder: MessageBuilder,
         *,
-        send_at: dt.datetime | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self._mail_send = _MailSend(settings, sleep)
         self._builder = builder
-        self._send_at = int(send_at.timestamp()) if send_at else None
         self._base = _base_payload(settings, builder)
         slots = builder.issue.slots
         self._tokens = {
@@ -88,14 +106,28 @@ class SendGridProvider:
         }
 
     def send(self, batch: Sequence[Envelope]) -> list[Result]:
-        payload = {**self._base, "personalizations": [self._personalization(e) for e in batch]}
-        try:
-            message_id = self._mail_send.post_with_retries(payload)
-        except _AnswerLost as exc:
-            return [Uncertain(f"SendGrid's answer was lost ({exc}); it may have the batch")] * len(
-                batch
-            )
-        return [Sent(message_id)] * len(batch)
+        personalizations = [self._personalization(e) for e in batch]
+        results: list[Result] = [Uncertain("not answered")] * len(batch)
+        live = list(range(len(batch)))
+        while live:
+            payload = {**self._base, "personalizations": [personalizations[i] for i in live]}
+            try:
+                message_id = self._mail_send.post_with_retries(payload)
+            except _AnswerLost as exc:
+                lost = Uncertain(f"SendGrid's answer was lost ({exc}); it may have the batch")
+                for i in live:
+                    results[i] = lost
+                return results
+            except _RecipientsRefused as exc:  # fail those readers, send the rest again
+                refused = {live[n]: reason for n, reason in exc.reasons.items() if n < len(live)}
+                for i, reason in refused.items():
+                    results[i] = Failed(f"SendGrid refused this recipient: {reason}")
+                live = [i for i in live if i not in refused]
+                continue
+            for i in live:
+                results[i] = Sent(message_id)
+            live = []
+        return results
 
     def close(self) -> None:
         """Nothing to close: each request is its own connection."""
@@ -121,8 +153,6 @@ class SendGridProvider:
                 "subscriber": envelope.recipient.key,
             },
         }
-        if self._send_at is not None:
-            personalization["send_at"] = self._send_at
         return personalization
 
 
@@ -149,7 +179,7 @@ class _MailSend:
             reraise=True,
         )
         try:
-            return retrying(self._post, payload)
+            return str(retrying(self._post, payload))
         except _Transient as exc:
             raise ProviderError(
                 f"SendGrid still failing after {ATTEMPTS} tries ({exc}); nothing in this batch was sent. "
@@ -210,6 +240,8 @@ def send_transactional(
         return Sent(_MailSend(settings, sleep).post_with_retries(payload))
     except _AnswerLost as exc:
         return Uncertain(f"SendGrid's answer was lost ({exc})")
+    except _RecipientsRefused as exc:
+        return Failed(f"SendGrid refused the recipient: {'; '.join(exc.reasons.values())}")
 
 
 def _classify(exc: HTTPError) -> Exception:
@@ -224,22 +256,40 @@ def _classify(exc: HTTPError) -> Exception:
         return _Transient("429 rate limited", wait)
     if status >= 500:
         return _Transient(f"{status} from SendGrid")
+    if status == 400:
+        refused = _refused_personalizations(exc.body)
+        if refused:
+            return _RecipientsRefused(refused)
     verb = STOPPING.get(status, f"answered {status}")
     return ProviderError(
         f"SendGrid {verb}: {_errors(exc.body)}; the campaign is paused and nothing in this batch was sent"
     )
 
 
-def _errors(body: bytes | str | None) -> str:
-    """SendGrid's own messages (field and message), never the request."""
+def _refused_personalizations(body: bytes | str | None) -> dict[int, str]:
+    """{index: reason} when every error names one personalization; empty otherwise."""
+    reasons: dict[int, str] = {}
+    for error in _error_list(body):
+        match = _PERSONALIZATION.match(str(error.get("field") or ""))
+        if match is None:
+            return {}
+        what = match.group(2) or "personalization"
+        reasons.setdefault(int(match.group(1)), f"{what}: {error.get('message', '')}".strip())
+    return reasons
+
+
+def _error_list(body: bytes | str | None) -> list[dict[str, Any]]:
     try:
         errors = json.loads(body or b"{}").get("errors", [])
     except (ValueError, AttributeError):
-        return "no error details"
+        return []
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+def _errors(body: bytes | str | None) -> str:
+    """SendGrid's own messages (field and message), never the request."""
     parts = [
-        f"{e.get('field') or 'request'}: {e.get('message', '')}".strip()
-        for e in errors
-        if isinstance(e, dict)
+        f"{e.get('field') or 'request'}: {e.get('message', '')}".strip() for e in _error_list(body)
     ]
     return "; ".join(parts) or "no error details"
 
@@ -250,6 +300,9 @@ def _wait(state: RetryCallState) -> float:
     if isinstance(exc, _Transient) and exc.wait is not None:
         return min(exc.wait + 0.05, 60.0)
     return wait_random_exponential(multiplier=0.5, max=30)(state)
+
+
+PROVIDER = SendGridProvider
 
 
 def _display_name(name: str) -> str:

@@ -22,7 +22,7 @@ from newsletter.mime import Envelope, MessageBuilder
 from newsletter.providers.base import Failed, ProviderError, Result, RetryLater, Sent, Uncertain
 from newsletter.transactional import Transactional
 
-__all__ = ["SmtpProvider", "check_settings", "send_transactional"]
+__all__ = ["PROVIDER", "SmtpProvider", "check_settings", "send_transactional"]
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
@@ -163,6 +163,9 @@ class SmtpProvider:
             if wait > 0:
                 self._sleep(wait)
             self._last = self._clock()
+
+
+PROVIDER = SmtpProvider
 
 
 def _setup_error(exc: BaseException) -> BaseException:

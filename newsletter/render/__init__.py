@@ -9,16 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import lxml.html
 from markdown_it.token import Token
 from markupsafe import Markup
 
 from newsletter import markdown
 from newsletter.article import Article
 from newsletter.config import Settings
-from newsletter.errors import ArticleError
+from newsletter.errors import ArticleError, TemplateError
 from newsletter.issue import RenderedIssue
 from newsletter.locales import Locale, load_locales
-from newsletter.placeholders import Part, Slots, SlotTemplate
+from newsletter.placeholders import Part, Slots
 from newsletter.reading import reading_minutes
 from newsletter.render.inline import inline_css
 from newsletter.render.jinja import render_template
@@ -95,10 +96,11 @@ def render_issue(article: Article, settings: Settings) -> RenderedIssue:
     prepared = prepare(article, settings)
     templates = settings.templates_dir
     mjml_source = render_template(templates, HTML_TEMPLATE, prepared.html_context())
-    html = inline_css(compile_mjml(mjml_source, templates / HTML_TEMPLATE))
+    compiled = compile_mjml(mjml_source, templates / HTML_TEMPLATE)
+    html = inline_css(compiled)
     text = render_template(templates, TEXT_TEMPLATE, prepared.text_context())
-    slots = prepared.slots
-    return RenderedIssue(
+    _require_footer(prepared, compiled, html, text)
+    return RenderedIssue.assemble(
         slug=article.slug,
         subject=article.subject,
         preheader=article.preheader,
@@ -109,10 +111,41 @@ def render_issue(article: Article, settings: Settings) -> RenderedIssue:
         mjml=mjml_source,
         html=html,
         text=text,
-        slots=slots,
-        html_template=SlotTemplate.compile(html, slots, "h"),
-        text_template=SlotTemplate.compile(text, slots, "t"),
+        slots=prepared.slots,
     )
+
+
+def _require_footer(prepared: Prepared, compiled: str, html: str, text: str) -> None:
+    """Every copy must carry the unsubscribe link and the postal address, in both parts.
+
+    The HTML parser under premailer stops at a nesting depth limit and silently drops the rest
+    of the document, footer included: an article with 250 nested <div>s lost both.
+    """
+    settings, article = prepared.settings, prepared.article
+    token = prepared.slots.token("h", "unsubscribe_url")
+    address = settings.postal_address
+    html_text = lxml.html.document_fromstring(html.encode("utf-8")).text_content()
+    for what, ok, printed in (
+        ("unsubscribe link", token in html, token in compiled),
+        ("postal address", address in html_text, True),
+    ):
+        if ok:
+            continue
+        if printed:
+            raise ArticleError(
+                f"the finished HTML lost its {what}: the article's HTML is nested too deeply for "
+                "the HTML parser, which drops everything after it; flatten the nested elements",
+                path=article.path,
+            )
+        raise TemplateError(
+            f"{settings.templates_dir / HTML_TEMPLATE}: the email has no {what}; print "
+            f"{'recipient.unsubscribe_url' if what.startswith('unsub') else 'postal_address'} in the footer"
+        )
+    if prepared.slots.token("t", "unsubscribe_url") not in text or address not in text:
+        raise TemplateError(
+            f"{settings.templates_dir / TEXT_TEMPLATE}: the plain-text part needs "
+            "recipient.unsubscribe_url and postal_address in its footer"
+        )
 
 
 def locale_for(article: Article, settings: Settings) -> Locale:

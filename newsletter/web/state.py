@@ -49,7 +49,7 @@ class Web:
 
     def __post_init__(self) -> None:
         self.writer = Writer(self.store)
-        self.rendered_issues = RenderedIssues(self.settings)
+        self.rendered_issues = RenderedIssues(self.store, self.settings)
         secret = self.settings.secret_key.get_secret_value()
         list_id = self.settings.list_label
         self.unsubscribe_tokens = UnsubscribeTokens(secret, list_id)

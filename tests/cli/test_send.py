@@ -109,9 +109,9 @@ def test_send_over_smtp_then_again_sends_nothing_more(listed: Path) -> None:
         assert second.returncode == 0 and "(continuing)" in second.stdout
     delivered = [rcpt[0] for _, rcpt, _ in server.messages]
     assert len(delivered) == len(set(delivered)) == 13
-    campaigns = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
-    assert campaigns[0]["id"] == CAMPAIGN and campaigns[0]["status"] == "finished"
-    assert campaigns[0]["counts"]["sent"] == 13
+    (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
+    assert campaign["label"] == CAMPAIGN and campaign["status"] == "finished"
+    assert campaign["counts"]["sent"] == 13
 
 
 def test_campaigns_show_and_retry_of_failed_recipients(listed: Path) -> None:
@@ -140,6 +140,7 @@ def test_campaigns_show_counts_what_the_providers_events_reported(listed: Path) 
         run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=smtp_env(server.port))
     before = run_cli("campaigns", "show", CAMPAIGN, cwd=listed)
     assert "provider reported  delivered: 0  bounced: 0" in before.stdout
+    campaign_id = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)[0]["id"]
     store = Store.open(f"sqlite:///{listed / 'subscribers' / 'subscribers.db'}")
     try:
         first, second, *rest = [s.id for s in store.find(Filters(status=Status.SUBSCRIBED))]
@@ -147,9 +148,9 @@ def test_campaigns_show_counts_what_the_providers_events_reported(listed: Path) 
         apply_events(
             store,
             [
-                ProviderEvent("b1", "bounce", moment, None, first, CAMPAIGN, "550 no such user"),
-                ProviderEvent("d1", "deferred", moment, None, second, CAMPAIGN),
-                *(ProviderEvent(f"ok{i}", "delivered", moment, None, i, CAMPAIGN) for i in rest),
+                ProviderEvent("b1", "bounce", moment, None, first, campaign_id, "550 no such user"),
+                ProviderEvent("d1", "deferred", moment, None, second, campaign_id),
+                *(ProviderEvent(f"ok{i}", "delivered", moment, None, i, campaign_id) for i in rest),
             ],
         )
     finally:
@@ -197,17 +198,20 @@ def test_declining_the_confirmation_sends_nothing(listed: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("at", "words"),
+    ("when", "words"),
     [
-        ("tomorrow", "not a time"),
-        ("2025-09-04T08:00", "no time zone"),
-        ("2020-01-01T00:00Z", "next 72 hours"),
+        (["--at", "tomorrow"], "not a time"),
+        (["--at", "2025-09-04T08:00"], "no time zone"),
+        (["--at", "2020-01-01T00:00Z"], "is in the past"),
+        (["--at", "2099-01-01T00:00Z"], "more than a year ahead"),
+        (["--at", "2099-01-01T08:00", "--tz", "Mars/Olympus"], "not a time zone"),
     ],
 )
-def test_a_bad_send_time_is_explained(listed: Path, at: str, words: str) -> None:
+def test_a_bad_send_time_is_explained(listed: Path, when: list[str], words: str) -> None:
     assert_one_line_error(
-        run_cli("send", str(SAMPLE_ARTICLE), "--at", at, "--yes", cwd=listed, env=SECRET), words
+        run_cli("send", str(SAMPLE_ARTICLE), *when, "--yes", cwd=listed, env=SECRET), words
     )
+    assert json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout) == []
 
 
 def test_declining_a_retry_moves_nobody(listed: Path) -> None:
@@ -236,7 +240,7 @@ def test_a_segment_after_a_full_send_mails_nobody_twice(listed: Path) -> None:
         env = smtp_env(server.port)
         run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=env)
         segment = run_cli("send", str(SAMPLE_ARTICLE), "--lang", "en", "--yes", cwd=listed, env=env)
-        assert_one_line_error(segment, "nobody to send to", "has not had this article")
+        assert_one_line_error(segment, "nobody to send to", "has not had this issue")
     delivered = [rcpt[0] for _, rcpt, _ in server.messages]
     assert len(delivered) == len(set(delivered)) == 13
 
@@ -244,10 +248,24 @@ def test_a_segment_after_a_full_send_mails_nobody_twice(listed: Path) -> None:
 def test_two_sends_of_one_campaign_cannot_run_at_once(listed: Path) -> None:
     from newsletter.delivery.lock import campaign_lock
 
-    with fake_smtp.running() as server, campaign_lock(listed / "subscribers", CAMPAIGN):
-        result = run_cli(
-            "send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=smtp_env(server.port)
-        )
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    env = smtp_env(1025)
+    scheduled = run_cli("send", str(SAMPLE_ARTICLE), "--at", soon, "--yes", cwd=listed, env=env)
+    assert scheduled.returncode == 0, scheduled.stderr
+    (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
+    store = Store.open(f"sqlite:///{listed / 'subscribers' / 'subscribers.db'}")
+    try:
+        with fake_smtp.running() as server, campaign_lock(store, campaign["id"]):
+            result = run_cli(
+                "campaigns",
+                "resume",
+                campaign["id"],
+                "--yes",
+                cwd=listed,
+                env=smtp_env(server.port),
+            )
+    finally:
+        store.close()
     assert_one_line_error(result, "another `newsletter send` of", "is running")
     assert server.messages == []
 

@@ -17,7 +17,7 @@ from newsletter.audience.models import Status
 from newsletter.audience.schema import campaign_recipients, provider_events
 from newsletter.audience.store import Consent, Filters, Store
 from newsletter.delivery.events import ProviderEvent, apply_events, prune_events
-from newsletter.delivery.journal import Journal
+from tests.delivery.helpers import open_campaign
 from tests.refusing import refuse_updates
 
 _ids = itertools.count(1)
@@ -59,15 +59,7 @@ def status(store: Store, email: str = "ada@example.com") -> Status:
 
 def start_campaign(store: Store) -> None:
     """Every subscribed reader frozen into campaign c1, as a real send begins."""
-    Journal(store).start(
-        campaign_id="c1",
-        slug="issue",
-        article="a.md",
-        subject="An issue",
-        article_sha="x",
-        filters=Filters(),
-        provider="sendgrid",
-    )
+    open_campaign(store)
 
 
 def delivery(store: Store, subscriber: int) -> str | None:

@@ -20,6 +20,7 @@ from newsletter.providers.sendgrid import SendGridProvider
 from newsletter.providers.smtp import SmtpProvider
 from newsletter.render import render_issue
 from tests.conftest import SAMPLE_ARTICLE
+from tests.delivery.helpers import open_campaign
 from tests.fakes import sendgrid as fake_sendgrid
 from tests.fakes import smtp as fake_smtp
 
@@ -52,16 +53,8 @@ def populate(store: Store, count: int) -> None:
 
 
 def start(journal: Journal, issue) -> str:
-    journal.start(
-        campaign_id="c1",
-        slug=issue.slug,
-        article="a.md",
-        subject=issue.subject,
-        article_sha="x",
-        filters=Filters(),
-        provider="test",
-    )
-    return "c1"
+    """Campaign c1 of the sample issue to everyone subscribed: recorded once, started each run."""
+    return journal.start(open_campaign(journal.store)).id
 
 
 class Hooked:
@@ -276,6 +269,7 @@ def test_ctrl_c_pauses_and_marks_only_the_batch_in_flight_uncertain(
         "failed": 0,
         "skipped": 0,
         "uncertain": 4,
+        "cancelled": 0,
     }
     assert journal.campaign("c1").status == "paused"
     provider.before_batch = lambda batch: None

@@ -74,62 +74,73 @@ class FakeSendGrid:
                 return self.plan.pop(0)
             return self.decide(self.requests) if self.decide else "ok"
 
-    def problems(self, body: Any) -> list[str]:
-        """Everything the real API would refuse in this body."""
+    def problems(self, body: Any) -> list[tuple[str | None, str]]:
+        """Everything the real API would refuse in this body: (field, message) as SendGrid names them."""
         if self.validate:
             errors = [
-                f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                (".".join(map(str, e.absolute_path)) or None, e.message)
                 for e in _VALIDATOR.iter_errors(body)
             ]
             if errors:
                 return errors
-        return _rules(body) if isinstance(body, dict) else ["body is not an object"]
+        return _rules(body) if isinstance(body, dict) else [(None, "body is not an object")]
 
 
-def _rules(body: dict[str, Any]) -> list[str]:
-    problems = []
+def _rules(body: dict[str, Any]) -> list[tuple[str | None, str]]:
+    problems: list[tuple[str | None, str]] = []
     addresses = [
         to["email"].lower()
         for p in body["personalizations"]
         for to in p.get("to", []) + p.get("cc", []) + p.get("bcc", [])
     ]
     if len(addresses) > 1000:
-        problems.append(f"{len(addresses)} recipients; at most 1000")
+        problems.append(("personalizations", f"{len(addresses)} recipients; at most 1000"))
     if len(set(addresses)) != len(addresses):
-        problems.append("duplicate recipient addresses")
+        problems.append(("personalizations", "duplicate recipient addresses"))
     types = [c["type"] for c in body.get("content", [])]
     if (
         "text/plain" in types
         and "text/html" in types
         and types.index("text/plain") > types.index("text/html")
     ):
-        problems.append("text/plain must come before text/html")
+        problems.append(("content", "text/plain must come before text/html"))
     if "content" not in body and "template_id" not in body:
-        problems.append("content is required")
+        problems.append(("content", "content is required"))
     if "reply_to" in body and "reply_to_list" in body:
-        problems.append("reply_to and reply_to_list together")
-    for where in [body, *body["personalizations"]]:
+        problems.append(("reply_to", "reply_to and reply_to_list together"))
+    places = [(None, body)] + [
+        (f"personalizations.{i}", p) for i, p in enumerate(body["personalizations"])
+    ]
+    for prefix, where in places:
         for key in ("custom_args", "headers", "substitutions"):
+            field = f"{prefix}.{key}" if prefix else key
             values = where.get(key, {})
             if any(not isinstance(v, str) for v in values.values()):
-                problems.append(f"{key} values must be strings")
-            if key == "headers" and RESERVED_HEADERS & {h.lower() for h in values}:
-                problems.append(
-                    f"reserved header in {sorted(RESERVED_HEADERS & {h.lower() for h in values})}"
-                )
+                problems.append((field, f"{key} values must be strings"))
+            reserved = RESERVED_HEADERS & {h.lower() for h in values}
+            if key == "headers" and reserved:
+                problems.append((field, f"reserved header in {sorted(reserved)}"))
             if (
                 key in ("custom_args", "substitutions")
                 and len(json.dumps(values).encode()) > 10_000
             ):
-                problems.append(f"{key} over 10,000 bytes")
+                problems.append((field, f"{key} over 10,000 bytes"))
         send_at = where.get("send_at")
         if send_at is not None and not time.time() - 60 <= send_at <= time.time() + 72 * 3600:
-            problems.append("send_at more than 72 hours ahead")
-    names = [to.get("name", "") for p in body["personalizations"] for to in p.get("to", [])]
-    if any(("," in n or ";" in n) and not (n.startswith('"') and n.endswith('"')) for n in names):
-        problems.append("to.name may not contain , or ; unless quoted")
+            problems.append(
+                (f"{prefix}.send_at" if prefix else "send_at", "send_at more than 72 hours ahead")
+            )
+        if prefix:
+            for to in where.get("to", []):
+                name = to.get("name", "")
+                if ("," in name or ";" in name) and not (
+                    name.startswith('"') and name.endswith('"')
+                ):
+                    problems.append(
+                        (f"{prefix}.to", "to.name may not contain , or ; unless quoted")
+                    )
     if any(not c.isascii() for c in body.get("categories", [])):
-        problems.append("categories must be ASCII")
+        problems.append(("categories", "categories must be ASCII"))
     return problems
 
 
@@ -185,7 +196,7 @@ def _handler(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
             problems = fake.problems(body)
             if problems:
                 return self._answer(
-                    400, {"errors": [{"field": None, "message": p} for p in problems]}
+                    400, {"errors": [{"field": f, "message": m} for f, m in problems]}
                 )
             with fake._lock:
                 fake.accepted.append(body)

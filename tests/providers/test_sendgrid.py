@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from newsletter.article import read_article
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.mime import MessageBuilder, Recipient
-from newsletter.providers.base import ProviderError, Sent, Uncertain
+from newsletter.providers.base import Failed, ProviderError, Sent, Uncertain
 from newsletter.providers.sendgrid import SendGridProvider
 from newsletter.render import render_issue
 from tests.conftest import SAMPLE_ARTICLE
@@ -124,12 +122,31 @@ def test_a_timeout_after_sending_is_uncertain_not_retried(settings, issue) -> No
     assert len(fake.accepted) == 1  # it did arrive: resending would have doubled it
 
 
-def test_send_at_is_passed_per_recipient(settings, issue) -> None:
-    when = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+def test_a_recipient_sendgrid_refuses_fails_alone_and_the_rest_are_sent(settings, issue) -> None:
     with running(KEY) as fake:
-        provider = provider_for(settings, fake.url, issue, send_at=when)
-        provider.send(envelopes(provider, 1))
-    assert fake.accepted[0]["personalizations"][0]["send_at"] == int(when.timestamp())
+        provider = provider_for(settings, fake.url, issue)
+        batch = envelopes(provider, 5)
+        poison = provider._builder.envelope(
+            Recipient("2", "reader2@example.org", "名" * 3000, "名" * 3000)
+        )
+        batch[2] = poison
+        results = provider.send(batch)
+    assert isinstance(results[2], Failed)
+    assert "substitutions" in results[2].reason and "10,000 bytes" in results[2].reason
+    assert [type(r) for i, r in enumerate(results) if i != 2] == [Sent] * 4
+    assert fake.answers == [400, 202]
+    (body,) = fake.accepted
+    assert [p["to"][0]["email"] for p in body["personalizations"]] == [
+        f"reader{n}@example.org" for n in (0, 1, 3, 4)
+    ]
+
+
+def test_no_request_schedules_with_sendgrid(settings, issue) -> None:
+    with running(KEY) as fake:
+        provider = provider_for(settings, fake.url, issue)
+        provider.send(envelopes(provider, 3))
+    (body,) = fake.accepted
+    assert "send_at" not in body and all("send_at" not in p for p in body["personalizations"])
 
 
 def test_a_missing_api_key_is_named_before_anything_is_sent(settings, issue) -> None:

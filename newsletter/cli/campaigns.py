@@ -1,0 +1,297 @@
+"""`newsletter campaigns ...` and `newsletter worker`: progress, retries, schedules, cancelling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from newsletter.cli.context import console, err_console, open_store, settings
+from newsletter.cli.send import run_with_progress
+from newsletter.errors import NewsletterError
+
+if TYPE_CHECKING:
+    from newsletter.delivery.worker import DueRun
+
+__all__ = ["app", "worker"]
+
+app = typer.Typer(
+    help="Campaign progress per recipient, retries, schedules and cancelling.",
+    no_args_is_help=True,
+)
+
+CampaignArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="CAMPAIGN", help="A campaign id, or its label such as 'slug (lang en)'."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+YesOption = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")]
+
+
+@app.command("list")
+def list_campaigns(as_json: JsonOption = False) -> None:
+    """Every campaign with its issue, status, time and counts per state."""
+    from newsletter.delivery.journal import Journal
+
+    with open_store() as store:
+        journal = Journal(store)
+        data: list[dict[str, Any]] = [
+            {
+                "id": c.id,
+                "label": c.label,
+                "issue": c.issue_id,
+                "status": c.status,
+                "send_at": c.send_at.isoformat() if c.send_at else None,
+                "subject": c.subject,
+                "counts": journal.counts(c.id),
+            }
+            for c in journal.campaigns()
+        ]
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    table = Table(
+        "campaign", "label", "status", "sent", "pending", "failed", "uncertain", "skipped"
+    )
+    for c in data:
+        n = c["counts"]
+        table.add_row(
+            escape(c["id"]),
+            escape(c["label"]),
+            c["status"] + (f" for {c['send_at'][:16]}Z" if c["status"] == "scheduled" else ""),
+            *(str(n[k]) for k in ("sent", "pending", "failed", "uncertain", "skipped")),
+        )
+    console.print(table)
+
+
+@app.command()
+def show(campaign: CampaignArgument, as_json: JsonOption = False) -> None:
+    """A campaign's progress per state, what the provider reported, and who failed, was skipped or is uncertain."""
+    from newsletter.delivery.campaign import resolve
+    from newsletter.delivery.issues import Issues
+    from newsletter.delivery.journal import Journal, RowState
+
+    with open_store() as store:
+        journal = Journal(store)
+        found = resolve(journal, campaign)
+        issue = Issues(store).get(found.issue_id)
+        counts = journal.counts(found.id)
+        problems = journal.recipients(
+            found.id,
+            [RowState.FAILED, RowState.UNCERTAIN, RowState.SENDING, RowState.SKIPPED],
+            limit=1000,
+        )
+        data: dict[str, Any] = {
+            "id": found.id,
+            "label": found.label,
+            "issue": issue.id,
+            "status": found.status,
+            "note": found.note,
+            "forced": found.forced,
+            "send_at": found.send_at,
+            "subject": found.subject,
+            "article": issue.article,
+            "article_changed": _file_changed(issue.article, issue.source_sha),
+            "counts": counts,
+            "confirmed_by_provider": journal.confirmed(found.id),
+            "delivery": journal.deliveries(found.id),
+            "recipients": problems,
+        }
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        return
+    _print_campaign(data)
+
+
+def _print_campaign(data: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]{escape(data['id'])}[/] {escape(data['label'])} ({data['status']}) "
+        f"{escape(data['subject'])}"
+    )
+    console.print(f"issue {escape(data['issue'])} from {escape(data['article'])}")
+    if data["send_at"] is not None:
+        console.print(f"scheduled for {data['send_at']:%Y-%m-%d %H:%M} UTC")
+    if data["article_changed"]:
+        console.print(
+            "[yellow]the article file changed since the issue was sent; readers who have not "
+            "had it get the version sent (`send --update-content` changes that)[/]"
+        )
+    if data["note"]:
+        console.print(f"[yellow]{escape(data['note'])}[/]")
+    if data["forced"]:
+        console.print(f"[yellow]sent despite QA errors: {escape(data['forced'])}[/]")
+    console.print("  ".join(f"{state}: {count}" for state, count in data["counts"].items()))
+    if data["confirmed_by_provider"]:
+        console.print(
+            f"{data['confirmed_by_provider']} uncertain recipient(s) settled by the provider's events"
+        )
+    console.print(_delivery_line(data["delivery"]))
+    if data["recipients"]:
+        table = Table("address", "state", "reason")
+        for row in data["recipients"]:
+            table.add_row(
+                escape(row["email"] or "(erased)"), row["state"], escape(row["reason"] or "")
+            )
+        console.print(table)
+
+
+def _file_changed(article: str, sha: str) -> bool:
+    """Whether the file on disk now differs from what the issue sent (False when it is gone)."""
+    from newsletter.article import read_article
+    from newsletter.delivery.issues import source_sha
+
+    try:
+        return source_sha(read_article(Path(article))) != sha
+    except NewsletterError:
+        return False
+
+
+def _delivery_line(delivery: dict[str, int]) -> str:
+    """Delivered and bounced always (0 until the provider's events arrive), the rest when any."""
+    shown = {
+        state: count
+        for state, count in delivery.items()
+        if count or state in ("delivered", "bounced")
+    }
+    return "provider reported  " + "  ".join(f"{state}: {count}" for state, count in shown.items())
+
+
+@app.command()
+def retry(
+    campaign: CampaignArgument,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="Resend to recipients whose send failed.")
+    ] = False,
+    uncertain: Annotated[
+        bool,
+        typer.Option(
+            "--uncertain",
+            help="Resend to recipients in flight at a crash that no provider event settled "
+            "(they may get two copies).",
+        ),
+    ] = False,
+    yes: YesOption = False,
+) -> None:
+    """Send the campaign again to its failed and/or uncertain recipients only, as it was sent."""
+    from newsletter.delivery.campaign import resolve
+    from newsletter.delivery.journal import Journal, RowState
+
+    if not failed and not uncertain:
+        raise NewsletterError("say what to resend: --failed, --uncertain or both")
+    config = settings()
+    with open_store(config) as store:
+        journal = Journal(store)
+        found = resolve(journal, campaign)
+        counts = journal.counts(found.id)
+        waiting = (counts[RowState.FAILED] if failed else 0) + (
+            counts[RowState.UNCERTAIN] if uncertain else 0
+        )
+        if not yes and not typer.confirm(
+            f"Send {found.id} ({found.label}) again to {waiting} recipient(s)?"
+        ):
+            raise typer.Exit(1)
+        moved = journal.retry(found.id, failed=failed, uncertain=uncertain)
+        console.print(f"{moved} recipient(s) of {escape(found.id)} are pending again")
+        run_with_progress(store, config, found.id)
+
+
+@app.command()
+def resume(campaign: CampaignArgument, yes: YesOption = False) -> None:
+    """Continue a paused or interrupted campaign now (a scheduled one: send it now)."""
+    from newsletter.delivery.campaign import resolve
+    from newsletter.delivery.journal import Journal
+
+    config = settings()
+    with open_store(config) as store:
+        found = resolve(Journal(store), campaign)
+        if not yes and not typer.confirm(f"Continue {found.id} ({found.label}) now?"):
+            raise typer.Exit(1)
+        run_with_progress(store, config, found.id)
+
+
+@app.command()
+def cancel(campaign: CampaignArgument, yes: YesOption = False) -> None:
+    """Stop a scheduled or running campaign: nothing further is claimed.
+
+    A batch already with the provider finishes. Readers it had not reached stay free for another campaign of the same issue.
+    """
+    from newsletter.delivery.campaign import resolve
+    from newsletter.delivery.journal import Journal
+
+    with open_store() as store:
+        journal = Journal(store)
+        found = resolve(journal, campaign)
+        if not yes and not typer.confirm(f"Cancel {found.id} ({found.label})?"):
+            raise typer.Exit(1)
+        stopped = journal.cancel(found.id)
+    console.print(
+        f"Cancelled {escape(found.id)} ({escape(found.label)}): {stopped} reader(s) it had not "
+        "reached will not get the issue from it."
+    )
+
+
+@app.command("run-due")
+def run_due() -> None:
+    """Send every scheduled campaign whose time has come, and continue interrupted ones.
+
+    For cron or a systemd timer (see the README). Exits 1 when a campaign could not be sent.
+    """
+    from newsletter.delivery.worker import run_due as deliver_due
+
+    config = settings()
+    with open_store(config) as store:
+        runs = deliver_due(store, config)
+    _report(runs)
+    if any(run.problem and not run.busy for run in runs):
+        raise typer.Exit(1)
+
+
+def worker(
+    interval: Annotated[
+        float, typer.Option(min=1.0, help="Seconds between looks for due campaigns.")
+    ] = 60.0,
+) -> None:
+    """Run `campaigns run-due` every --interval seconds, for a process supervisor.
+
+    SIGTERM or Ctrl-C stops it between batches, so no batch is left uncertain; the next start continues the campaign.
+    """
+    import signal
+    import threading
+
+    from newsletter.delivery.worker import work
+
+    config = settings()
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        err_console.print(f"{signal.Signals(signum).name}: stopping after the current batch")
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, request_stop)
+    console.print(f"worker: looking for due campaigns every {interval:g} s")
+    with open_store(config) as store:
+        work(store, config, interval=interval, stop=stop, report=_report)
+
+
+def _report(runs: list[DueRun]) -> None:
+    for run in runs:
+        name = f"{run.campaign.id} ({run.campaign.label})"
+        if run.summary is not None:
+            s = run.summary
+            console.print(
+                escape(
+                    f"{name}: sent {s.sent}, failed {s.failed}, uncertain {s.uncertain}, "
+                    f"skipped {s.skipped}" + (" (stopped between batches)" if s.stopped else "")
+                )
+            )
+        elif run.busy:
+            console.print(escape(f"{name}: another process is sending it"))
+        else:
+            err_console.print(f"[red]{escape(name)}: {escape(run.problem or '')}[/]")

@@ -1,0 +1,268 @@
+"""Sending an issue: which issue and campaign a send means, the QA gate, and the run itself.
+
+Every send path goes through here: `newsletter send` (plan, confirm, commit, deliver),
+`campaigns resume/retry/run-due`, and `newsletter worker`. The CLI only parses, confirms and
+prints. The guarantees live below it: the issue's snapshot is what is sent (editing the file
+changes nothing until ``update_content``), the ledger gives each reader one copy of an issue
+whatever the campaigns, the gate refuses a message with QA errors, and the lock lets one
+process at a time run a campaign.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.article import Article, read_article
+from newsletter.audience.store import Filters, Store
+from newsletter.config import Settings
+from newsletter.delivery.gate import enforce, inspect
+from newsletter.delivery.ids import new_id
+from newsletter.delivery.issues import IssueRecord, Issues
+from newsletter.delivery.journal import Campaign, CampaignStatus, Journal, NewCampaign, RowState
+from newsletter.delivery.lock import campaign_lock
+from newsletter.delivery.runner import Progress, Summary, run_campaign
+from newsletter.errors import ConfigError, NewsletterError
+from newsletter.issue import RenderedIssue
+from newsletter.mime import MessageBuilder
+from newsletter.providers import check_provider, open_provider
+from newsletter.qa import Finding
+from newsletter.render import render_issue
+
+__all__ = ["Content", "Plan", "commit", "content_for", "deliver", "plan_send", "resolve"]
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a send of an article file delivers, and which issue it belongs to."""
+
+    issue: IssueRecord | None
+    """None: a new issue, recorded when the send is committed."""
+    article: Article
+    rendered: RenderedIssue
+    file_changed: bool
+    """The file differs from the issue's snapshot, which is what will be sent."""
+    new_snapshot: bool
+    """Committing stores this as the issue's snapshot: a new issue, ``update_content``, or an
+    issue sent by a release from before snapshots."""
+
+
+def content_for(
+    store: Store,
+    settings: Settings,
+    path: Path,
+    *,
+    new_issue: bool = False,
+    update_content: bool = False,
+) -> Content:
+    """The issue an article file is, and the exact article and email a send would deliver."""
+    on_disk = read_article(path)
+    issues = Issues(store)
+    if new_issue:
+        taken = issues.by_slug(on_disk.slug)
+        if taken is not None:
+            raise NewsletterError(
+                f"--new-issue: slug {on_disk.slug!r} already names issue {taken.id}; give the new "
+                "issue its own 'slug:' in the front matter",
+                path=path,
+            )
+        issue = None
+    else:
+        issue = issues.matching(on_disk)
+    if issue is not None and issue.has_snapshot and not update_content:
+        return Content(
+            issue,
+            issue.article_as_sent(),
+            issue.rendered_as_sent(),
+            file_changed=issue.differs_from(on_disk),
+            new_snapshot=False,
+        )
+    return Content(issue, on_disk, render_issue(on_disk, settings), False, new_snapshot=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A send as it would happen, before anything is written: what the confirmation shows."""
+
+    content: Content
+    filters: Filters
+    campaign_id: str
+    campaign: Campaign | None
+    """The campaign this send continues or reschedules; None: a new one with ``campaign_id``."""
+    send_at: dt.datetime | None
+    provider: str
+    remaining: int
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+
+def plan_send(
+    store: Store,
+    settings: Settings,
+    path: Path,
+    filters: Filters,
+    *,
+    provider: str | None = None,
+    send_at: dt.datetime | None = None,
+    new_issue: bool = False,
+    update_content: bool = False,
+) -> Plan:
+    """Which issue and campaign a `send` means, how many it would reach, and the QA findings."""
+    if settings.uses_example_secret:
+        raise ConfigError(
+            "secret_key is the public example value: set NEWSLETTER_SECRET_KEY (for example in "
+            ".env) before a real send"
+        )
+    content = content_for(store, settings, path, new_issue=new_issue, update_content=update_content)
+    journal = Journal(store)
+    campaign = _current(journal, content.issue, filters)
+    if campaign is not None and campaign.status == CampaignStatus.SCHEDULED and send_at is None:
+        raise NewsletterError(
+            f"campaign {campaign.id} ({campaign.label}) is scheduled for "
+            f"{campaign.send_at:%Y-%m-%d %H:%M} UTC; move it with --at, send it now with "
+            f"`newsletter campaigns resume {campaign.id}`, or cancel it"
+        )
+    if campaign is not None and campaign.status != CampaignStatus.SCHEDULED and send_at:
+        raise NewsletterError(
+            f"campaign {campaign.id} ({campaign.label}) has already started; --at schedules "
+            "only a campaign that has not"
+        )
+    name = provider or (campaign.provider if campaign else None) or settings.provider
+    check_provider(name, settings)
+    if campaign is not None and campaign.status != CampaignStatus.SCHEDULED:
+        remaining = journal.counts(campaign.id)[RowState.PENDING]
+    else:
+        remaining = journal.audience_size(content.issue.id if content.issue else None, filters)
+    if campaign is None and remaining == 0 and send_at is None:
+        raise NewsletterError(
+            "nobody to send to: no subscribed reader matches (and has not had this issue); "
+            "see `newsletter subscribers stats`. No campaign was started"
+        )
+    campaign_id = campaign.id if campaign else new_id("c")
+    builder = MessageBuilder(content.rendered, settings, campaign=campaign_id)
+    findings = inspect(content.article, builder, settings)
+    return Plan(content, filters, campaign_id, campaign, send_at, name or "", remaining, findings)
+
+
+def commit(store: Store, plan: Plan, *, force: str | None = None) -> Campaign:
+    """Record the issue (and its snapshot) and the campaign; refuses QA errors unless forced."""
+    enforce(plan.findings, force or (plan.campaign.forced if plan.campaign else None))
+    content, journal = plan.content, Journal(store)
+    issues = Issues(store)
+    if content.issue is None:
+        issue = issues.create(content.article, content.rendered)
+    elif content.new_snapshot:
+        issue = issues.replace_snapshot(content.issue, content.article, content.rendered)
+    else:
+        issue = content.issue
+    if plan.campaign is None:
+        spec = NewCampaign(
+            issue_id=issue.id,
+            slug=issue.slug,
+            article=issue.article,
+            subject=content.rendered.subject,
+            article_sha=issue.source_sha,
+            filters=plan.filters,
+            provider=plan.provider,
+            send_at=plan.send_at,
+            forced=force,
+        )
+        return journal.create(spec, campaign_id=plan.campaign_id)
+    if plan.send_at is not None:
+        journal.reschedule(plan.campaign.id, plan.send_at)
+    if force:
+        journal.force(plan.campaign.id, force)
+    return journal.campaign(plan.campaign.id)
+
+
+def deliver(
+    store: Store,
+    settings: Settings,
+    campaign_id: str,
+    *,
+    provider: str | None = None,
+    findings: list[Finding] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Summary:
+    """Run a campaign from its issue's snapshot until nobody is pending (or it pauses).
+
+    ``findings`` are the gate's, when the caller examined this exact message already.
+    """
+    if settings.uses_example_secret:
+        raise ConfigError(
+            "secret_key is the public example value: set NEWSLETTER_SECRET_KEY (for example in "
+            ".env) before a real send"
+        )
+    journal = Journal(store)
+    campaign = journal.campaign(campaign_id)
+    if campaign.status == CampaignStatus.CANCELLED:
+        raise NewsletterError(f"campaign {campaign.id} ({campaign.label}) was cancelled")
+    issue = _with_snapshot(Issues(store), Issues(store).get(campaign.issue_id), settings)
+    builder = MessageBuilder(issue.rendered_as_sent(), settings, campaign=campaign.id)
+    if findings is None:
+        findings = inspect(issue.article_as_sent(), builder, settings)
+    enforce(findings, campaign.forced)
+    sender = open_provider(provider or campaign.provider or settings.provider, settings, builder)
+    try:
+        with campaign_lock(store, campaign.id):
+            journal.start(campaign.id)
+            if on_total is not None:
+                on_total(journal.counts(campaign.id)[RowState.PENDING])
+            return run_campaign(
+                journal,
+                campaign.id,
+                sender,
+                builder,
+                max_failures=settings.max_consecutive_failures,
+                progress=progress,
+                should_stop=should_stop,
+            )
+    finally:
+        sender.close()
+
+
+def resolve(journal: Journal, name: str) -> Campaign:
+    """A campaign by its id, its label (``slug (lang en)``) or an unambiguous id prefix."""
+    exact = journal.find(name)
+    if exact is not None:
+        return exact
+    every = journal.campaigns()
+    found = [c for c in every if c.label == name] or [
+        c for c in every if len(name) >= 4 and c.id.startswith(name)
+    ]
+    live = [c for c in found if c.status != CampaignStatus.CANCELLED]
+    if len(found) == 1 or len(live) == 1:
+        return (live or found)[0]
+    if not found:
+        raise NewsletterError(f"no campaign {name!r}; see `newsletter campaigns list`")
+    choices = ", ".join(f"{c.id} ({c.status})" for c in found)
+    raise NewsletterError(f"{name!r} names several campaigns: {choices}; give the id")
+
+
+def _current(journal: Journal, issue: IssueRecord | None, filters: Filters) -> Campaign | None:
+    """The issue's live campaign for these filters: the one a repeated `send` continues."""
+    if issue is None:
+        return None
+    wanted = {"tag": filters.tag, "lang": filters.lang}
+    same = [
+        c
+        for c in journal.campaigns(issue_id=issue.id)
+        if c.status != CampaignStatus.CANCELLED
+        and {"tag": c.filters.get("tag"), "lang": c.filters.get("lang")} == wanted
+    ]
+    return same[-1] if same else None
+
+
+def _with_snapshot(issues: Issues, issue: IssueRecord, settings: Settings) -> IssueRecord:
+    """An issue sent before snapshots existed takes its snapshot from its file, once."""
+    if issue.has_snapshot:
+        return issue
+    article = read_article(Path(issue.article))
+    return issues.replace_snapshot(issue, article, render_issue(article, settings))

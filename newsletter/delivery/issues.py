@@ -1,0 +1,148 @@
+"""Issues: the unit of exactly-once, with a stable id and a snapshot of what was sent.
+
+The first real send (or schedule) of an article records its issue: an opaque id, the slug,
+the file, and a snapshot of the article's text and of the rendered email. Resumes, retries,
+scheduled runs and the archive use the snapshot, so editing the file afterwards changes
+nothing anyone receives until `send --update-content` says so.
+
+An article file finds its issue by path first (so editing the front matter slug keeps the
+issue) and then by slug (the same article sent from another checkout or host). Slugs are
+unique among issues, because the archive serves each issue at /archive/<slug>.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from newsletter.article import Article, parse_article
+from newsletter.audience.schema import issues
+from newsletter.audience.store import Store, now
+from newsletter.delivery.ids import new_id
+from newsletter.errors import NewsletterError
+from newsletter.issue import RenderedIssue
+
+__all__ = ["IssueRecord", "Issues", "source_sha"]
+
+
+def source_sha(article: Article) -> str:
+    return hashlib.sha256(article.source.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssueRecord:
+    id: str
+    slug: str
+    article: str
+    source: str | None
+    source_sha: str
+    rendered: dict[str, Any] | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @property
+    def has_snapshot(self) -> bool:
+        """False only for issues sent by a release before snapshots (schema v6)."""
+        return self.source is not None and self.rendered is not None
+
+    def article_as_sent(self) -> Article:
+        if self.source is None:
+            raise NewsletterError(f"issue {self.id} has no snapshot of its article")
+        return parse_article(self.source, Path(self.article))
+
+    def rendered_as_sent(self) -> RenderedIssue:
+        if self.rendered is None:
+            raise NewsletterError(f"issue {self.id} has no snapshot of its email")
+        return RenderedIssue.from_snapshot(self.rendered)
+
+    def differs_from(self, article: Article) -> bool:
+        return source_sha(article) != self.source_sha
+
+
+class Issues:
+    """Every read and write of the issues table."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def get(self, issue_id: str) -> IssueRecord:
+        with self.store.read() as conn:
+            row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
+        if row is None:
+            raise NewsletterError(f"no issue {issue_id!r}")
+        return IssueRecord(**row)
+
+    def all(self) -> list[IssueRecord]:
+        with self.store.read() as conn:
+            found = conn.execute(select(issues).order_by(issues.c.created_at)).mappings()
+            return [IssueRecord(**row) for row in found]
+
+    def matching(self, article: Article) -> IssueRecord | None:
+        """The issue this file was sent as: same file first, else same slug."""
+        known = self.all()
+        path = article.path.resolve()
+        by_path = [i for i in known if Path(i.article).resolve() == path]
+        if by_path:
+            return by_path[-1]
+        return next((i for i in known if i.slug == article.slug), None)
+
+    def by_slug(self, slug: str) -> IssueRecord | None:
+        return next((i for i in self.all() if i.slug == slug), None)
+
+    def create(self, article: Article, rendered: RenderedIssue) -> IssueRecord:
+        """Record a new issue with its snapshot; a process that raced us to it wins, and we use it."""
+        moment = now()
+        try:
+            with self.store.write() as conn:
+                issue_id = new_id("i", moment)
+                conn.execute(
+                    insert(issues).values(
+                        id=issue_id, created_at=moment, **_snapshot(article, rendered, moment)
+                    )
+                )
+        except IntegrityError:
+            existing = self.by_slug(article.slug)
+            if existing is None or existing.source_sha != source_sha(article):
+                raise NewsletterError(
+                    f"slug {article.slug!r} already names another issue; give this article "
+                    "its own 'slug:' in the front matter",
+                    path=article.path,
+                ) from None
+            return existing
+        return self.get(issue_id)
+
+    def replace_snapshot(
+        self, issue: IssueRecord, article: Article, rendered: RenderedIssue
+    ) -> IssueRecord:
+        """What the remaining readers get from now on (``send --update-content``)."""
+        other = self.by_slug(article.slug)
+        if other is not None and other.id != issue.id:
+            raise NewsletterError(
+                f"slug {article.slug!r} already names issue {other.id}; keep this issue's slug "
+                f"{issue.slug!r} or choose another",
+                path=article.path,
+            )
+        with self.store.write() as conn:
+            conn.execute(
+                update(issues)
+                .where(issues.c.id == issue.id)
+                .values(**_snapshot(article, rendered, now()))
+            )
+        return self.get(issue.id)
+
+
+def _snapshot(article: Article, rendered: RenderedIssue, moment: dt.datetime) -> dict[str, Any]:
+    return {
+        "slug": article.slug,
+        "article": str(article.path.resolve()),
+        "source": article.source,
+        "source_sha": source_sha(article),
+        "rendered": rendered.snapshot(),
+        "updated_at": moment,
+    }

@@ -1,0 +1,76 @@
+"""The delivery ledger: one row per (issue, reader), so an issue reaches each reader at most once.
+
+Campaigns come and go (the whole list, a tag, a language, retries, a schedule, two processes
+or hosts at once); the ledger's primary key does not. A campaign enters a batch's readers in
+the same transaction that claims its rows; a reader already entered by another campaign is
+that campaign's to send, retry or give up, and is skipped by everyone else. The database's
+unique key settles races: SQLite serialises the writers, and PostgreSQL makes a second
+inserter wait for the first to commit, then skip the row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, literal, select
+from sqlalchemy.engine import Connection
+
+from newsletter.audience.db import insert_ignoring
+from newsletter.audience.schema import UTCDateTime, deliveries
+from newsletter.audience.schema import campaign_recipients as rows
+
+__all__ = ["readers", "release", "take"]
+
+
+def readers(issue_id: str) -> Any:
+    """Everyone the issue was given to (or may have been): a subquery for NOT IN."""
+    return select(deliveries.c.subscriber_id).where(deliveries.c.issue_id == issue_id)
+
+
+def take(
+    conn: Connection, issue_id: str, campaign_id: str, batch: int, moment: dt.datetime
+) -> dict[int, str]:
+    """Enter the batch's ``sending`` rows in the ledger; returns those another campaign has, with it."""
+    in_batch = (
+        rows.c.campaign_id == campaign_id,
+        rows.c.batch == batch,
+        rows.c.state == "sending",
+    )
+    conn.execute(
+        insert_ignoring(conn, deliveries).from_select(
+            ["issue_id", "subscriber_id", "campaign_id", "claimed_at"],
+            select(
+                literal(issue_id),
+                rows.c.subscriber_id,
+                literal(campaign_id),
+                literal(moment, UTCDateTime()),
+            )
+            .where(*in_batch)
+            .order_by(rows.c.subscriber_id),  # one lock order for every inserter: no deadlock
+        )
+    )
+    foreign = (
+        select(deliveries.c.subscriber_id, deliveries.c.campaign_id)
+        .join(rows, rows.c.subscriber_id == deliveries.c.subscriber_id)
+        .where(
+            *in_batch, deliveries.c.issue_id == issue_id, deliveries.c.campaign_id != campaign_id
+        )
+    )
+    return {subscriber_id: owner for subscriber_id, owner in conn.execute(foreign).all()}
+
+
+def release(conn: Connection, issue_id: str, campaign_id: str, states: Sequence[str]) -> None:
+    """Give back the readers of the campaign's rows in these states: it will not send them."""
+    conn.execute(
+        delete(deliveries).where(
+            deliveries.c.issue_id == issue_id,
+            deliveries.c.campaign_id == campaign_id,
+            deliveries.c.subscriber_id.in_(
+                select(rows.c.subscriber_id).where(
+                    rows.c.campaign_id == campaign_id, rows.c.state.in_(list(states))
+                )
+            ),
+        )
+    )
