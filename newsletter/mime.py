@@ -21,6 +21,7 @@ from email.header import Header
 from email.utils import format_datetime
 from urllib.parse import quote
 
+from newsletter.audience.models import NAME_LIMIT
 from newsletter.config import Settings
 from newsletter.issue import RecipientFields, RenderedIssue
 from newsletter.placeholders import SlotTemplate
@@ -29,8 +30,6 @@ from newsletter.tokens import UnsubscribeTokens
 __all__ = ["Composed", "Envelope", "MessageBuilder", "Recipient", "UnsendableAddress", "message_id"]
 
 CRLF = "\r\n"
-NAME_LIMIT = 200
-"""Display names are cut here: longer ones are junk, and they must fit a 998-octet line."""
 
 
 class UnsendableAddress(ValueError):
@@ -177,7 +176,7 @@ class MessageBuilder:
 def format_address(name: str | None, email: str, header: str) -> str:
     """``"Name" <addr>`` with RFC 2047 encoded-words for non-ASCII names; no header injection."""
     _require_sendable(email)
-    name = " ".join((name or "").split())[:NAME_LIMIT]
+    name = " ".join((name or "").split())[:NAME_LIMIT]  # names stored before the limit, too
     if not name:
         return email
     if _ATOM_SAFE.match(name):

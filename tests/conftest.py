@@ -74,6 +74,63 @@ def run_cli(
     )
 
 
+SECRET = {"NEWSLETTER_SECRET_KEY": "a-real-secret-for-this-test-only"}
+"""A secret that is not the public example, so real sends are allowed."""
+SENDGRID_KEY = "SG.test-key-not-real"
+
+
+def smtp_env(port: int) -> dict[str, str]:
+    """Settings for real sends to the aiosmtpd server of tests/fakes/smtp.py on ``port``."""
+    return {
+        **SECRET,
+        "NEWSLETTER_PROVIDER": "smtp",
+        "NEWSLETTER_SMTP_HOST": "127.0.0.1",
+        "NEWSLETTER_SMTP_PORT": str(port),
+        "NEWSLETTER_SMTP_TLS": "none",
+    }
+
+
+def sendgrid_env(url: str) -> dict[str, str]:
+    """Settings for real sends to the fake SendGrid of tests/fakes/sendgrid.py at ``url``."""
+    return {
+        **SECRET,
+        "NEWSLETTER_PROVIDER": "sendgrid",
+        "NEWSLETTER_SENDGRID_API_KEY": SENDGRID_KEY,
+        "NEWSLETTER_SENDGRID_HOST": url,
+        "NEWSLETTER_SENDGRID_TIMEOUT": "120",
+    }
+
+
+@pytest.fixture
+def listed(project: Path) -> Path:
+    """The project with the bundled sample list imported (13 subscribed)."""
+    result = run_cli("subscribers", "import", str(REPO / "subscribers" / "sample.csv"), cwd=project)
+    assert result.returncode == 0, result.stderr
+    return project
+
+
+def import_people(
+    project: Path,
+    rows: list[str],
+    header: str = "email,name,lang",
+    env: dict[str, str] | None = None,
+) -> None:
+    """Import CSV rows (after ``header``) as subscribed readers, through the real command."""
+    people = project / "people.csv"
+    people.write_text(header + "\n" + "".join(f"{row}\n" for row in rows), "utf-8")
+    result = run_cli(
+        "subscribers", "import", str(people), "--consent", "test", cwd=project, env=env
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def project_store(project: Path):
+    """The project's own subscriber store (subscribers/subscribers.db); close it after use."""
+    from newsletter.audience.store import Store
+
+    return Store.open(f"sqlite:///{project / 'subscribers' / 'subscribers.db'}")
+
+
 POSTGRES = os.environ.get("NEWSLETTER_TEST_POSTGRES")
 """A PostgreSQL server URL (postgresql+psycopg://...): `store` tests also run there.
 

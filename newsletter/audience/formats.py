@@ -20,7 +20,7 @@ from newsletter.audience.addresses import Address, InvalidAddress, normalize
 from newsletter.audience.csvsource import CsvImportError
 from newsletter.audience.export import COLUMNS as NATIVE_COLUMNS
 from newsletter.audience.export import unescape_cell
-from newsletter.audience.models import SUPPRESSED, Status
+from newsletter.audience.models import SUPPRESSED, Status, name_problem
 from newsletter.audience.store import Consent
 
 __all__ = ["FIELDS", "Candidate", "Format", "RejectedRow", "detect"]
@@ -131,7 +131,11 @@ class Format:
         except InvalidAddress as exc:
             raise RejectedRow(f"invalid address: {exc}") from None
         reader = _READERS[self.kind]
-        return reader(self, line, address, values, attributes, consent)
+        candidate = reader(self, line, address, values, attributes, consent)
+        problem = name_problem(candidate.name)
+        if problem is not None:
+            raise RejectedRow(problem)
+        return candidate
 
 
 def detect(sheet_name: str, header: list[str], mapping: Mapping[str, str]) -> Format:

@@ -8,14 +8,28 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "NAME_LIMIT",
     "SUPPRESSED",
     "HistoryEntry",
     "Status",
     "Subscriber",
     "first_name_for",
     "first_name_of",
+    "name_problem",
     "subscriber_id_of",
 ]
+
+
+NAME_LIMIT = 200
+"""Longest name a subscriber may have: longer is junk, breaks provider limits (SendGrid takes
+10,000 bytes of substitutions per reader) and cannot fit a mail header line."""
+
+
+def name_problem(name: str | None) -> str | None:
+    """Why a name cannot be stored, or None when it can."""
+    if name is not None and len(name) > NAME_LIMIT:
+        return f"name is {len(name):,} characters; at most {NAME_LIMIT}"
+    return None
 
 
 def first_name_of(name: str | None) -> str | None:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from newsletter.audience.addresses import Address, normalize, suppression_hash
 from newsletter.audience.db import WRITE, open_engine
-from newsletter.audience.models import HistoryEntry, Status, Subscriber
+from newsletter.audience.models import HistoryEntry, Status, Subscriber, name_problem
 from newsletter.audience.schema import (
     UTCDateTime,
     confirmations,
@@ -214,6 +214,9 @@ class Store:
     ) -> Subscriber:
         """A new subscriber: subscribed with consent evidence, otherwise pending."""
         address = _address(email)
+        problem = name_problem(name)
+        if problem is not None:
+            raise SubscriberError(f"{problem}: give a shorter --name")
         status = Status.SUBSCRIBED if consent else Status.PENDING
         moment = now()
         with self.write() as conn:

@@ -139,10 +139,7 @@ def plan_send(
     else:
         remaining = journal.audience_size(content.issue.id if content.issue else None, filters)
     if campaign is None and remaining == 0 and send_at is None:
-        raise NewsletterError(
-            "nobody to send to: no subscribed reader matches (and has not had this issue); "
-            "see `newsletter subscribers stats`. No campaign was started"
-        )
+        raise NewsletterError(_nobody(journal, content.issue))
     campaign_id = campaign.id if campaign else new_id("c")
     builder = MessageBuilder(content.rendered, settings, campaign=campaign_id)
     findings = inspect(content.article, builder, settings)
@@ -244,6 +241,31 @@ def resolve(journal: Journal, name: str) -> Campaign:
         raise NewsletterError(f"no campaign {name!r}; see `newsletter campaigns list`")
     choices = ", ".join(f"{c.id} ({c.status})" for c in found)
     raise NewsletterError(f"{name!r} names several campaigns: {choices}; give the id")
+
+
+def _nobody(journal: Journal, issue: IssueRecord | None) -> str:
+    """Why a new campaign would reach nobody, and what to do instead."""
+    waiting = (
+        [
+            c
+            for c in journal.campaigns(
+                issue_id=issue.id, statuses=[CampaignStatus.PAUSED, CampaignStatus.RUNNING]
+            )
+            if journal.counts(c.id)[RowState.PENDING]
+        ]
+        if issue
+        else []
+    )
+    if waiting:
+        c = waiting[0]
+        return (
+            f"nobody to send to: every matching reader has had this issue or waits in campaign "
+            f"{c.id} ({c.label}); continue it with `newsletter campaigns resume {c.id}`"
+        )
+    return (
+        "nobody to send to: no subscribed reader matches (and has not had this issue); "
+        "see `newsletter subscribers stats`. No campaign was started"
+    )
 
 
 def _current(journal: Journal, issue: IssueRecord | None, filters: Filters) -> Campaign | None:

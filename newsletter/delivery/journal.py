@@ -320,6 +320,8 @@ class Journal:
                 groups.setdefault(outcome, []).append(subscriber_id)
                 states.append(outcome[0])
             for (state, reason, provider_id), ids in groups.items():
+                if state == RowState.PENDING:  # not sent after all: free for any campaign
+                    ledger.forget(conn, self._issue_of(conn, campaign_id), campaign_id, ids)
                 if len(ids) == len(attempts):  # the whole batch had one answer: one UPDATE by batch
                     conn.execute(
                         update(rows)
@@ -347,7 +349,9 @@ class Journal:
     def release(self, campaign_id: str, subscriber_ids: Sequence[int], reason: str) -> None:
         """Put a batch back to pending: the provider refused it before sending anything."""
         with self.store.write() as conn:
-            _set(conn, campaign_id, list(subscriber_ids), state=RowState.PENDING, reason=reason, at=now())  # fmt: skip
+            ids = list(subscriber_ids)
+            _set(conn, campaign_id, ids, state=RowState.PENDING, reason=reason, at=now())
+            ledger.forget(conn, self._issue_of(conn, campaign_id), campaign_id, ids)
 
     def set_status(self, campaign_id: str, status: CampaignStatus, note: str | None = None) -> None:
         """Move a running campaign on; a cancellation made meanwhile is never overwritten."""

@@ -3,7 +3,9 @@
 Campaigns come and go (the whole list, a tag, a language, retries, a schedule, two processes
 or hosts at once); the ledger's primary key does not. A campaign enters a batch's readers in
 the same transaction that claims its rows; a reader already entered by another campaign is
-that campaign's to send, retry or give up, and is skipped by everyone else. The database's
+that campaign's to send, retry or give up, and is skipped by everyone else. A reader whose
+message did not go out after all (the provider deferred it or refused the batch unsent, or
+the campaign was cancelled) leaves the ledger again, free for any campaign of the issue. The database's
 unique key settles races: SQLite serialises the writers, and PostgreSQL makes a second
 inserter wait for the first to commit, then skip the row.
 """
@@ -21,7 +23,7 @@ from newsletter.audience.db import insert_ignoring
 from newsletter.audience.schema import UTCDateTime, deliveries
 from newsletter.audience.schema import campaign_recipients as rows
 
-__all__ = ["readers", "release", "take"]
+__all__ = ["forget", "readers", "release", "take"]
 
 
 def readers(issue_id: str) -> Any:
@@ -74,3 +76,17 @@ def release(conn: Connection, issue_id: str, campaign_id: str, states: Sequence[
             ),
         )
     )
+
+
+def forget(
+    conn: Connection, issue_id: str, campaign_id: str, subscriber_ids: Sequence[int]
+) -> None:
+    """Give back readers whose message did not go out after all (deferred, refused unsent)."""
+    for start in range(0, len(subscriber_ids), 500):
+        conn.execute(
+            delete(deliveries).where(
+                deliveries.c.issue_id == issue_id,
+                deliveries.c.campaign_id == campaign_id,
+                deliveries.c.subscriber_id.in_(subscriber_ids[start : start + 500]),
+            )
+        )

@@ -215,3 +215,15 @@ def test_the_bundled_sample_list_imports_with_every_status_and_both_languages(st
     assert set(stats.by_lang) == {"en", "zh-Hant"}
     domains = {s.email.rsplit("@", 1)[1] for s in store.find()}
     assert domains == {"example.com", "example.org", "example.net"}
+
+
+def test_a_name_over_200_characters_is_rejected_with_its_line(store: Store, tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(
+        f"email,name\nok@example.org,Ada\nlong@example.org,{'名' * 201}\n", encoding="utf-8"
+    )
+    report = import_file(store, people, consent_text="test")
+    assert [s.email for s in store.find()] == ["ok@example.org"]
+    with report.rejects_file.open(encoding="utf-8-sig", newline="") as handle:
+        (_, rejected) = list(csv.reader(handle))
+    assert rejected[1:3] == ["3", "name is 201 characters; at most 200"]

@@ -18,29 +18,10 @@ from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store
 from newsletter.delivery.events import ProviderEvent, apply_events
 from tests.cli.test_compose import assert_one_line_error
-from tests.conftest import REPO, SAMPLE_ARTICLE, run_cli
+from tests.conftest import SAMPLE_ARTICLE, SECRET, run_cli, smtp_env
 from tests.fakes import smtp as fake_smtp
 
 CAMPAIGN = "2025-09-04-ai-blockchain-healthcare"
-SECRET = {"NEWSLETTER_SECRET_KEY": "a-real-secret-for-this-test-only"}
-
-
-@pytest.fixture
-def listed(project: Path) -> Path:
-    """The project with the bundled sample list imported (13 subscribed)."""
-    result = run_cli("subscribers", "import", str(REPO / "subscribers" / "sample.csv"), cwd=project)
-    assert result.returncode == 0, result.stderr
-    return project
-
-
-def smtp_env(port: int) -> dict[str, str]:
-    return {
-        **SECRET,
-        "NEWSLETTER_PROVIDER": "smtp",
-        "NEWSLETTER_SMTP_HOST": "127.0.0.1",
-        "NEWSLETTER_SMTP_PORT": str(port),
-        "NEWSLETTER_SMTP_TLS": "none",
-    }
 
 
 def test_a_dry_run_builds_every_message_into_the_outbox_and_marks_nobody(listed: Path) -> None:

@@ -145,6 +145,10 @@ def test_import_errors_are_one_line(project: Path) -> None:
     )
     assert_one_line_error(cli(project, "list", "--status", "gone"), "is not a status")
     assert_one_line_error(cli(project, "add", "not-an-address"), "not a valid address")
+    assert_one_line_error(
+        cli(project, "add", "long@example.org", "--name", "x" * 201),
+        "name is 201 characters; at most 200",
+    )
 
 
 def test_dry_run_changes_nothing(project: Path) -> None:

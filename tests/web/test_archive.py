@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.cli.test_send import smtp_env
-from tests.conftest import REPO, SAMPLE_ARTICLE, run_cli
+from tests.conftest import REPO, SAMPLE_ARTICLE, run_cli, smtp_env
 from tests.fakes import smtp as fake_smtp
 
 SLUG = "2025-09-04-ai-blockchain-healthcare"
