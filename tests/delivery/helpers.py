@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import time
 import tomllib
 from pathlib import Path
 
@@ -56,3 +58,14 @@ def open_campaign(
         )
         journal.create(spec, campaign_id=campaign_id)
     return campaign_id
+
+
+def soon(seconds: float) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).isoformat()
+
+
+def wait_until(moment: str) -> None:
+    time.sleep(
+        max(0.0, (dt.datetime.fromisoformat(moment) - dt.datetime.now(dt.UTC)).total_seconds())
+        + 0.2
+    )

@@ -335,3 +335,47 @@ def test_prune_forgets_old_event_ids_only(store: Store) -> None:
     assert prune_events(store, older_than=dt.timedelta(0)) == 2
     with store.read() as conn:
         assert conn.execute(select(func.count()).select_from(provider_events)).scalar_one() == 0
+
+
+def test_events_settle_uncertain_rows_and_retry_resends_only_the_rest(store: Store) -> None:
+    from newsletter.delivery.journal import Journal, RowState
+    from newsletter.providers.base import Uncertain
+
+    ids = [add(store, f"reader{n}@example.com") for n in range(4)]
+    journal = Journal(store)
+    campaign = journal.start(open_campaign(store)).id
+    claim = journal.claim(campaign, 10)
+    journal.record(campaign, claim.batch, [(i, Uncertain("answer lost")) for i in ids])
+    summary = apply_events(
+        store,
+        [
+            ev("processed", ids[0]),
+            ev("delivered", ids[1]),
+            ev("dropped", ids[2], reason="Bounced Address"),
+        ],
+    )
+    assert summary.confirmed == 3
+    counts = journal.counts(campaign)
+    assert (counts[RowState.SENT], counts[RowState.FAILED], counts[RowState.UNCERTAIN]) == (2, 1, 1)
+    assert journal.confirmed(campaign) == 3
+    with store.read() as conn:
+        evidence = conn.execute(
+            select(campaign_recipients.c.evidence).where(
+                campaign_recipients.c.subscriber_id == ids[0]
+            )
+        ).scalar_one()
+    assert evidence.startswith("sendgrid processed at ")
+    assert journal.retry(campaign, failed=False, uncertain=True) == 1
+    again = journal.claim(campaign, 10)
+    assert [i for i, _ in again.recipients] == [ids[3]]
+
+
+def test_events_never_touch_a_row_a_live_send_is_still_recording(store: Store) -> None:
+    from newsletter.delivery.journal import Journal, RowState
+
+    ada = add(store)
+    journal = Journal(store)
+    campaign = journal.start(open_campaign(store)).id
+    journal.claim(campaign, 10)
+    assert apply_events(store, [ev("delivered", ada)]).confirmed == 0
+    assert journal.counts(campaign)[RowState.SENDING] == 1

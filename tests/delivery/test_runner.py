@@ -334,3 +334,44 @@ def test_a_first_name_attribute_is_what_the_greeting_uses(store, issue) -> None:
     journal = Journal(store)
     claim = journal.claim(start(journal, issue), 10)
     assert [r.first_name for _, r in claim.recipients] == ["Ada", "陳大文"]
+
+
+def test_one_reader_sendgrid_refuses_never_blocks_the_other_999(
+    store, settings, issue, tmp_path
+) -> None:
+    from sqlalchemy import update
+
+    from newsletter.audience.importer import import_file
+    from newsletter.audience.schema import subscribers
+
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "email,name\n" + "".join(f"reader{n}@example.org,Reader {n}\n" for n in range(1000)),
+        "utf-8",
+    )
+    import_file(store, people, consent_text="test")
+    poison = store.get("reader500@example.org")
+    with store.write() as conn:  # a name from before the 200-character limit
+        conn.execute(
+            update(subscribers).where(subscribers.c.id == poison.id).values(name="名" * 6000)
+        )
+    with fake_sendgrid.running(KEY) as fake:
+        configured = with_sendgrid(settings, fake.url)
+        builder = MessageBuilder(issue, configured, campaign="c1")
+        journal = Journal(store)
+        summary = run_campaign(
+            journal,
+            start(journal, issue),
+            SendGridProvider(configured, builder),
+            builder,
+            max_failures=5,
+        )
+        received = fake.recipients()
+    assert (summary.sent, summary.failed) == (999, 1)
+    assert len(received) == 999 and "reader500@example.org" not in received
+    (failed,) = journal.recipients("c1", ["failed"])
+    assert failed["email"] == "reader500@example.org"
+    assert (
+        "SendGrid refused this recipient" in failed["reason"] and "10,000 bytes" in failed["reason"]
+    )
+    assert journal.campaign("c1").status == "finished"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -13,21 +12,11 @@ import pytest
 from newsletter.delivery.schedule import describe, parse_when
 from newsletter.errors import NewsletterError
 from tests.conftest import SAMPLE_ARTICLE, project_store, run_cli, smtp_env
+from tests.delivery.helpers import soon, wait_until
 from tests.fakes import smtp as fake_smtp
 
 ARTICLE = str(SAMPLE_ARTICLE)
 NOW = dt.datetime(2025, 9, 4, 0, 0, tzinfo=dt.UTC)
-
-
-def soon(seconds: float) -> str:
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).isoformat()
-
-
-def wait_until(moment: str) -> None:
-    time.sleep(
-        max(0.0, (dt.datetime.fromisoformat(moment) - dt.datetime.now(dt.UTC)).total_seconds())
-        + 0.2
-    )
 
 
 def campaigns(project: Path) -> list[dict]:

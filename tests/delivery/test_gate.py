@@ -1,0 +1,90 @@
+"""`send` never sends what `check` calls an error, on any path, unless forced with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_compose import assert_one_line_error
+from tests.conftest import SAMPLE_ARTICLE, run_cli, smtp_env
+from tests.delivery.helpers import soon, wait_until
+from tests.fakes import smtp as fake_smtp
+
+REASON = "clipped on purpose: a test of the gate"
+
+
+@pytest.fixture
+def clipped(listed: Path) -> Path:
+    """An article whose HTML is over Gmail's 102 KB clip: the footer would be hidden."""
+    paragraph = "A long sentence about nothing in particular that fills the page. " * 20
+    body = "\n\n".join(f"{paragraph} {n}" for n in range(90))
+    path = listed / "clipped.md"
+    path.write_text(
+        f"---\ntitle: Too long\ndate: 2025-09-04\nlang: en\npreheader: Long.\n---\n\n{body}\n",
+        "utf-8",
+    )
+    return path
+
+
+def test_an_article_over_the_clip_is_refused_by_a_dry_run_and_a_real_send(
+    listed: Path, clipped: Path
+) -> None:
+    dry = run_cli("send", str(clipped), "--dry-run", cwd=listed)
+    assert dry.returncode == 1 and "gmail-clip" in dry.stdout and "--force" in dry.stderr
+    assert not (listed / "outbox").exists()
+    with fake_smtp.running() as server:
+        real = run_cli("send", str(clipped), "--yes", cwd=listed, env=smtp_env(server.port))
+    assert real.returncode == 1 and "gmail-clip" in real.stdout and "QA error" in real.stderr
+    assert server.messages == []
+    assert json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout) == []
+
+
+def test_force_sends_it_and_the_reason_is_kept_on_the_campaign(listed: Path, clipped: Path) -> None:
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        forced = run_cli("send", str(clipped), "--force", REASON, "--yes", cwd=listed, env=env)
+        assert forced.returncode == 0, forced.stderr
+        assert "3 error(s)" in forced.stdout and "sent anyway" in forced.stdout
+    assert len(server.messages) == 13
+    (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
+    shown = run_cli("campaigns", "show", campaign["id"], cwd=listed)
+    assert f"sent despite QA errors: {REASON}" in shown.stdout
+    data = json.loads(run_cli("campaigns", "show", campaign["id"], "--json", cwd=listed).stdout)
+    assert data["forced"] == REASON
+
+
+def test_an_article_whose_footer_the_parser_drops_does_not_render(listed: Path) -> None:
+    deep = listed / "deep.md"
+    nested = "<div>" * 250 + "deep" + "</div>" * 250
+    deep.write_text(
+        f"---\ntitle: Deep\ndate: 2025-09-04\nlang: en\n---\n\nHello.\n\n{nested}\n\nAfter.\n",
+        "utf-8",
+    )
+    for args in (["--dry-run"], ["--yes"]):
+        assert_one_line_error(
+            run_cli("send", str(deep), *args, cwd=listed, env=smtp_env(1025)),
+            "deep.md",
+            "lost its unsubscribe link",
+            "nested too deeply",
+        )
+    assert_one_line_error(run_cli("build", str(deep), cwd=listed), "lost its unsubscribe link")
+
+
+def test_a_scheduled_issue_that_fails_qa_at_its_time_is_paused_not_sent(listed: Path) -> None:
+    """The gate runs again when the time comes: here the postal address setting changed."""
+    at = soon(3)
+    article = str(SAMPLE_ARTICLE)
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        assert run_cli("send", article, "--at", at, "--yes", cwd=listed, env=env).returncode == 0
+        wait_until(at)
+        moved = {**env, "NEWSLETTER_POSTAL_ADDRESS": "PO Box 1, New Place, Kowloon"}
+        due = run_cli("campaigns", "run-due", cwd=listed, env=moved)
+        assert due.returncode == 1 and "postal-html" in due.stderr
+    assert server.messages == []
+    (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
+    assert campaign["status"] == "paused"
+    assert dt.datetime.fromisoformat(campaign["send_at"]) <= dt.datetime.now(dt.UTC)
