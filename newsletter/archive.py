@@ -14,12 +14,13 @@ import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import exists, func, select
 
 from newsletter.article import read_article
 from newsletter.atomic import replace_dir
-from newsletter.audience.schema import campaign_recipients, campaigns
+from newsletter.audience.schema import campaign_recipients, campaigns, issues
 from newsletter.audience.store import Store, now
 from newsletter.config import Settings
 from newsletter.delivery.issues import IssueRecord, Issues, source_sha
@@ -74,9 +75,13 @@ def sent_issues(store: Store) -> list[ArchivedIssue]:
     for issue_id, when, filters in rows:
         if not any((filters or {}).values()):
             first.setdefault(issue_id, _aware(when))
-    records = {issue.id: issue for issue in Issues(store).all() if issue.id in first}
-    issues = [_listed(records[i], when) for i, when in first.items()]
-    return sorted(issues, key=lambda issue: issue.sent_at, reverse=True)
+    shown = [issues.c.rendered[key].as_string() for key in ("subject", "lang", "preheader")]
+    with store.read() as conn:
+        found = conn.execute(
+            select(issues.c.id, issues.c.slug, issues.c.article, issues.c.source_sha, *shown)
+        ).all()  # the listed fields only: snapshots are large
+    listed = [_listed(row, first[row.id]) for row in found if row.id in first]
+    return sorted(listed, key=lambda issue: issue.sent_at, reverse=True)
 
 
 def web_version(store: Store, issue: ArchivedIssue, settings: Settings) -> str:
@@ -154,20 +159,17 @@ def build_site(store: Store, settings: Settings, out_dir: Path, pages: Pages) ->
     return sorted(files)
 
 
-def _listed(record: IssueRecord, sent_at: dt.datetime) -> ArchivedIssue:
+def _listed(row: Any, sent_at: dt.datetime) -> ArchivedIssue:
     """The index entry: from the snapshot, or from the file for an issue sent before snapshots."""
-    if record.rendered is not None:
-        shown = record.rendered
-        return ArchivedIssue(
-            record.id, record.slug, shown["subject"], sent_at, shown["lang"],
-            shown["preheader"], record.source_sha,
-        )  # fmt: skip
+    issue_id, slug, article_path, sha, subject, lang, preheader = row
+    if subject is not None:
+        return ArchivedIssue(issue_id, slug, subject, sent_at, lang, preheader, sha)
     try:
-        article = read_article(Path(record.article))
+        article = read_article(Path(article_path))
     except NewsletterError:
-        return ArchivedIssue(record.id, record.slug, record.slug, sent_at)
+        return ArchivedIssue(issue_id, slug, slug, sent_at)
     return ArchivedIssue(
-        record.id, record.slug, article.subject, sent_at, article.lang, article.preheader,
+        issue_id, slug, article.subject, sent_at, article.lang, article.preheader,
         source_sha(article),
     )  # fmt: skip
 

@@ -108,10 +108,10 @@ def send(
             )
         _send_test(article, config, test, provider)
         return
-    if at is not None and dry_run:
-        raise NewsletterError("--at schedules a real send; it cannot go with --dry-run")
     with open_store(config) as store:
         if dry_run:
+            if at is not None:
+                _rehearse_schedule(config, at, tz)
             _dry_run(store, config, article, filters, force, new_issue, update_content, eml_all)
         else:
             _send(store, config, article, filters, provider, at, tz, force, new_issue, update_content, yes)  # fmt: skip
@@ -152,6 +152,16 @@ def _send(
         )
         return
     run_with_progress(store, config, campaign.id, findings=plan.findings)
+
+
+def _rehearse_schedule(config: Settings, at: str, tz: str | None) -> None:
+    """A dry run with --at checks the time and says when it would go; it records nothing."""
+    from newsletter.audience.store import now
+    from newsletter.delivery.schedule import describe, parse_when
+
+    zone = tz or config.timezone
+    when = describe(parse_when(at, zone, now=now()), zone)
+    console.print(f"Would be scheduled for {when}; the dry run builds the messages as of now.")
 
 
 def _dry_run(
@@ -286,7 +296,7 @@ def run_with_progress(
 ) -> None:
     """Deliver a campaign with a progress bar, then print what happened."""
     from newsletter.delivery.campaign import deliver
-    from newsletter.delivery.journal import Journal
+    from newsletter.delivery.journal import CampaignStatus, Journal
 
     with _progress() as (bar, advance):
         summary = deliver(
@@ -297,7 +307,10 @@ def run_with_progress(
             on_total=lambda total: bar.update(bar.task_ids[0], total=total),
             progress=advance,
         )
-    print_summary(summary, Journal(store).counts(campaign_id), campaign_id)
+    journal = Journal(store)
+    print_summary(summary, journal.counts(campaign_id), campaign_id)
+    if journal.campaign(campaign_id).status == CampaignStatus.CANCELLED:
+        console.print(f"[yellow]Campaign {escape(campaign_id)} was cancelled while it ran.[/]")
 
 
 class _Rate(ProgressColumn):

@@ -85,15 +85,18 @@ class Issues:
 
     def matching(self, article: Article) -> IssueRecord | None:
         """The issue this file was sent as: same file first, else same slug."""
-        known = self.all()
+        with self.store.read() as conn:
+            known = conn.execute(
+                select(issues.c.id, issues.c.article).order_by(issues.c.created_at)
+            ).all()
         path = article.path.resolve()
-        by_path = [i for i in known if Path(i.article).resolve() == path]
-        if by_path:
-            return by_path[-1]
-        return next((i for i in known if i.slug == article.slug), None)
+        by_path = [issue_id for issue_id, stored in known if Path(stored).resolve() == path]
+        return self.get(by_path[-1]) if by_path else self.by_slug(article.slug)
 
     def by_slug(self, slug: str) -> IssueRecord | None:
-        return next((i for i in self.all() if i.slug == slug), None)
+        with self.store.read() as conn:
+            row = conn.execute(select(issues).where(issues.c.slug == slug)).mappings().first()
+        return None if row is None else IssueRecord(**row)
 
     def create(self, article: Article, rendered: RenderedIssue) -> IssueRecord:
         """Record a new issue with its snapshot; a process that raced us to it wins, and we use it."""

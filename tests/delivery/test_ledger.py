@@ -162,3 +162,27 @@ def test_a_reader_claimed_by_one_campaign_is_skipped_by_the_other(store: Store) 
     assert len(taken) == len(set(taken)) == 10
     assert (second.skipped, third.skipped) == (3, 2)
     assert journal.counts(english)[RowState.SKIPPED] == 2
+
+
+def test_a_campaign_cancelled_mid_send_claims_nobody_further(project: Path) -> None:
+    import_people(project, readers(3000))
+    with fake_sendgrid.running(decide=lambda n: "slow", slow_seconds=1.0, validate=False) as fake:
+        env = sendgrid_env(fake.url)
+        running = start_send(project, env)
+        deadline = time.monotonic() + 60
+        while fake.requests < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=project).stdout)
+        cancelled = run_cli("campaigns", "cancel", campaign["id"], "--yes", cwd=project)
+        assert cancelled.returncode == 0, cancelled.stderr
+        out, errors = running.communicate(timeout=60)
+        assert running.returncode == 0 and "was cancelled while it ran" in out, errors
+        sent_before = sum(fake.recipients().values())
+        assert sent_before < 3000
+        rest = run_cli("send", ARTICLE, "--yes", cwd=project, env=env)
+        assert rest.returncode == 0 and "(new)" in rest.stdout, rest.stderr
+        received = fake.recipients()
+    assert len(received) == 3000 and set(received.values()) == {1}
+    shown = json.loads(run_cli("campaigns", "show", campaign["id"], "--json", cwd=project).stdout)
+    assert shown["status"] == "cancelled"
+    assert shown["counts"]["cancelled"] == 3000 - sent_before

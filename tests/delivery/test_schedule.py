@@ -113,3 +113,10 @@ def test_a_schedule_moves_with_a_new_time_and_a_plain_send_is_refused(listed: Pa
     assert dt.datetime.fromisoformat(campaign["send_at"]) == dt.datetime.fromisoformat(second)
     now = run_cli("send", ARTICLE, "--yes", cwd=listed, env=env)
     assert now.returncode == 1 and "is scheduled for" in now.stderr and "resume" in now.stderr
+
+
+def test_a_dry_run_with_a_time_says_when_and_records_nothing(listed: Path) -> None:
+    at = soon(3600)
+    result = run_cli("send", ARTICLE, "--at", at, "--dry-run", cwd=listed)
+    assert result.returncode == 0 and "Would be scheduled for" in result.stdout, result.stderr
+    assert "13 messages" in result.stdout and campaigns(listed) == []
