@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from newsletter.audience.store import Filters, Store
     from newsletter.config import Settings
     from newsletter.delivery.campaign import Content, Plan
+    from newsletter.delivery.gate import Examination
     from newsletter.delivery.journal import RowState
     from newsletter.delivery.runner import Summary
     from newsletter.qa import Finding
@@ -141,8 +142,12 @@ def _send(
         store, config, article, filters,
         provider=provider, send_at=send_at, new_issue=new_issue, update_content=update_content,
     )  # fmt: skip
-    _refuse_errors(plan.findings, force)
-    _confirm(plan, config, zone, force, yes)
+    # Someone reading the confirmation, or a schedule, can wait for SpamAssassin's score;
+    # with --yes it is checked before the first message, while the campaign is prepared.
+    complete = not yes or send_at is not None
+    findings = plan.examination.findings() if complete else plan.examination.rules
+    _refuse_errors(findings, force)
+    _confirm(plan, findings, complete, config, zone, force, yes)
     campaign = commit(store, plan, force=force)
     if campaign.status == CampaignStatus.SCHEDULED:
         console.print(
@@ -151,7 +156,7 @@ def _send(
             f"worker` runs after that time; `newsletter campaigns cancel {campaign.id}` stops it."
         )
         return
-    run_with_progress(store, config, campaign.id, findings=plan.findings)
+    run_with_progress(store, config, campaign.id, examination=plan.examination)
 
 
 def _rehearse_schedule(config: Settings, at: str, tz: str | None) -> None:
@@ -186,7 +191,7 @@ def _dry_run(
     )
     name = outbox_name(content.rendered.slug, filters)
     builder = MessageBuilder(content.rendered, config, campaign=f"dry-run-{name}")
-    _refuse_errors(inspect(content.article, builder, config), force)
+    _refuse_errors(inspect(content.article, builder, config).findings(), force)
     _print_content(content)
     folder = config.outbox_dir / name
     outbox = DryRunProvider(builder, folder, eml_all=eml_all)
@@ -259,7 +264,15 @@ def _print_content(content: Content) -> None:
         )
 
 
-def _confirm(plan: Plan, config: Settings, zone: str | None, force: str | None, yes: bool) -> None:
+def _confirm(
+    plan: Plan,
+    findings: list[Finding],
+    complete: bool,
+    config: Settings,
+    zone: str | None,
+    force: str | None,
+    yes: bool,
+) -> None:
     from newsletter.delivery.schedule import describe
 
     content, campaign = plan.content, plan.campaign
@@ -282,9 +295,11 @@ def _confirm(plan: Plan, config: Settings, zone: str | None, force: str | None, 
     resuming = campaign is not None and plan.send_at is None
     table.add_row("Recipients", f"{plan.remaining:,}" + (" still pending" if resuming else ""))
     table.add_row("When", describe(plan.send_at, zone) if plan.send_at else "now")
-    warnings = len(plan.findings) - len(plan.errors)
-    qa = f"{len(plan.errors)} error(s), {warnings} warning(s)"
-    table.add_row("QA", escape(qa + (f"; sent anyway: {force}" if force and plan.errors else "")))
+    errors = sum(f.severity == "error" for f in findings)
+    qa = f"{errors} error(s), {len(findings) - errors} warning(s)"
+    if not complete:
+        qa += "; the spam score is checked before the first message"
+    table.add_row("QA", escape(qa + (f"; sent anyway: {force}" if force and errors else "")))
     console.print(table)
     question = "Schedule it?" if plan.send_at else "Send now?"
     if not yes and not typer.confirm(question):
@@ -292,21 +307,27 @@ def _confirm(plan: Plan, config: Settings, zone: str | None, force: str | None, 
 
 
 def run_with_progress(
-    store: Store, config: Settings, campaign_id: str, *, findings: list[Finding] | None = None
+    store: Store, config: Settings, campaign_id: str, *, examination: Examination | None = None
 ) -> None:
     """Deliver a campaign with a progress bar, then print what happened."""
+    from newsletter.cli.compose import print_findings
     from newsletter.delivery.campaign import deliver
+    from newsletter.delivery.gate import Refused
     from newsletter.delivery.journal import CampaignStatus, Journal
 
-    with _progress() as (bar, advance):
-        summary = deliver(
-            store,
-            config,
-            campaign_id,
-            findings=findings,
-            on_total=lambda total: bar.update(bar.task_ids[0], total=total),
-            progress=advance,
-        )
+    try:
+        with _progress() as (bar, advance):
+            summary = deliver(
+                store,
+                config,
+                campaign_id,
+                examination=examination,
+                on_total=lambda total: bar.update(bar.task_ids[0], total=total),
+                progress=advance,
+            )
+    except Refused as refused:
+        print_findings(refused.findings)
+        raise
     journal = Journal(store)
     print_summary(summary, journal.counts(campaign_id), campaign_id)
     if journal.campaign(campaign_id).status == CampaignStatus.CANCELLED:

@@ -18,7 +18,7 @@ from pathlib import Path
 from newsletter.article import Article, read_article
 from newsletter.audience.store import Filters, Store
 from newsletter.config import Settings
-from newsletter.delivery.gate import enforce, inspect
+from newsletter.delivery.gate import Examination, enforce, inspect
 from newsletter.delivery.ids import new_id
 from newsletter.delivery.issues import IssueRecord, Issues
 from newsletter.delivery.journal import Campaign, CampaignStatus, Journal, NewCampaign, RowState
@@ -28,7 +28,6 @@ from newsletter.errors import ConfigError, NewsletterError
 from newsletter.issue import RenderedIssue
 from newsletter.mime import MessageBuilder
 from newsletter.providers import check_provider, open_provider
-from newsletter.qa import Finding
 from newsletter.render import render_issue
 
 __all__ = ["Content", "Plan", "commit", "content_for", "deliver", "plan_send", "resolve"]
@@ -94,11 +93,8 @@ class Plan:
     send_at: dt.datetime | None
     provider: str
     remaining: int
-    findings: list[Finding]
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
+    examination: Examination
+    """The QA gate on the exact first message; SpamAssassin's part may still be running."""
 
 
 def plan_send(
@@ -142,13 +138,18 @@ def plan_send(
         raise NewsletterError(_nobody(journal, content.issue))
     campaign_id = campaign.id if campaign else new_id("c")
     builder = MessageBuilder(content.rendered, settings, campaign=campaign_id)
-    findings = inspect(content.article, builder, settings)
-    return Plan(content, filters, campaign_id, campaign, send_at, name or "", remaining, findings)
+    examination = inspect(content.article, builder, settings)
+    return Plan(
+        content, filters, campaign_id, campaign, send_at, name or "", remaining, examination
+    )
 
 
 def commit(store: Store, plan: Plan, *, force: str | None = None) -> Campaign:
-    """Record the issue (and its snapshot) and the campaign; refuses QA errors unless forced."""
-    enforce(plan.findings, force or (plan.campaign.forced if plan.campaign else None))
+    """Record the issue (and its snapshot) and the campaign; refuses QA errors unless forced.
+
+    SpamAssassin's score is not waited for here: `deliver` checks it before the first message.
+    """
+    enforce(plan.examination.rules, force or (plan.campaign.forced if plan.campaign else None))
     content, journal = plan.content, Journal(store)
     issues = Issues(store)
     if content.issue is None:
@@ -183,14 +184,15 @@ def deliver(
     campaign_id: str,
     *,
     provider: str | None = None,
-    findings: list[Finding] | None = None,
+    examination: Examination | None = None,
     on_total: Callable[[int], None] | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Summary:
     """Run a campaign from its issue's snapshot until nobody is pending (or it pauses).
 
-    ``findings`` are the gate's, when the caller examined this exact message already.
+    ``examination`` is the gate's, when the caller examined this exact message already. Its
+    rules are enforced before anything else; SpamAssassin's score before the first message.
     """
     if settings.uses_example_secret:
         raise ConfigError(
@@ -203,9 +205,10 @@ def deliver(
         raise NewsletterError(f"campaign {campaign.id} ({campaign.label}) was cancelled")
     issue = _with_snapshot(Issues(store), Issues(store).get(campaign.issue_id), settings)
     builder = MessageBuilder(issue.rendered_as_sent(), settings, campaign=campaign.id)
-    if findings is None:
-        findings = inspect(issue.article_as_sent(), builder, settings)
-    enforce(findings, campaign.forced)
+    if examination is None:
+        examination = inspect(issue.article_as_sent(), builder, settings)
+    enforce(examination.rules, campaign.forced)
+    gate = examination
     sender = open_provider(provider or campaign.provider or settings.provider, settings, builder)
     try:
         with campaign_lock(store, campaign.id):
@@ -220,6 +223,7 @@ def deliver(
                 max_failures=settings.max_consecutive_failures,
                 progress=progress,
                 should_stop=should_stop,
+                before_first_send=lambda: enforce(gate.findings(), campaign.forced),
             )
     finally:
         sender.close()

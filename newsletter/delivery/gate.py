@@ -2,22 +2,29 @@
 
 `send` (real and dry run), `campaigns run-due`, `resume` and `retry` all examine the exact
 message they are about to send, built by the campaign's own builder from the issue's
-snapshot, with every `check` rule (and SpamAssassin when installed). An error stops the send
+snapshot, with every `check` rule and SpamAssassin when installed. An error stops the send
 unless the campaign carries a `--force` reason, which is stored and shown by `campaigns show`.
+
+SpamAssassin takes most of a second to start, so its score is computed in the background
+while the campaign is prepared (its audience frozen, its first batch claimed and built); the
+first message waits for it. Every other rule answers in milliseconds and is enforced first.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from newsletter.article import Article
 from newsletter.build import examine
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.mime import MessageBuilder
-from newsletter.qa import Finding
+from newsletter.qa import Finding, spam_findings
+from newsletter.spam import SpamScore, spam_score
 
-__all__ = ["Refused", "enforce", "inspect"]
+__all__ = ["Examination", "Refused", "enforce", "inspect"]
 
 
 class Refused(NewsletterError):
@@ -28,9 +35,38 @@ class Refused(NewsletterError):
         self.findings = list(findings)
 
 
-def inspect(article: Article, builder: MessageBuilder, settings: Settings) -> list[Finding]:
-    """Every finding on the copy ``builder`` would send, errors first."""
-    return list(examine(article, builder, settings, spam=True).report.findings)
+@dataclass
+class Examination:
+    """The findings on one exact message: the rules' at once, SpamAssassin's when it answers."""
+
+    rules: list[Finding]
+    _thread: threading.Thread
+    _score: list[SpamScore | BaseException | None] = field(default_factory=list)
+
+    def findings(self) -> list[Finding]:
+        """Every finding, errors first; waits for SpamAssassin."""
+        self._thread.join()
+        (score,) = self._score
+        if isinstance(score, BaseException):
+            raise score
+        spam = spam_findings(score) if score is not None else []
+        return sorted([*self.rules, *spam], key=lambda f: f.severity != "error")
+
+
+def inspect(article: Article, builder: MessageBuilder, settings: Settings) -> Examination:
+    """Run every rule on the copy ``builder`` would send; SpamAssassin starts in the background."""
+    checked = examine(article, builder, settings)
+    outcome: list[SpamScore | BaseException | None] = []
+
+    def score() -> None:
+        try:
+            outcome.append(spam_score(checked.sample.data))
+        except BaseException as exc:  # handed to whoever asks for the findings
+            outcome.append(exc)
+
+    thread = threading.Thread(target=score, name="spamassassin", daemon=True)
+    thread.start()
+    return Examination(list(checked.report.findings), thread, outcome)
 
 
 def enforce(findings: Sequence[Finding], forced: str | None) -> None:

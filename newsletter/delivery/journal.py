@@ -270,8 +270,9 @@ class Journal:
                     attempts=rows.c.attempts + 1,
                 )
             )
+            issue_id = self._issue_of(conn, campaign_id)
             owners = ledger.take(
-                conn, self._issue_of(conn, campaign_id), campaign_id, batch, moment
+                conn, issue_id, campaign_id, batch, moment, len(pending) - len(left)
             )
             for owner, ids in _by_owner(owners).items():
                 reason = f"had this issue from campaign {owner}"

@@ -32,15 +32,21 @@ def readers(issue_id: str) -> Any:
 
 
 def take(
-    conn: Connection, issue_id: str, campaign_id: str, batch: int, moment: dt.datetime
+    conn: Connection,
+    issue_id: str,
+    campaign_id: str,
+    batch: int,
+    moment: dt.datetime,
+    expected: int,
 ) -> dict[int, str]:
-    """Enter the batch's ``sending`` rows in the ledger; returns those another campaign has, with it."""
+    """Enter the batch's ``expected`` sending rows in the ledger; returns those another
+    campaign has, with its id."""
     in_batch = (
         rows.c.campaign_id == campaign_id,
         rows.c.batch == batch,
         rows.c.state == "sending",
     )
-    conn.execute(
+    entered = conn.execute(
         insert_ignoring(conn, deliveries).from_select(
             ["issue_id", "subscriber_id", "campaign_id", "claimed_at"],
             select(
@@ -52,7 +58,9 @@ def take(
             .where(*in_batch)
             .order_by(rows.c.subscriber_id),  # one lock order for every inserter: no deadlock
         )
-    )
+    ).rowcount
+    if entered == expected:
+        return {}  # all of them are ours: no need to look for other owners
     foreign = (
         select(deliveries.c.subscriber_id, deliveries.c.campaign_id)
         .join(rows, rows.c.subscriber_id == deliveries.c.subscriber_id)

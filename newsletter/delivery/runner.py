@@ -15,6 +15,7 @@ from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store
 from newsletter.delivery import ledger
 from newsletter.delivery.journal import CampaignStatus, Journal, RowState
+from newsletter.errors import NewsletterError
 from newsletter.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
 from newsletter.providers.base import (
     Failed,
@@ -64,11 +65,13 @@ def run_campaign(
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
     should_stop: Callable[[], bool] = lambda: False,
+    before_first_send: Callable[[], None] = lambda: None,
 ) -> Summary:
     """Send every pending recipient of the campaign; returns what happened in this run.
 
     ``should_stop`` is asked between batches, so a worker told to shut down leaves no batch
-    uncertain.
+    uncertain. ``before_first_send`` runs once, with the first batch claimed but not sent (the
+    QA gate's last word); when it raises, the batch goes back and the campaign pauses.
     """
     summary = Summary()
     in_a_row = 0
@@ -87,6 +90,8 @@ def run_campaign(
         summary.batches += 1
         ids = [subscriber_id for subscriber_id, _ in claim.recipients]
         recipients = [r for _, r in claim.recipients]
+        if summary.batches == 1:
+            _first_send(journal, campaign_id, ids, before_first_send)
         try:
             results = _send(provider, builder, recipients, journal, campaign_id, ids, claim.batch)
         except KeyboardInterrupt:
@@ -119,6 +124,17 @@ def run_campaign(
     done = counts[RowState.PENDING] == counts[RowState.SENDING] == 0
     journal.set_status(campaign_id, CampaignStatus.FINISHED if done else CampaignStatus.PAUSED)
     return summary
+
+
+def _first_send(
+    journal: Journal, campaign_id: str, ids: list[int], check: Callable[[], None]
+) -> None:
+    try:
+        check()
+    except NewsletterError as exc:
+        journal.release(campaign_id, ids, "not sent: the campaign was stopped before it")
+        journal.set_status(campaign_id, CampaignStatus.PAUSED, str(exc))
+        raise
 
 
 def rehearse(

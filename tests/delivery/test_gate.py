@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,26 @@ def test_a_scheduled_issue_that_fails_qa_at_its_time_is_paused_not_sent(listed: 
     (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
     assert campaign["status"] == "paused"
     assert dt.datetime.fromisoformat(campaign["send_at"]) <= dt.datetime.now(dt.UTC)
+
+
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+
+@pytest.mark.skipif(shutil.which("spamassassin") is None, reason="SpamAssassin is not installed")
+def test_a_spam_score_over_five_stops_the_send_before_the_first_message(listed: Path) -> None:
+    """With --yes the score is awaited while the campaign is prepared, never skipped."""
+    spam = listed / "spam.md"
+    spam.write_text(
+        f"---\ntitle: Offer\ndate: 2025-09-04\nlang: en\npreheader: An offer.\n---\n\n`{GTUBE}`\n",
+        "utf-8",
+    )
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        refused = run_cli("send", str(spam), "--yes", cwd=listed, env=env)
+        assert refused.returncode == 1 and "spam-score" in refused.stdout, refused.stderr
+        assert "QA error" in refused.stderr and server.messages == []
+        (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
+        assert campaign["status"] == "paused" and campaign["counts"]["pending"] == 13
+        forced = run_cli("send", str(spam), "--force", REASON, "--yes", cwd=listed, env=env)
+        assert forced.returncode == 0, forced.stderr
+    assert len({rcpt[0] for _, rcpt, _ in server.messages}) == len(server.messages) == 13

@@ -1,0 +1,119 @@
+"""`newsletter send` of this tree against an earlier commit, interleaved, as a ratio.
+
+    python benchmarks/send_compare.py --before 05bb252 [--readers 100000] [--runs 5] [--no-spam]
+
+Each run imports --readers readers into a fresh folder with each tree's own code and sends
+the sample issue through the fake SendGrid server on 127.0.0.1 (schema validation off). The
+two trees alternate, the first of each pair switching every run, so load on this noisy
+machine falls on both alike. Prints the median wall and CPU seconds (of the send process and
+what it waited for, SpamAssassin included) of each, and after/before.
+
+--no-spam hides SpamAssassin from both (PATH without it): what is left is the work per
+recipient and per batch, without the QA gate's one SpamAssassin run per send.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.fakes import sendgrid as fake_sendgrid  # noqa: E402
+
+ARTICLE = REPO / "articles" / "2025-09-04-ai-blockchain-healthcare.md"
+
+
+def send(code: Path, readers: int, path: str) -> tuple[float, float]:
+    """(wall, CPU) seconds of one `newsletter send` with the code of ``code``."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        shutil.copy(code / "newsletter.toml", folder)
+        shutil.copytree(code / "templates", folder / "templates")
+        people = folder / "people.csv"
+        people.write_text(
+            "email,name\n" + "".join(f"reader{n}@example.org,Reader {n}\n" for n in range(readers)),
+            "utf-8",
+        )
+        env = {
+            **os.environ,
+            "PATH": path,
+            "PYTHONPATH": str(code),
+            "NEWSLETTER_SECRET_KEY": "benchmark-secret-not-for-mail",
+        }
+        command = [sys.executable, "-m", "newsletter"]
+        subprocess.run(
+            [*command, "subscribers", "import", str(people), "--consent", "benchmark"],
+            cwd=folder, env=env, check=True, capture_output=True,
+        )  # fmt: skip
+        with fake_sendgrid.running("SG.benchmark", validate=False) as fake:
+            env.update(
+                NEWSLETTER_PROVIDER="sendgrid",
+                NEWSLETTER_SENDGRID_API_KEY="SG.benchmark",
+                NEWSLETTER_SENDGRID_HOST=fake.url,
+            )
+            start = time.perf_counter()
+            child = subprocess.Popen(
+                [*command, "send", str(ARTICLE), "--yes"],
+                cwd=folder, env=env, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            _, status, usage = os.wait4(child.pid, 0)
+            wall = time.perf_counter() - start
+            if status or sum(fake.recipients().values()) != readers:
+                raise SystemExit(f"the send with {code} failed")
+            return wall, usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", required=True, help="the commit to compare with")
+    parser.add_argument("--readers", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-spam", action="store_true", help="hide SpamAssassin from both")
+    args = parser.parse_args()
+    path = os.environ["PATH"]
+    if args.no_spam:
+        path = os.pathsep.join(
+            d for d in path.split(os.pathsep) if not (Path(d) / "spamassassin").exists()
+        )
+    with tempfile.TemporaryDirectory() as scratch:
+        before = Path(scratch) / "before"
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", str(before), args.before],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        try:
+            trees = {"before": before, "after": REPO}
+            times: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+            for run in range(args.runs):
+                order = list(trees) if run % 2 == 0 else list(reversed(trees))
+                for name in order:
+                    times[name].append(send(trees[name], args.readers, path))
+        finally:
+            subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "remove", "--force", str(before)],
+                check=False, capture_output=True,
+            )  # fmt: skip
+    medians = {
+        name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+        for name, runs in times.items()
+    }
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {args.readers:,} readers, {args.runs} runs each"
+    )
+    for name, (wall, cpu) in medians.items():
+        print(f"  {name:6} median wall {wall:.2f} s, CPU {cpu:.2f} s")
+    (wb, cb), (wa, ca) = medians["before"], medians["after"]
+    print(f"  after/before: wall {wa / wb:.3f}x, CPU {ca / cb:.3f}x")
+
+
+if __name__ == "__main__":
+    main()
