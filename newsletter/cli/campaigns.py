@@ -75,7 +75,8 @@ def show(campaign: CampaignArgument, as_json: JsonOption = False) -> None:
     """A campaign's progress per state, what the provider reported, and who failed, was skipped or is uncertain."""
     from newsletter.delivery.campaign import resolve
     from newsletter.delivery.issues import Issues
-    from newsletter.delivery.journal import Journal, RowState
+    from newsletter.delivery.journal import Journal
+    from newsletter.delivery.states import RowState
 
     with open_store() as store:
         journal = Journal(store)
@@ -180,7 +181,8 @@ def retry(
 ) -> None:
     """Send the campaign again to its failed and/or uncertain recipients only, as it was sent."""
     from newsletter.delivery.campaign import resolve
-    from newsletter.delivery.journal import Journal, RowState
+    from newsletter.delivery.journal import Journal
+    from newsletter.delivery.states import RowState
 
     if not failed and not uncertain:
         raise NewsletterError("say what to resend: --failed, --uncertain or both")

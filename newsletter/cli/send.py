@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from newsletter.config import Settings
     from newsletter.delivery.campaign import Content, Plan
     from newsletter.delivery.gate import Examination
-    from newsletter.delivery.journal import RowState
     from newsletter.delivery.runner import Summary
+    from newsletter.delivery.states import RowState
     from newsletter.qa import Finding
 
 __all__ = ["print_summary", "run_with_progress", "send"]
@@ -133,8 +133,8 @@ def _send(
 ) -> None:
     from newsletter.audience.store import now
     from newsletter.delivery.campaign import commit, plan_send
-    from newsletter.delivery.journal import CampaignStatus
     from newsletter.delivery.schedule import parse_when
+    from newsletter.delivery.states import CampaignStatus
 
     zone = tz or config.timezone
     send_at = parse_when(at, zone, now=now()) if at else None
@@ -313,7 +313,8 @@ def run_with_progress(
     from newsletter.cli.compose import print_findings
     from newsletter.delivery.campaign import deliver
     from newsletter.delivery.gate import Refused
-    from newsletter.delivery.journal import CampaignStatus, Journal
+    from newsletter.delivery.journal import Journal
+    from newsletter.delivery.states import CampaignStatus
 
     try:
         with _progress() as (bar, advance):
@@ -354,7 +355,7 @@ def _progress() -> Iterator[tuple[Progress, Any]]:
 
 
 def print_summary(summary: Summary, counts: dict[RowState, int], campaign_id: str) -> None:
-    from newsletter.delivery.journal import RowState
+    from newsletter.delivery.states import RowState
 
     table = Table("", "this run", "campaign", title=f"campaign {campaign_id}")
     table.add_row("sent", str(summary.sent), str(counts[RowState.SENT]))

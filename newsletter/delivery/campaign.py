@@ -21,9 +21,10 @@ from newsletter.config import Settings
 from newsletter.delivery.gate import Examination, enforce, inspect
 from newsletter.delivery.ids import new_id
 from newsletter.delivery.issues import IssueRecord, Issues
-from newsletter.delivery.journal import Campaign, CampaignStatus, Journal, NewCampaign, RowState
+from newsletter.delivery.journal import Journal
 from newsletter.delivery.lock import campaign_lock
 from newsletter.delivery.runner import Progress, Summary, run_campaign
+from newsletter.delivery.states import Campaign, CampaignStatus, NewCampaign, RowState
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.issue import RenderedIssue
 from newsletter.mime import MessageBuilder
@@ -109,11 +110,7 @@ def plan_send(
     update_content: bool = False,
 ) -> Plan:
     """Which issue and campaign a `send` means, how many it would reach, and the QA findings."""
-    if settings.uses_example_secret:
-        raise ConfigError(
-            "secret_key is the public example value: set NEWSLETTER_SECRET_KEY (for example in "
-            ".env) before a real send"
-        )
+    _require_own_secret(settings)
     content = content_for(store, settings, path, new_issue=new_issue, update_content=update_content)
     journal = Journal(store)
     campaign = _current(journal, content.issue, filters)
@@ -194,21 +191,16 @@ def deliver(
     ``examination`` is the gate's, when the caller examined this exact message already. Its
     rules are enforced before anything else; SpamAssassin's score before the first message.
     """
-    if settings.uses_example_secret:
-        raise ConfigError(
-            "secret_key is the public example value: set NEWSLETTER_SECRET_KEY (for example in "
-            ".env) before a real send"
-        )
+    _require_own_secret(settings)
     journal = Journal(store)
     campaign = journal.campaign(campaign_id)
     if campaign.status == CampaignStatus.CANCELLED:
         raise NewsletterError(f"campaign {campaign.id} ({campaign.label}) was cancelled")
-    issue = _with_snapshot(Issues(store), Issues(store).get(campaign.issue_id), settings)
+    issues = Issues(store)
+    issue = _with_snapshot(issues, issues.get(campaign.issue_id), settings)
     builder = MessageBuilder(issue.rendered_as_sent(), settings, campaign=campaign.id)
-    if examination is None:
-        examination = inspect(issue.article_as_sent(), builder, settings)
-    enforce(examination.rules, campaign.forced)
-    gate = examination
+    gate = examination or inspect(issue.article_as_sent(), builder, settings)
+    enforce(gate.rules, campaign.forced)
     sender = open_provider(provider or campaign.provider or settings.provider, settings, builder)
     try:
         with campaign_lock(store, campaign.id):
@@ -227,6 +219,15 @@ def deliver(
             )
     finally:
         sender.close()
+
+
+def _require_own_secret(settings: Settings) -> None:
+    """Links signed with the public example secret could be forged by anyone: never send them."""
+    if settings.uses_example_secret:
+        raise ConfigError(
+            "secret_key is the public example value: set NEWSLETTER_SECRET_KEY (for example in "
+            ".env) before a real send"
+        )
 
 
 def resolve(journal: Journal, name: str) -> Campaign:

@@ -25,7 +25,7 @@ from newsletter.audience.db import insert_ignoring
 from newsletter.audience.models import Status
 from newsletter.audience.schema import campaign_recipients, provider_events, subscribers
 from newsletter.audience.store import Store, apply_statuses, bulk_execute, now
-from newsletter.delivery.journal import DELIVERY_RANKS, RowState
+from newsletter.delivery.states import DELIVERY_RANKS, RowState
 
 __all__ = ["DELIVERY", "EventSummary", "ProviderEvent", "apply_events", "prune_events"]
 

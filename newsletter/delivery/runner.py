@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store
 from newsletter.delivery import ledger
-from newsletter.delivery.journal import CampaignStatus, Journal, RowState
+from newsletter.delivery.journal import Journal
+from newsletter.delivery.states import CampaignStatus, RowState
 from newsletter.errors import NewsletterError
 from newsletter.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
 from newsletter.providers.base import (

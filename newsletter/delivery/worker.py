@@ -18,9 +18,10 @@ from newsletter.audience.store import Store, now
 from newsletter.config import Settings
 from newsletter.delivery.campaign import deliver
 from newsletter.delivery.gate import Refused
-from newsletter.delivery.journal import Campaign, CampaignStatus, Journal
+from newsletter.delivery.journal import Journal
 from newsletter.delivery.lock import Busy
 from newsletter.delivery.runner import Progress, Summary
+from newsletter.delivery.states import Campaign, CampaignStatus
 from newsletter.errors import NewsletterError
 
 __all__ = ["DueRun", "run_due", "work"]

@@ -12,7 +12,8 @@ from newsletter.article import Article, read_article
 from newsletter.audience.store import Filters, Store
 from newsletter.config import Settings
 from newsletter.delivery.issues import IssueRecord, Issues
-from newsletter.delivery.journal import Journal, NewCampaign
+from newsletter.delivery.journal import Journal
+from newsletter.delivery.states import NewCampaign
 from newsletter.issue import RenderedIssue
 from newsletter.render import render_issue
 from tests.conftest import REPO, SAMPLE_ARTICLE

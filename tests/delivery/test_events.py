@@ -338,7 +338,8 @@ def test_prune_forgets_old_event_ids_only(store: Store) -> None:
 
 
 def test_events_settle_uncertain_rows_and_retry_resends_only_the_rest(store: Store) -> None:
-    from newsletter.delivery.journal import Journal, RowState
+    from newsletter.delivery.journal import Journal
+    from newsletter.delivery.states import RowState
     from newsletter.providers.base import Uncertain
 
     ids = [add(store, f"reader{n}@example.com") for n in range(4)]
@@ -371,7 +372,8 @@ def test_events_settle_uncertain_rows_and_retry_resends_only_the_rest(store: Sto
 
 
 def test_events_never_touch_a_row_a_live_send_is_still_recording(store: Store) -> None:
-    from newsletter.delivery.journal import Journal, RowState
+    from newsletter.delivery.journal import Journal
+    from newsletter.delivery.states import RowState
 
     ada = add(store)
     journal = Journal(store)

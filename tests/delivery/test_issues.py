@@ -19,7 +19,8 @@ from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store
 from newsletter.delivery.campaign import deliver
 from newsletter.delivery.issues import Issues
-from newsletter.delivery.journal import Journal, RowState
+from newsletter.delivery.journal import Journal
+from newsletter.delivery.states import RowState
 from tests.conftest import SAMPLE_ARTICLE, project_store, run_cli, smtp_env
 from tests.delivery.helpers import repo_settings
 from tests.fakes import smtp as fake_smtp

@@ -14,7 +14,8 @@ from collections import Counter
 from pathlib import Path
 
 from newsletter.audience.store import Consent, Filters, Store
-from newsletter.delivery.journal import Journal, RowState
+from newsletter.delivery.journal import Journal
+from newsletter.delivery.states import RowState
 from tests.conftest import (
     SAMPLE_ARTICLE,
     import_people,
