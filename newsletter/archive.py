@@ -24,6 +24,7 @@ from newsletter.audience.schema import campaign_recipients, campaigns, issues
 from newsletter.audience.store import Store, now
 from newsletter.config import Settings
 from newsletter.delivery.issues import IssueRecord, Issues, source_sha
+from newsletter.delivery.states import RowState
 from newsletter.errors import NewsletterError
 from newsletter.issue import RecipientFields, RenderedIssue
 from newsletter.pages import Pages
@@ -61,7 +62,8 @@ def sent_issues(store: Store) -> list[ArchivedIssue]:
     members only) whose delivery time has come (a scheduled send is not published early).
     """
     delivered = exists().where(
-        campaign_recipients.c.campaign_id == campaigns.c.id, campaign_recipients.c.state == "sent"
+        campaign_recipients.c.campaign_id == campaigns.c.id,
+        campaign_recipients.c.state == RowState.SENT,
     )
     sent_at = func.coalesce(campaigns.c.send_at, campaigns.c.created_at)
     query = (

@@ -145,7 +145,7 @@ class Settings(BaseSettings):
         if value is not None:
             try:
                 ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder
                 raise ValueError("must be an IANA time zone such as Asia/Hong_Kong") from None
         return value
 

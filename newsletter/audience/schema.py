@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import secrets
 from collections.abc import Callable
 
 from sqlalchemy import (
@@ -26,8 +27,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection
-
-from newsletter.delivery.ids import new_id
 
 __all__ = [
     "MIGRATIONS",
@@ -142,6 +141,8 @@ campaigns = Table(
     Column("issue_id", String(32), ForeignKey("issues.id")),  # v6; NULL never after it
     Column("label", Text),  # v6: slug plus filters, for people
     Column("forced", Text),  # v6: why the QA gate was overridden
+    Column("forced_codes", Text),  # v6: the QA errors that reason covers, comma-separated
+    Column("started_at", UTCDateTime),  # v6: when its audience was frozen (NULL: not yet)
 )
 
 campaign_recipients = Table(
@@ -337,12 +338,22 @@ def _v6_issues_and_ledger(conn: Connection) -> None:
         "ALTER TABLE campaigns ADD COLUMN issue_id VARCHAR(32) REFERENCES issues (id)",
         "ALTER TABLE campaigns ADD COLUMN label TEXT",
         "ALTER TABLE campaigns ADD COLUMN forced TEXT",
+        "ALTER TABLE campaigns ADD COLUMN forced_codes TEXT",
+        "ALTER TABLE campaigns ADD COLUMN started_at VARCHAR(32)",
+        "UPDATE campaigns SET started_at = created_at",
         "ALTER TABLE campaign_recipients ADD COLUMN evidence TEXT",
         "CREATE INDEX ix_campaigns_issue ON campaigns (issue_id, status)",
         "CREATE INDEX ix_campaigns_due ON campaigns (status, send_at)",
     ):
         conn.execute(text(statement))
     _v6_adopt_campaigns(conn, frozen.tables["issues"], frozen.tables["deliveries"])
+
+
+def _v6_issue_id(moment: dt.datetime) -> str:
+    """Frozen copy of the issue ids of this release: ``i``, 7 base32 digits of time, 5 random."""
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    value = (int(moment.timestamp()) << 25) | secrets.randbits(25)
+    return "i" + "".join(alphabet[(value >> (5 * i)) & 31] for i in reversed(range(12)))
 
 
 def _v6_adopt_campaigns(conn: Connection, issues_v6: Table, deliveries_v6: Table) -> None:
@@ -356,7 +367,7 @@ def _v6_adopt_campaigns(conn: Connection, issues_v6: Table, deliveries_v6: Table
     for campaign_id, slug, article, sha, filters, created in found:
         moment = dt.datetime.fromisoformat(created)
         if slug not in issue_of:
-            issue_of[slug] = new_id("i", moment)
+            issue_of[slug] = _v6_issue_id(moment)
             conn.execute(
                 issues_v6.insert().values(
                     id=issue_of[slug], slug=slug, article=article, source_sha=sha,

@@ -95,6 +95,7 @@ def show(campaign: CampaignArgument, as_json: JsonOption = False) -> None:
             "status": found.status,
             "note": found.note,
             "forced": found.forced,
+            "forced_for": sorted(found.override.codes) if found.override else [],
             "send_at": found.send_at,
             "subject": found.subject,
             "article": issue.article,
@@ -126,7 +127,8 @@ def _print_campaign(data: dict[str, Any]) -> None:
     if data["note"]:
         console.print(f"[yellow]{escape(data['note'])}[/]")
     if data["forced"]:
-        console.print(f"[yellow]sent despite QA errors: {escape(data['forced'])}[/]")
+        codes = ", ".join(data["forced_for"])
+        console.print(f"[yellow]sent despite QA errors ({codes}): {escape(data['forced'])}[/]")
     console.print("  ".join(f"{state}: {count}" for state, count in data["counts"].items()))
     if data["confirmed_by_provider"]:
         console.print(

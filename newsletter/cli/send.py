@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from newsletter.delivery.campaign import Content, Plan
     from newsletter.delivery.gate import Examination
     from newsletter.delivery.runner import Summary
-    from newsletter.delivery.states import RowState
+    from newsletter.delivery.states import Override, RowState
     from newsletter.qa import Finding
 
 __all__ = ["print_summary", "run_with_progress", "send"]
@@ -133,6 +133,7 @@ def _send(
 ) -> None:
     from newsletter.audience.store import now
     from newsletter.delivery.campaign import commit, plan_send
+    from newsletter.delivery.gate import override_for
     from newsletter.delivery.schedule import parse_when
     from newsletter.delivery.states import CampaignStatus
 
@@ -142,13 +143,15 @@ def _send(
         store, config, article, filters,
         provider=provider, send_at=send_at, new_issue=new_issue, update_content=update_content,
     )  # fmt: skip
-    # Someone reading the confirmation, or a schedule, can wait for SpamAssassin's score;
-    # with --yes it is checked before the first message, while the campaign is prepared.
-    complete = not yes or send_at is not None
+    # Someone reading the confirmation, a schedule or a --force can wait for SpamAssassin's
+    # score; otherwise it is checked before the first message, while the campaign is prepared.
+    complete = not yes or send_at is not None or force is not None
     findings = plan.examination.findings() if complete else plan.examination.rules
-    _refuse_errors(findings, force)
-    _confirm(plan, findings, complete, config, zone, force, yes)
-    campaign = commit(store, plan, force=force)
+    override = override_for(force, findings)
+    kept = plan.campaign.override if plan.campaign and not plan.content.new_snapshot else None
+    _refuse_errors(findings, override or kept)
+    _confirm(plan, findings, complete, config, zone, override or kept, yes)
+    campaign = commit(store, plan, override=override)
     if campaign.status == CampaignStatus.SCHEDULED:
         console.print(
             f"Scheduled [bold]{escape(campaign.id)}[/] ({escape(campaign.label)}). Nothing is "
@@ -180,7 +183,7 @@ def _dry_run(
     eml_all: bool,
 ) -> None:
     from newsletter.delivery.campaign import content_for
-    from newsletter.delivery.gate import inspect
+    from newsletter.delivery.gate import inspect, override_for
     from newsletter.delivery.journal import Journal
     from newsletter.delivery.runner import rehearse
     from newsletter.mime import MessageBuilder
@@ -191,7 +194,8 @@ def _dry_run(
     )
     name = outbox_name(content.rendered.slug, filters)
     builder = MessageBuilder(content.rendered, config, campaign=f"dry-run-{name}")
-    _refuse_errors(inspect(content.article, builder, config).findings(), force)
+    findings = inspect(content.article, builder, config).findings()
+    _refuse_errors(findings, override_for(force, findings))
     _print_content(content)
     folder = config.outbox_dir / name
     outbox = DryRunProvider(builder, folder, eml_all=eml_all)
@@ -228,11 +232,11 @@ def _digest(value: str) -> str:
     return "h" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:10]
 
 
-def _refuse_errors(findings: list[Finding], force: str | None) -> None:
+def _refuse_errors(findings: list[Finding], override: Override | None) -> None:
     from newsletter.delivery.gate import Refused, enforce
 
     try:
-        enforce(findings, force)
+        enforce(findings, override)
     except Refused as refused:
         from newsletter.cli.compose import print_findings
 
@@ -270,7 +274,7 @@ def _confirm(
     complete: bool,
     config: Settings,
     zone: str | None,
-    force: str | None,
+    override: Override | None,
     yes: bool,
 ) -> None:
     from newsletter.delivery.schedule import describe
@@ -299,7 +303,8 @@ def _confirm(
     qa = f"{errors} error(s), {len(findings) - errors} warning(s)"
     if not complete:
         qa += "; the spam score is checked before the first message"
-    table.add_row("QA", escape(qa + (f"; sent anyway: {force}" if force and errors else "")))
+    forced = f"; sent anyway: {override.reason}" if override and errors else ""
+    table.add_row("QA", escape(qa + forced))
     console.print(table)
     question = "Schedule it?" if plan.send_at else "Send now?"
     if not yes and not typer.confirm(question):

@@ -24,7 +24,7 @@ from newsletter.delivery.issues import IssueRecord, Issues
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.lock import campaign_lock
 from newsletter.delivery.runner import Progress, Summary, run_campaign
-from newsletter.delivery.states import Campaign, CampaignStatus, NewCampaign, RowState
+from newsletter.delivery.states import Campaign, CampaignStatus, NewCampaign, Override, RowState
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.issue import RenderedIssue
 from newsletter.mime import MessageBuilder
@@ -71,6 +71,8 @@ def content_for(
         issue = None
     else:
         issue = issues.matching(on_disk)
+    if issue is not None and issue.differs_from(on_disk) and not update_content:
+        _refuse_other_file_with_its_slug(issue, on_disk)
     if issue is not None and issue.has_snapshot and not update_content:
         return Content(
             issue,
@@ -141,18 +143,21 @@ def plan_send(
     )
 
 
-def commit(store: Store, plan: Plan, *, force: str | None = None) -> Campaign:
+def commit(store: Store, plan: Plan, *, override: Override | None = None) -> Campaign:
     """Record the issue (and its snapshot) and the campaign; refuses QA errors unless forced.
 
     SpamAssassin's score is not waited for here: `deliver` checks it before the first message.
+    A new snapshot of an issue is judged afresh: earlier --force reasons of its campaigns lapse.
     """
-    enforce(plan.examination.rules, force or (plan.campaign.forced if plan.campaign else None))
     content, journal = plan.content, Journal(store)
+    kept = plan.campaign.override if plan.campaign and not content.new_snapshot else None
+    enforce(plan.examination.rules, override or kept)
     issues = Issues(store)
     if content.issue is None:
         issue = issues.create(content.article, content.rendered)
     elif content.new_snapshot:
         issue = issues.replace_snapshot(content.issue, content.article, content.rendered)
+        journal.clear_overrides(issue.id)
     else:
         issue = content.issue
     if plan.campaign is None:
@@ -165,13 +170,12 @@ def commit(store: Store, plan: Plan, *, force: str | None = None) -> Campaign:
             filters=plan.filters,
             provider=plan.provider,
             send_at=plan.send_at,
-            forced=force,
+            override=override,
         )
         return journal.create(spec, campaign_id=plan.campaign_id)
     if plan.send_at is not None:
         journal.reschedule(plan.campaign.id, plan.send_at)
-    if force:
-        journal.force(plan.campaign.id, force)
+    journal.amend(plan.campaign.id, provider=plan.provider, override=override)
     return journal.campaign(plan.campaign.id)
 
 
@@ -180,7 +184,6 @@ def deliver(
     settings: Settings,
     campaign_id: str,
     *,
-    provider: str | None = None,
     examination: Examination | None = None,
     on_total: Callable[[int], None] | None = None,
     progress: Progress | None = None,
@@ -200,8 +203,8 @@ def deliver(
     issue = _with_snapshot(issues, issues.get(campaign.issue_id), settings)
     builder = MessageBuilder(issue.rendered_as_sent(), settings, campaign=campaign.id)
     gate = examination or inspect(issue.article_as_sent(), builder, settings)
-    enforce(gate.rules, campaign.forced)
-    sender = open_provider(provider or campaign.provider or settings.provider, settings, builder)
+    enforce(gate.rules, campaign.override)
+    sender = open_provider(campaign.provider or settings.provider, settings, builder)
     try:
         with campaign_lock(store, campaign.id):
             journal.start(campaign.id)
@@ -215,10 +218,22 @@ def deliver(
                 max_failures=settings.max_consecutive_failures,
                 progress=progress,
                 should_stop=should_stop,
-                before_first_send=lambda: enforce(gate.findings(), campaign.forced),
+                before_first_send=lambda: enforce(gate.findings(), campaign.override),
             )
     finally:
         sender.close()
+
+
+def _refuse_other_file_with_its_slug(issue: IssueRecord, article: Article) -> None:
+    """The same file edited is the issue as sent (and the edit is reported); another file that
+    only shares its slug is either a correction or a new issue, and only the editor knows."""
+    if Path(issue.article).resolve() != article.path.resolve():
+        raise NewsletterError(
+            f"the slug {article.slug!r} belongs to issue {issue.id}, sent from {issue.article}, "
+            "but this file's text differs: --update-content sends this text as that issue, or "
+            "give this one its own 'slug:' to make it a new issue",
+            path=article.path,
+        )
 
 
 def _require_own_secret(settings: Settings) -> None:

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from newsletter.article import Article
 from newsletter.build import examine
 from newsletter.config import Settings
+from newsletter.delivery.states import Override
 from newsletter.errors import NewsletterError
 from newsletter.mime import MessageBuilder
 from newsletter.qa import Finding, spam_findings
 from newsletter.spam import SpamScore, spam_score
 
-__all__ = ["Examination", "Refused", "enforce", "inspect"]
+__all__ = ["Examination", "Refused", "enforce", "inspect", "override_for"]
 
 
 class Refused(NewsletterError):
@@ -61,21 +62,34 @@ def inspect(article: Article, builder: MessageBuilder, settings: Settings) -> Ex
     def score() -> None:
         try:
             outcome.append(spam_score(checked.sample.data))
-        except BaseException as exc:  # handed to whoever asks for the findings
-            outcome.append(exc)
+        except Exception as exc:  # handed to whoever asks for the findings, as one line
+            outcome.append(
+                NewsletterError(
+                    f"SpamAssassin could not score the message ({' '.join(str(exc).split())}); "
+                    "check it with `spamassassin --lint`, or uninstall it to skip the score"
+                )
+            )
 
     thread = threading.Thread(target=score, name="spamassassin", daemon=True)
     thread.start()
     return Examination(list(checked.report.findings), thread, outcome)
 
 
-def enforce(findings: Sequence[Finding], forced: str | None) -> None:
-    """Raise Refused when a finding is an error, unless the send was forced (with a reason)."""
-    errors = [f for f in findings if f.severity == "error"]
-    if errors and not forced:
+def enforce(findings: Sequence[Finding], override: Override | None) -> None:
+    """Raise Refused when a finding is an error, unless --force was given for that error."""
+    covered = override.codes if override else frozenset()
+    errors = [f for f in findings if f.severity == "error" and f.code not in covered]
+    if errors:
         codes = ", ".join(dict.fromkeys(f.code for f in errors))
         raise Refused(
             f"not sent: {len(errors)} QA error(s) ({codes}); fix them (`newsletter check` "
             'explains each) or send anyway with --force "why"',
             errors,
         )
+
+
+def override_for(reason: str | None, findings: Sequence[Finding]) -> Override | None:
+    """What `--force REASON` covers: the errors there are now, and no later ones."""
+    if not reason:
+        return None
+    return Override(reason, frozenset(f.code for f in findings if f.severity == "error"))

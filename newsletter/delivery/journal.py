@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy import Select, and_, false, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 
 from newsletter.audience.models import Status, first_name_for
@@ -29,19 +29,23 @@ from newsletter.delivery import ledger
 from newsletter.delivery.ids import new_id
 from newsletter.delivery.states import (
     DELIVERY_RANKS,
-    MAX_ATTEMPTS,
     Campaign,
     CampaignStatus,
     Claim,
     NewCampaign,
+    Override,
     RowState,
     label_for,
+    outcome,
 )
 from newsletter.errors import NewsletterError
 from newsletter.mime import Recipient
-from newsletter.providers.base import Failed, Result, Sent, Uncertain
+from newsletter.providers.base import Result
 
-__all__ = ["Journal"]
+__all__ = ["SKIPPED_FOR", "Journal"]
+
+SKIPPED_FOR = "had this issue from campaign"
+"""The reason of a row skipped because another campaign took the reader: ``... <its id>``."""
 
 
 class Journal:
@@ -73,7 +77,9 @@ class Journal:
                     provider=spec.provider,
                     status=CampaignStatus.SCHEDULED if scheduled else CampaignStatus.RUNNING,
                     send_at=spec.send_at,
-                    forced=spec.forced,
+                    forced=spec.override.reason if spec.override else None,
+                    forced_codes=spec.override.codes_text if spec.override else None,
+                    started_at=None if scheduled else moment,
                     created_at=moment,
                     updated_at=moment,
                 )
@@ -83,7 +89,7 @@ class Journal:
         return self.campaign(campaign_id)
 
     def start(self, campaign_id: str) -> Campaign:
-        """Mark the campaign running (freezing a scheduled one's audience now) before a run.
+        """Mark the campaign running (freezing its audience now if it has none yet) before a run.
 
         Rows left ``sending`` by a run that died become ``uncertain``: nobody knows whether
         they went out. Only one live run per campaign may call this (newsletter/delivery/lock.py).
@@ -93,12 +99,14 @@ class Journal:
             campaign = _campaign(conn, campaign_id)
             if campaign.status == CampaignStatus.CANCELLED:
                 raise NewsletterError(f"campaign {campaign.id} ({campaign.label}) was cancelled")
-            if campaign.status == CampaignStatus.SCHEDULED:
+            values: dict[str, Any] = {"status": CampaignStatus.RUNNING, "note": None}
+            if campaign.started_at is None:  # scheduled: whoever is subscribed now
                 _freeze(conn, campaign_id, campaign.issue_id, campaign.audience, moment)
+                values["started_at"] = moment
             conn.execute(
                 update(campaigns)
                 .where(campaigns.c.id == campaign_id)
-                .values(status=CampaignStatus.RUNNING, note=None, updated_at=moment)
+                .values(**values, updated_at=moment)
             )
             conn.execute(
                 update(rows)
@@ -113,12 +121,7 @@ class Journal:
 
     def audience_size(self, issue_id: str | None, filters: Filters) -> int:
         """How many a new campaign would freeze: subscribed, matching, not yet given the issue."""
-        query = filtered(
-            select(func.count()).select_from(subscribers),
-            Filters(Status.SUBSCRIBED, filters.tag, filters.lang),
-        )
-        if issue_id is not None:
-            query = query.where(subscribers.c.id.not_in(ledger.readers(issue_id)))
+        query = _audience(select(func.count()).select_from(subscribers), issue_id, filters)
         with self.store.read() as conn:
             return int(conn.execute(query).scalar_one())
 
@@ -162,6 +165,8 @@ class Journal:
             ).all()
             if not pending:
                 return None
+            if self._cancelled(conn, campaign_id, moment):
+                return None
             self._cursor[campaign_id] = pending[-1].subscriber_id
             batch = self._next_batch(conn, campaign_id)
             left = [r.subscriber_id for r in pending if r.status != Status.SUBSCRIBED]
@@ -169,15 +174,13 @@ class Journal:
                 if r.status != Status.SUBSCRIBED:
                     reason = f"{r.status or 'erased'} before their batch"
                     _set(conn, campaign_id, [r.subscriber_id], state=RowState.SKIPPED, reason=reason, at=moment)  # fmt: skip
-            # The rest of the range is exactly this batch: we hold the write lock (one UPDATE, no IN list).
+            taking = [r.subscriber_id for r in pending if r.status == Status.SUBSCRIBED]
             conn.execute(
                 update(rows)
                 .where(
                     rows.c.campaign_id == campaign_id,
                     rows.c.state == RowState.PENDING,
-                    rows.c.subscriber_id.between(
-                        pending[0].subscriber_id, pending[-1].subscriber_id
-                    ),
+                    _exactly(conn, taking),
                 )
                 .values(
                     state=RowState.SENDING,
@@ -188,17 +191,28 @@ class Journal:
                 )
             )
             issue_id = self._issue_of(conn, campaign_id)
-            owners = ledger.take(
-                conn, issue_id, campaign_id, batch, moment, len(pending) - len(left)
-            )
+            owners = ledger.take(conn, issue_id, campaign_id, batch, moment, len(taking))
             for owner, ids in _by_owner(owners).items():
-                reason = f"had this issue from campaign {owner}"
+                reason = f"{SKIPPED_FOR} {owner}"
                 _set(conn, campaign_id, ids, state=RowState.SKIPPED, reason=reason, at=moment)
         skipped = set(left) | set(owners)
         recipients = [
             (r.subscriber_id, _recipient(r)) for r in pending if r.subscriber_id not in skipped
         ]
         return Claim(batch, recipients, len(skipped))
+
+    def _cancelled(self, conn: Connection, campaign_id: str, moment: dt.datetime) -> bool:
+        """A campaign cancelled while it ran claims nothing more: rows that came back to pending
+        since (deferred in the batch in flight) are cancelled too, and free for another one."""
+        status = conn.execute(select(campaigns.c.status).where(campaigns.c.id == campaign_id))
+        if status.scalar_one() != CampaignStatus.CANCELLED:
+            return False
+        conn.execute(
+            update(rows)
+            .where(rows.c.campaign_id == campaign_id, rows.c.state == RowState.PENDING)
+            .values(state=RowState.CANCELLED, reason="campaign cancelled", updated_at=moment)
+        )
+        return True
 
     def _next_batch(self, conn: Connection, campaign_id: str) -> int:
         if campaign_id not in self._batches:  # once per run: the column has no index
@@ -234,9 +248,9 @@ class Journal:
             groups: dict[tuple[RowState, str | None, str | None], list[int]] = {}
             states: list[RowState] = []
             for subscriber_id, result in outcomes:
-                outcome = _outcome(result, attempts.get(subscriber_id, 0))
-                groups.setdefault(outcome, []).append(subscriber_id)
-                states.append(outcome[0])
+                answer = outcome(result, attempts.get(subscriber_id, 0))
+                groups.setdefault(answer, []).append(subscriber_id)
+                states.append(answer[0])
             for (state, reason, provider_id), ids in groups.items():
                 if state == RowState.PENDING:  # not sent after all: free for any campaign
                     ledger.forget(conn, self._issue_of(conn, campaign_id), campaign_id, ids)
@@ -293,17 +307,30 @@ class Journal:
                 .values(send_at=send_at, updated_at=now())
             )
 
-    def force(self, campaign_id: str, reason: str) -> None:
-        """Store why the QA gate was overridden; `campaigns show` prints it."""
+    def amend(
+        self, campaign_id: str, *, provider: str | None = None, override: Override | None = None
+    ) -> None:
+        """Another provider for what is left of it, or a new --force reason and what it covers."""
+        values: dict[str, Any] = {"updated_at": now()}
+        if provider:
+            values["provider"] = provider
+        if override is not None:
+            values.update(forced=override.reason, forced_codes=override.codes_text)
+        with self.store.write() as conn:
+            conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(**values))
+
+    def clear_overrides(self, issue_id: str) -> None:
+        """A new snapshot of the issue is judged afresh: earlier --force reasons do not cover it."""
         with self.store.write() as conn:
             conn.execute(
                 update(campaigns)
-                .where(campaigns.c.id == campaign_id)
-                .values(forced=reason, updated_at=now())
+                .where(campaigns.c.issue_id == issue_id, campaigns.c.forced.is_not(None))
+                .values(forced=None, forced_codes=None, updated_at=now())
             )
 
     def cancel(self, campaign_id: str) -> int:
-        """Claim nothing further; pending readers become free for another campaign of the issue.
+        """Claim nothing further; its pending and failed readers become free for another campaign
+        of the issue, and pending again in a sibling campaign that skipped them for this one.
 
         Returns how many were still pending. A batch in flight finishes and is recorded.
         """
@@ -329,6 +356,7 @@ class Journal:
             ledger.release(
                 conn, campaign.issue_id, campaign_id, [RowState.CANCELLED, RowState.FAILED]
             )
+            _revive_siblings(conn, campaign, moment)
             return stopped
 
     def retry(self, campaign_id: str, *, failed: bool, uncertain: bool) -> int:
@@ -344,6 +372,11 @@ class Journal:
                 raise NewsletterError(
                     f"campaign {campaign.id} ({campaign.label}) was cancelled; send the article "
                     "again to reach whoever it did not"
+                )
+            if campaign.started_at is None:
+                raise NewsletterError(
+                    f"campaign {campaign.id} ({campaign.label}) has not started, so nobody has "
+                    f"failed yet; `newsletter campaigns resume {campaign.id}` sends it now"
                 )
             result = conn.execute(
                 update(rows)
@@ -447,14 +480,55 @@ class Journal:
             return [dict(r) for r in result]
 
 
+def _revive_siblings(conn: Connection, cancelled: Campaign, moment: dt.datetime) -> None:
+    """Readers another campaign of the issue skipped because the cancelled one had them are
+    pending there again (and that campaign, if it had finished, is paused: it has work left)."""
+    skipped_for_it = f"{SKIPPED_FOR} {cancelled.id}"
+    revived = conn.execute(
+        update(rows)
+        .where(
+            rows.c.state == RowState.SKIPPED,
+            rows.c.reason == skipped_for_it,
+            rows.c.campaign_id.in_(
+                select(campaigns.c.id).where(
+                    campaigns.c.issue_id == cancelled.issue_id,
+                    campaigns.c.status != CampaignStatus.CANCELLED,
+                )
+            ),
+            rows.c.subscriber_id.not_in(ledger.readers(cancelled.issue_id)),
+        )
+        .values(
+            state=RowState.PENDING,
+            reason=f"free again: {cancelled.id} was cancelled",
+            updated_at=moment,
+        )
+        .returning(rows.c.campaign_id)
+    ).scalars()
+    for campaign_id in set(revived):
+        conn.execute(
+            update(campaigns)
+            .where(campaigns.c.id == campaign_id, campaigns.c.status == CampaignStatus.FINISHED)
+            .values(
+                status=CampaignStatus.PAUSED,
+                note=f"readers of cancelled {cancelled.id} are pending here",
+                updated_at=moment,
+            )
+        )
+
+
+def _audience(query: Select[Any], issue_id: str | None, filters: Filters) -> Select[Any]:
+    """Subscribed, matching the filters, and not yet given the issue (when it exists)."""
+    query = filtered(query, Filters(Status.SUBSCRIBED, filters.tag, filters.lang))
+    if issue_id is None:
+        return query
+    return query.where(subscribers.c.id.not_in(ledger.readers(issue_id)))
+
+
 def _freeze(
     conn: Connection, campaign_id: str, issue_id: str, filters: Filters, moment: dt.datetime
 ) -> None:
-    """The audience: subscribed, matching the filters, and not yet given the issue."""
-    audience = filtered(
-        select(subscribers.c.id), Filters(Status.SUBSCRIBED, filters.tag, filters.lang)
-    ).where(subscribers.c.id.not_in(ledger.readers(issue_id)))
-    frozen = audience.subquery()
+    """Freeze the audience into the journal: one pending row each."""
+    frozen = _audience(select(subscribers.c.id), issue_id, filters).subquery()
     conn.execute(
         insert(rows).from_select(
             ["campaign_id", "subscriber_id", "state", "attempts", "updated_at"],
@@ -487,24 +561,20 @@ def _from_row(row: Any) -> Campaign:
     return Campaign(**values)
 
 
+def _exactly(conn: Connection, ids: list[int]) -> Any:
+    """The rows a claim selected. SQLite holds the write lock from the SELECT on, so they are
+    all the pending rows of their range (one cheap BETWEEN); on PostgreSQL another row of the
+    range may have become pending since (a retry, a cancelled sibling's reader): name them."""
+    if conn.dialect.name == "sqlite":
+        return rows.c.subscriber_id.between(ids[0], ids[-1]) if ids else false()
+    return rows.c.subscriber_id.in_(ids)
+
+
 def _by_owner(owners: dict[int, str]) -> dict[str, list[int]]:
     grouped: dict[str, list[int]] = {}
     for subscriber_id, owner in owners.items():
         grouped.setdefault(owner, []).append(subscriber_id)
     return grouped
-
-
-def _outcome(result: Result, attempts: int) -> tuple[RowState, str | None, str | None]:
-    """(state, reason, provider id) for one answer: one UPDATE per distinct outcome, not per row."""
-    if isinstance(result, Sent):
-        return RowState.SENT, None, result.provider_id
-    if isinstance(result, Failed):
-        return RowState.FAILED, result.reason, None
-    if isinstance(result, Uncertain):
-        return RowState.UNCERTAIN, result.reason, None
-    if attempts >= MAX_ATTEMPTS:
-        return RowState.FAILED, f"gave up after {MAX_ATTEMPTS} tries: {result.reason}", None
-    return RowState.PENDING, result.reason, None
 
 
 def _set(

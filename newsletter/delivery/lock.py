@@ -32,7 +32,10 @@ class Busy(NewsletterError):
 
 @contextmanager
 def campaign_lock(store: Store, campaign_id: str) -> Iterator[None]:
-    busy = Busy(f"another `newsletter send` of {campaign_id} is running; wait for it to finish")
+    busy = Busy(
+        f"another process is sending campaign {campaign_id} (`newsletter send`, `campaigns "
+        "resume`, `run-due` or a worker); wait for it to finish"
+    )
     url = make_url(str(store.engine.url))
     if url.get_backend_name() == "postgresql":
         with _advisory_lock(store, campaign_id, busy):

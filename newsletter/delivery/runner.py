@@ -15,8 +15,7 @@ from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store
 from newsletter.delivery import ledger
 from newsletter.delivery.journal import Journal
-from newsletter.delivery.states import CampaignStatus, RowState
-from newsletter.errors import NewsletterError
+from newsletter.delivery.states import CampaignStatus, RowState, outcome
 from newsletter.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
 from newsletter.providers.base import (
     Failed,
@@ -24,7 +23,6 @@ from newsletter.providers.base import (
     ProviderError,
     Result,
     RetryLater,
-    Sent,
     Uncertain,
 )
 
@@ -132,9 +130,9 @@ def _first_send(
 ) -> None:
     try:
         check()
-    except NewsletterError as exc:
+    except BaseException as exc:  # the gate said no, or waiting for it was interrupted
         journal.release(campaign_id, ids, "not sent: the campaign was stopped before it")
-        journal.set_status(campaign_id, CampaignStatus.PAUSED, str(exc))
+        journal.set_status(campaign_id, CampaignStatus.PAUSED, str(exc) or type(exc).__name__)
         raise
 
 
@@ -176,7 +174,7 @@ def _rehearse_batch(
 ) -> None:
     summary.batches += 1
     results = _send(provider, builder, batch, None, None, [])
-    _count(summary, results, [_state(r) for r in results], 0)
+    _count(summary, results, [outcome(r, 0)[0] for r in results], 0)
     if progress:
         progress(len(batch))
 
@@ -222,11 +220,6 @@ def _merge(envelopes: list[Envelope | Failed], partial: list[Result]) -> list[Re
             break
         merged.append(answer)
     return merged
-
-
-def _state(result: Result) -> RowState:
-    states = {Sent: RowState.SENT, Failed: RowState.FAILED, Uncertain: RowState.UNCERTAIN}
-    return states.get(type(result), RowState.PENDING)
 
 
 def _count(

@@ -24,7 +24,7 @@ def zone(name: str | None) -> dt.tzinfo | None:
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder, not a zone
         raise NewsletterError(
             f"--tz {name!r} is not a time zone; use an IANA name such as Asia/Hong_Kong"
         ) from None

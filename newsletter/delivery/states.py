@@ -10,6 +10,7 @@ from typing import Any
 from newsletter.audience.models import Status
 from newsletter.audience.store import Filters
 from newsletter.mime import Recipient
+from newsletter.providers.base import Failed, Result, Sent, Uncertain
 
 __all__ = [
     "DELIVERY_RANKS",
@@ -18,8 +19,10 @@ __all__ = [
     "CampaignStatus",
     "Claim",
     "NewCampaign",
+    "Override",
     "RowState",
     "label_for",
+    "outcome",
 ]
 
 
@@ -75,10 +78,31 @@ class Campaign:
     issue_id: str
     label: str
     forced: str | None
+    forced_codes: str | None
+    started_at: dt.datetime | None
+    """When the audience was frozen; None for a scheduled campaign that has not started."""
 
     @property
     def audience(self) -> Filters:
         return Filters(Status.SUBSCRIBED, self.filters.get("tag"), self.filters.get("lang"))
+
+    @property
+    def override(self) -> Override | None:
+        if not self.forced:
+            return None
+        return Override(self.forced, frozenset(filter(None, (self.forced_codes or "").split(","))))
+
+
+@dataclass(frozen=True)
+class Override:
+    """`--force REASON`: the reason, and the QA errors it was given for; new errors still refuse."""
+
+    reason: str
+    codes: frozenset[str]
+
+    @property
+    def codes_text(self) -> str:
+        return ",".join(sorted(self.codes))
 
 
 @dataclass(frozen=True)
@@ -93,7 +117,7 @@ class NewCampaign:
     filters: Filters
     provider: str
     send_at: dt.datetime | None = None
-    forced: str | None = None
+    override: Override | None = None
 
 
 @dataclass(frozen=True)
@@ -111,3 +135,16 @@ def label_for(slug: str, filters: Filters) -> str:
         f"{name} {value}" for name, value in (("tag", filters.tag), ("lang", filters.lang)) if value
     ]
     return f"{slug} ({', '.join(parts)})" if parts else slug
+
+
+def outcome(result: Result, attempts: int) -> tuple[RowState, str | None, str | None]:
+    """(state, reason, provider id) a provider's answer leaves a row in, after ``attempts`` tries."""
+    if isinstance(result, Sent):
+        return RowState.SENT, None, result.provider_id
+    if isinstance(result, Failed):
+        return RowState.FAILED, result.reason, None
+    if isinstance(result, Uncertain):
+        return RowState.UNCERTAIN, result.reason, None
+    if attempts >= MAX_ATTEMPTS:
+        return RowState.FAILED, f"gave up after {MAX_ATTEMPTS} tries: {result.reason}", None
+    return RowState.PENDING, result.reason, None

@@ -78,8 +78,8 @@ class _AnswerLost(Exception):
 class _RecipientsRefused(Exception):
     """A 400 whose every error names a personalization: those readers, not the batch, are at fault."""
 
-    def __init__(self, reasons: dict[int, str]):
-        super().__init__(f"{len(reasons)} personalization(s) refused")
+    def __init__(self, reasons: dict[int, str], errors: str):
+        super().__init__(errors)
         self.reasons = reasons
 
 
@@ -120,6 +120,11 @@ class SendGridProvider:
                 return results
             except _RecipientsRefused as exc:  # fail those readers, send the rest again
                 refused = {live[n]: reason for n, reason in exc.reasons.items() if n < len(live)}
+                if not refused:  # it named nobody in this request: nothing to leave out
+                    raise ProviderError(
+                        f"SendGrid rejected the request: {exc}; the campaign is paused and "
+                        "nothing in this batch was sent"
+                    ) from None
                 for i, reason in refused.items():
                     results[i] = Failed(f"SendGrid refused this recipient: {reason}")
                 live = [i for i in live if i not in refused]
@@ -259,7 +264,7 @@ def _classify(exc: HTTPError) -> Exception:
     if status == 400:
         refused = _refused_personalizations(exc.body)
         if refused:
-            return _RecipientsRefused(refused)
+            return _RecipientsRefused(refused, _errors(exc.body))
     verb = STOPPING.get(status, f"answered {status}")
     return ProviderError(
         f"SendGrid {verb}: {_errors(exc.body)}; the campaign is paused and nothing in this batch was sent"

@@ -247,7 +247,7 @@ def test_two_sends_of_one_campaign_cannot_run_at_once(listed: Path) -> None:
             )
     finally:
         store.close()
-    assert_one_line_error(result, "another `newsletter send` of", "is running")
+    assert_one_line_error(result, "another process is sending campaign", "wait for it")
     assert server.messages == []
 
 

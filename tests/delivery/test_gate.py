@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from newsletter.audience.models import Status
+from newsletter.audience.store import Filters
 from tests.cli.test_compose import assert_one_line_error
-from tests.conftest import SAMPLE_ARTICLE, run_cli, smtp_env
+from tests.conftest import SAMPLE_ARTICLE, project_store, run_cli, smtp_env
 from tests.delivery.helpers import soon, wait_until
 from tests.fakes import smtp as fake_smtp
 
@@ -52,7 +55,7 @@ def test_force_sends_it_and_the_reason_is_kept_on_the_campaign(listed: Path, cli
     assert len(server.messages) == 13
     (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
     shown = run_cli("campaigns", "show", campaign["id"], cwd=listed)
-    assert f"sent despite QA errors: {REASON}" in shown.stdout
+    assert "sent despite QA errors (gmail-clip" in shown.stdout and REASON in shown.stdout
     data = json.loads(run_cli("campaigns", "show", campaign["id"], "--json", cwd=listed).stdout)
     assert data["forced"] == REASON
 
@@ -85,10 +88,13 @@ def test_a_scheduled_issue_that_fails_qa_at_its_time_is_paused_not_sent(listed: 
         moved = {**env, "NEWSLETTER_POSTAL_ADDRESS": "PO Box 1, New Place, Kowloon"}
         due = run_cli("campaigns", "run-due", cwd=listed, env=moved)
         assert due.returncode == 1 and "postal-html" in due.stderr
-    assert server.messages == []
-    (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
-    assert campaign["status"] == "paused"
-    assert dt.datetime.fromisoformat(campaign["send_at"]) <= dt.datetime.now(dt.UTC)
+        assert server.messages == []
+        (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
+        assert campaign["status"] == "paused"
+        assert dt.datetime.fromisoformat(campaign["send_at"]) <= dt.datetime.now(dt.UTC)
+        fixed = run_cli("campaigns", "resume", campaign["id"], "--yes", cwd=listed, env=env)
+        assert fixed.returncode == 0, fixed.stderr
+    assert len({rcpt[0] for _, rcpt, _ in server.messages}) == len(server.messages) == 13
 
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
@@ -111,4 +117,64 @@ def test_a_spam_score_over_five_stops_the_send_before_the_first_message(listed: 
         assert campaign["status"] == "paused" and campaign["counts"]["pending"] == 13
         forced = run_cli("send", str(spam), "--force", REASON, "--yes", cwd=listed, env=env)
         assert forced.returncode == 0, forced.stderr
+    assert len({rcpt[0] for _, rcpt, _ in server.messages}) == len(server.messages) == 13
+
+
+def test_a_force_covers_the_errors_it_was_given_for_and_no_new_ones(
+    listed: Path, clipped: Path
+) -> None:
+    at = soon(3)
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        scheduled = run_cli(
+            "send", str(clipped), "--at", at, "--force", REASON, "--yes", cwd=listed, env=env
+        )
+        assert scheduled.returncode == 0, scheduled.stderr
+        wait_until(at)
+        moved = {**env, "NEWSLETTER_POSTAL_ADDRESS": "PO Box 1, New Place, Kowloon"}
+        due = run_cli("campaigns", "run-due", cwd=listed, env=moved)
+        assert (
+            due.returncode == 1 and "postal-text" in due.stderr and "gmail-clip" not in due.stderr
+        )
+        assert server.messages == []
+        (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
+        shown = json.loads(
+            run_cli("campaigns", "show", campaign["id"], "--json", cwd=listed).stdout
+        )
+        assert "gmail-clip" in shown["forced_for"] and "postal-text" not in shown["forced_for"]
+        resumed = run_cli("campaigns", "resume", campaign["id"], "--yes", cwd=listed, env=env)
+        assert resumed.returncode == 0, resumed.stderr
+    assert len(server.messages) == 13
+
+
+def test_sending_a_forced_campaign_again_keeps_its_force(listed: Path, clipped: Path) -> None:
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        store = project_store(listed)
+        sixth = store.find(Filters(status=Status.SUBSCRIBED))[5].email
+        store.close()
+        server.refuse_rcpt = {sixth: "530 5.7.0 authentication required"}
+        first = run_cli("send", str(clipped), "--force", REASON, "--yes", cwd=listed, env=env)
+        assert first.returncode == 1 and len(server.messages) == 5
+        server.refuse_rcpt = {}
+        again = run_cli("send", str(clipped), "--yes", cwd=listed, env=env)
+        assert again.returncode == 0 and "(continuing)" in again.stdout, again.stderr
+    assert len({rcpt[0] for _, rcpt, _ in server.messages}) == 13
+
+
+def test_a_spamassassin_that_fails_stops_the_send_in_one_line(listed: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "bin"
+    broken.mkdir()
+    (broken / "spamassassin").write_text("#!/bin/sh\necho 'config: broken rules' >&2\nexit 2\n")
+    (broken / "spamassassin").chmod(0o755)
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        path = {"PATH": f"{broken}{os.pathsep}{os.environ['PATH']}"}
+        failed = run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env={**env, **path})
+        assert_one_line_error(failed, "SpamAssassin could not score the message")
+        assert server.messages == []
+        (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
+        assert campaign["status"] == "paused" and campaign["counts"]["pending"] == 13
+        resumed = run_cli("campaigns", "resume", campaign["id"], "--yes", cwd=listed, env=env)
+        assert resumed.returncode == 0, resumed.stderr
     assert len({rcpt[0] for _, rcpt, _ in server.messages}) == len(server.messages) == 13

@@ -21,6 +21,7 @@ from newsletter.delivery.campaign import deliver
 from newsletter.delivery.issues import Issues
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.states import RowState
+from tests.cli.test_compose import assert_one_line_error
 from tests.conftest import SAMPLE_ARTICLE, project_store, run_cli, smtp_env
 from tests.delivery.helpers import repo_settings
 from tests.fakes import smtp as fake_smtp
@@ -142,6 +143,27 @@ def test_a_new_issue_in_a_reused_file_needs_new_issue_and_its_own_slug(
     assert len(server.messages) == 26
     campaigns = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
     assert len({c["issue"] for c in campaigns}) == 2
+
+
+def test_another_file_with_a_sent_issues_slug_but_other_text_is_refused(
+    listed: Path, article: Path
+) -> None:
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        assert run_cli("send", str(article), "--yes", cwd=listed, env=env).returncode == 0
+        other = listed / "next-week.md"
+        other.write_text(
+            article.read_text("utf-8").replace("date: 2025-09-04", "date: 2025-09-11"), "utf-8"
+        )
+        refused = run_cli("send", str(other), "--yes", cwd=listed, env=env)
+        assert_one_line_error(
+            refused, "next-week.md", f"the slug '{SLUG}' belongs to issue", "its own 'slug:'"
+        )
+        copy = listed / "copy.md"
+        copy.write_text(article.read_text("utf-8"), "utf-8")  # the same text from elsewhere
+        same = run_cli("send", str(copy), "--yes", cwd=listed, env=env)
+        assert same.returncode == 0 and "(continuing)" in same.stdout, same.stderr
+    assert len(server.messages) == 13
 
 
 def test_a_journal_from_before_issues_keeps_working(tmp_path: Path) -> None:

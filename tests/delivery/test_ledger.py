@@ -15,7 +15,10 @@ from pathlib import Path
 
 from newsletter.audience.store import Consent, Filters, Store
 from newsletter.delivery.journal import Journal
-from newsletter.delivery.states import RowState
+from newsletter.delivery.runner import run_campaign
+from newsletter.delivery.states import CampaignStatus, RowState
+from newsletter.mime import MessageBuilder
+from newsletter.providers.base import Failed, RetryLater, Sent
 from tests.conftest import (
     SAMPLE_ARTICLE,
     import_people,
@@ -23,7 +26,7 @@ from tests.conftest import (
     sendgrid_env,
     smtp_env,
 )
-from tests.delivery.helpers import open_campaign
+from tests.delivery.helpers import open_campaign, rendered, repo_settings
 from tests.fakes import sendgrid as fake_sendgrid
 from tests.fakes import smtp as fake_smtp
 
@@ -187,3 +190,58 @@ def test_a_campaign_cancelled_mid_send_claims_nobody_further(project: Path) -> N
     shown = json.loads(run_cli("campaigns", "show", campaign["id"], "--json", cwd=project).stdout)
     assert shown["status"] == "cancelled"
     assert shown["counts"]["cancelled"] == 3000 - sent_before
+
+
+class CancelledMidBatch:
+    """A provider during whose first batch another process cancels the campaign, and that
+    defers the whole batch (as a greylisting server would)."""
+
+    name = "cancelled-mid-batch"
+    max_batch = 2
+
+    def __init__(self, store: Store, campaign_id: str):
+        self.store, self.campaign_id, self.calls, self.sent = store, campaign_id, 0, []
+
+    def send(self, batch):
+        self.calls += 1
+        if self.calls == 1:
+            Journal(self.store).cancel(self.campaign_id)
+            return [RetryLater("451 greylisted") for _ in batch]
+        self.sent += [envelope.recipient.email for envelope in batch]
+        return [Sent("x") for _ in batch]
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def test_readers_deferred_in_the_batch_a_cancel_caught_are_not_sent_later(store: Store) -> None:
+    for n in range(6):
+        store.add(f"reader{n}@example.org", consent=Consent("t"))
+    journal = Journal(store)
+    campaign = journal.start(open_campaign(store)).id
+    provider = CancelledMidBatch(store, campaign)
+    builder = MessageBuilder(rendered()[1], repo_settings(), campaign=campaign)
+    run_campaign(journal, campaign, provider, builder, max_failures=10, sleep=lambda _: None)
+    assert provider.calls == 1 and provider.sent == []
+    counts = journal.counts(campaign)
+    assert counts[RowState.CANCELLED] == 6 and journal.campaign(campaign).status == "cancelled"
+
+
+def test_cancelling_a_campaign_gives_its_readers_back_to_the_one_that_skipped_them(
+    store: Store,
+) -> None:
+    for n in range(4):
+        store.add(f"reader{n}@example.org", lang="en", consent=Consent("t"))
+    journal = Journal(store)
+    english = journal.start(open_campaign(store, campaign_id="en", filters=Filters(lang="en"))).id
+    everyone = journal.start(open_campaign(store, campaign_id="all")).id
+    claim = journal.claim(english, 10)
+    journal.record(
+        english, claim.batch, [(i, Failed("550 relay denied")) for i, _ in claim.recipients]
+    )
+    assert journal.claim(everyone, 10).skipped == 4
+    journal.set_status(everyone, CampaignStatus.FINISHED)
+    journal.cancel(english)
+    assert journal.campaign(everyone).status == "paused"
+    again = journal.claim(everyone, 10)
+    assert again is not None and len(again.recipients) == 4

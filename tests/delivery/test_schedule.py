@@ -11,8 +11,9 @@ import pytest
 
 from newsletter.delivery.schedule import describe, parse_when
 from newsletter.errors import NewsletterError
-from tests.conftest import SAMPLE_ARTICLE, project_store, run_cli, smtp_env
+from tests.conftest import SAMPLE_ARTICLE, project_store, run_cli, sendgrid_env, smtp_env
 from tests.delivery.helpers import soon, wait_until
+from tests.fakes import sendgrid as fake_sendgrid
 from tests.fakes import smtp as fake_smtp
 
 ARTICLE = str(SAMPLE_ARTICLE)
@@ -40,6 +41,7 @@ def test_a_local_time_is_read_in_the_editors_zone_and_shown_in_both() -> None:
         ("2027-09-05T08:00Z", None, "more than a year ahead"),
         ("next friday", None, "not a time"),
         ("2025-09-05T08:00", "Hong Kong", "not a time zone"),
+        ("2025-09-05T08:00", "America", "not a time zone"),
     ],
 )
 def test_a_bad_time_says_what_to_write(value: str, zone: str | None, words: str) -> None:
@@ -120,3 +122,44 @@ def test_a_dry_run_with_a_time_says_when_and_records_nothing(listed: Path) -> No
     result = run_cli("send", ARTICLE, "--at", at, "--dry-run", cwd=listed)
     assert result.returncode == 0 and "Would be scheduled for" in result.stdout, result.stderr
     assert "13 messages" in result.stdout and campaigns(listed) == []
+
+
+def test_retry_of_a_campaign_that_has_not_started_is_refused(listed: Path) -> None:
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        assert (
+            run_cli("send", ARTICLE, "--at", soon(3600), "--yes", cwd=listed, env=env).returncode
+            == 0
+        )
+        (campaign,) = campaigns(listed)
+        retried = run_cli(
+            "campaigns", "retry", campaign["id"], "--failed", "--yes", cwd=listed, env=env
+        )
+    assert retried.returncode == 1 and "has not started" in retried.stderr
+    assert server.messages == [] and campaigns(listed)[0]["status"] == "scheduled"
+
+
+def test_a_provider_named_again_is_the_one_the_rest_goes_through(listed: Path) -> None:
+    with fake_smtp.running() as server, fake_sendgrid.running() as fake:
+        smtp, sendgrid = smtp_env(server.port), sendgrid_env(fake.url)
+        both = {**smtp, **{k: v for k, v in sendgrid.items() if k != "NEWSLETTER_PROVIDER"}}
+        assert (
+            run_cli("send", ARTICLE, "--at", soon(3600), "--yes", cwd=listed, env=smtp).returncode
+            == 0
+        )
+        moved = run_cli(
+            "send",
+            ARTICLE,
+            "--at",
+            soon(7200),
+            "--provider",
+            "sendgrid",
+            "--yes",
+            cwd=listed,
+            env=both,
+        )
+        assert moved.returncode == 0 and "sendgrid" in moved.stdout, moved.stderr
+        (campaign,) = campaigns(listed)
+        resumed = run_cli("campaigns", "resume", campaign["id"], "--yes", cwd=listed, env=both)
+        assert resumed.returncode == 0, resumed.stderr
+    assert server.messages == [] and sum(fake.recipients().values()) == 13

@@ -4,8 +4,9 @@ It validates the Bearer key, then the body against the official JSON Schema plus
 the schema misses (1000 recipients at most, no duplicate address, text before html, string
 values, reserved headers, send_at within 72 hours, 30 MB). Accepted requests are recorded and
 answered 202 with a unique X-Message-Id and X-RateLimit-* headers. A plan tells it how to
-answer the next requests: "ok", "429", "400", "401", "413", "500", "503", "slow" (accepts,
-then answers late) or "drop" (closes the connection without accepting).
+answer the next requests: "ok", "429", "400", "401", "413", "500", "503", "400:FIELD" (a 400
+naming FIELD, such as personalizations.9.to), "slow" (accepts, then answers late) or "drop"
+(closes the connection without accepting).
 """
 
 from __future__ import annotations
@@ -178,6 +179,9 @@ def _handler(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self.connection.close()
                 return None
+            if answer.startswith("400:"):
+                field = answer.removeprefix("400:")
+                return self._answer(400, {"errors": [{"field": field, "message": "simulated"}]})
             if answer in ("400", "401", "403", "413", "500", "503"):
                 return self._answer(
                     int(answer),

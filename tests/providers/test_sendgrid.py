@@ -141,6 +141,14 @@ def test_a_recipient_sendgrid_refuses_fails_alone_and_the_rest_are_sent(settings
     ]
 
 
+def test_a_400_naming_a_recipient_the_batch_lacks_stops_instead_of_looping(settings, issue) -> None:
+    with running(KEY, plan=["400:personalizations.9.to"] * 3) as fake:
+        provider = provider_for(settings, fake.url, issue)
+        with pytest.raises(ProviderError, match=r"personalizations\.9\.to"):
+            provider.send(envelopes(provider, 2))
+    assert fake.requests == 1
+
+
 def test_no_request_schedules_with_sendgrid(settings, issue) -> None:
     with running(KEY) as fake:
         provider = provider_for(settings, fake.url, issue)
