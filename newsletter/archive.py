@@ -157,7 +157,7 @@ def build_site(store: Store, settings: Settings, out_dir: Path, pages: Pages) ->
     for issue in issues:
         page = web_version(store, issue, settings)
         files[f"archive/{issue.slug}/index.html"] = page.encode("utf-8")
-    replace_dir(out_dir, files)
+    replace_dir(out_dir, files, what="the static archive")
     return sorted(files)
 
 

@@ -1,4 +1,9 @@
-"""Write a folder of files all at once: readers see the old folder or the new one, never half."""
+"""Write a folder of files all at once: readers see the old folder or the new one, never half.
+
+A folder is replaced only when newsletter made it: each one it writes carries a marker file,
+and a folder without one (a project, the articles, anything of the user's) is refused in one
+line, whatever path a command was given.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,44 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["open_atomic", "replace_dir", "write_file"]
+from newsletter.errors import NewsletterError
+
+__all__ = ["MARKER", "open_atomic", "replace_dir", "replaceable", "write_file"]
+
+MARKER = ".newsletter-output"
+"""The file in every folder newsletter writes as a whole: its name says it may replace it."""
 
 
-def replace_dir(target: Path, files: Mapping[str, bytes]) -> None:
-    """Write files into a sibling temp folder, then swap it in place of target."""
+def replaceable(target: Path, what: str) -> Path:
+    """The folder, resolved, if newsletter may replace it: new, empty, or carrying the marker.
+
+    Raises NewsletterError naming the folder otherwise (never for a missing folder).
+    """
+    folder = target.resolve()
+    if folder.exists() and not folder.is_dir():
+        raise NewsletterError(f"{target} is a file, not a folder; choose a folder for {what}")
+    if folder == Path.cwd().resolve() or folder in Path.cwd().resolve().parents:
+        raise NewsletterError(
+            f"{target} is the working folder or holds it; choose a folder of its own for {what}"
+        )
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).is_file():
+        raise NewsletterError(
+            f"{target} was not made by newsletter (no {MARKER} file in it), so it is not "
+            f"replaced; choose a new or empty folder for {what}, or empty this one yourself"
+        )
+    return folder
+
+
+def replace_dir(target: Path, files: Mapping[str, bytes], *, what: str) -> None:
+    """Write files into a sibling temp folder, then swap it in place of target.
+
+    Target must be replaceable (see ``replaceable``); ``what`` names the output in errors.
+    """
+    target = replaceable(target, what)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        (staging / MARKER).write_text(f"{what}: newsletter replaces this folder as a whole\n")
         for name, data in files.items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_bytes(data)

@@ -109,5 +109,6 @@ def build(article_path: Path, settings: Settings) -> BuildResult:
                 "utf-8"
             ),
         },
+        what="the build of an issue",
     )
     return BuildResult(out_dir, issue, report)

@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ArticleError", "ConfigError", "NewsletterError", "TemplateError"]
+__all__ = [
+    "ArticleError",
+    "ConfigError",
+    "NewsletterError",
+    "TemplateError",
+    "file_problem",
+    "one_line",
+]
+
+
+def one_line(text: str) -> str:
+    """Whatever a library said, on one line: a refusal from PostgreSQL spans several."""
+    return " ".join(str(text).split())
 
 
 class NewsletterError(Exception):
@@ -27,6 +39,19 @@ class NewsletterError(Exception):
             return message
         where = str(self.path) if self.line is None else f"{self.path}:{self.line}"
         return f"{where}: {message}"
+
+
+def file_problem(exc: OSError) -> NewsletterError:
+    """A file or folder the user named (or set) that cannot be read or written, in one line."""
+    where = exc.filename if exc.filename is not None else "a file"
+    reason = exc.strerror or type(exc).__name__
+    hints = {
+        IsADirectoryError: "; give a file, not a folder",
+        NotADirectoryError: "; a part of that path is a file, not a folder",
+        PermissionError: "; check its permissions",
+        FileNotFoundError: "; check the path",
+    }
+    return NewsletterError(f"{where}: {reason.lower()}{hints.get(type(exc), '')}")
 
 
 class ConfigError(NewsletterError):

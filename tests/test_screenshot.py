@@ -17,7 +17,9 @@ def test_screenshots_are_written_at_both_widths_in_light_and_dark(project: Path)
     shutil.copy(SAMPLE_ARTICLE, project / "issue.md")
     result = run_cli("screenshot", "issue.md", cwd=project)
     assert result.returncode == 0, result.stderr
-    folder = project / "build" / "2025-09-04-ai-blockchain-healthcare"
+    rebuilt = run_cli("build", "issue.md", cwd=project)  # a rebuild keeps the screenshots
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    folder = project / "build" / "2025-09-04-ai-blockchain-healthcare.screenshots"
     shots = {p.name: _load(p) for p in folder.glob("email-*.png")}
     assert sorted(shots) == [
         "email-375-dark.png",

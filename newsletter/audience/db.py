@@ -21,7 +21,7 @@ from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from newsletter.audience.schema import MIGRATIONS
-from newsletter.errors import ConfigError, NewsletterError
+from newsletter.errors import ConfigError, NewsletterError, one_line
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -47,9 +47,27 @@ def open_engine(url: str) -> Engine:
         raise ConfigError(
             f"database_url {url!r} is not a database URL such as sqlite:///subscribers/subscribers.db"
         ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"database_url uses {parsed.get_backend_name()}; newsletter keeps its list in SQLite "
+            "(sqlite:///subscribers/subscribers.db) or PostgreSQL (postgresql+psycopg://...)"
+        )
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, hide_parameters=True)  # no address in any logged error
+        folder = Path(parsed.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create {folder} for the subscriber database ({exc.strerror}); "
+                "set database_url to a folder you can write"
+            ) from None
+    try:
+        engine = create_engine(parsed, hide_parameters=True)  # no address in any logged error
+    except ImportError as exc:
+        raise ConfigError(
+            f"database_url needs a driver that is not installed ({exc.name}); for PostgreSQL, "
+            "pip install 'newsletter[postgres]'"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         _tune_sqlite(engine)
     try:
@@ -58,7 +76,7 @@ def open_engine(url: str) -> Engine:
         engine.dispose()  # a refused database leaves no pooled connection behind
         if isinstance(exc, OperationalError):
             raise NewsletterError(
-                f"cannot open the subscriber database {parsed.database}: {exc.orig}"
+                f"cannot open the subscriber database {parsed.database}: {one_line(str(exc.orig))}"
             ) from None
         raise
     return engine

@@ -7,6 +7,7 @@ them, so `newsletter --help` stays fast.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from rich.markup import escape
 from newsletter import __version__
 from newsletter.cli import campaigns, compose, preview, send, subscribers, web
 from newsletter.cli.context import console, err_console, options
-from newsletter.errors import NewsletterError
+from newsletter.errors import NewsletterError, file_problem, one_line
 
 __all__ = ["app", "main"]
 
@@ -68,11 +69,35 @@ def _root(
 
 
 def main() -> None:
-    """Entry point: run the app, turning user errors into one line and exit code 1."""
+    """Entry point, and the one error boundary: a user's mistake is one line and exit code 1.
+
+    Problems a user can fix arrive as NewsletterError; a file or folder that cannot be read or
+    written, and a database that refuses, are theirs too (a wrong path, a server down). Only
+    --debug shows a traceback; anything else is a bug and keeps its traceback.
+    """
     try:
         app()
-    except NewsletterError as exc:
+    except KeyboardInterrupt:
         if options.debug:
             raise
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        err_console.print("[red]interrupted[/red]")
+        raise SystemExit(130) from None
+    except Exception as exc:
+        problem = _user_error(exc)
+        if problem is None or options.debug:
+            raise
+        err_console.print(f"[red]error:[/red] {escape(one_line(str(problem)))}")
         raise SystemExit(1) from None
+
+
+def _user_error(exc: Exception) -> NewsletterError | None:
+    """The one-line error for a problem the user can fix; None for a bug."""
+    if isinstance(exc, NewsletterError):
+        return exc
+    if isinstance(exc, OSError):
+        return file_problem(exc)
+    database = sys.modules.get("sqlalchemy.exc")  # loaded if the error came from there
+    if database is not None and isinstance(exc, database.DBAPIError):
+        orig = exc.orig or exc
+        return NewsletterError(f"the database refused: {type(orig).__name__}: {orig}")
+    return None

@@ -105,13 +105,13 @@ def _bind(host: str, port: int) -> socket.socket:
 def screenshot(
     article: Annotated[Path, typer.Argument(help="The article: Markdown with front matter.")],
 ) -> None:
-    """Write PNGs of ARTICLE at 375 and 600 px, light and dark, into build/<slug>/ (Chromium)."""
+    """Write PNGs of ARTICLE at 375 and 600 px, light and dark, into build/<slug>.screenshots/ (Chromium)."""
     from newsletter.build import check
     from newsletter.screenshot import take_screenshots
 
     config = settings()
     checked = check(article, config)
-    out_dir = config.build_dir / checked.issue.slug
+    out_dir = config.build_dir / f"{checked.issue.slug}.screenshots"  # a rebuild keeps them
     shots = take_screenshots(checked.sample.html, out_dir, config.chromium_path)
     for path in shots.paths:
         console.print(f"Wrote {escape(str(path))}")

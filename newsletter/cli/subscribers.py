@@ -207,7 +207,7 @@ def list_(
     tag: TagOption = None,
     lang: LangOption = None,
     search: SearchOption = None,
-    page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
+    page: Annotated[int, typer.Option(min=1, max=10**9, help="Page number.")] = 1,
     per_page: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per page.")] = 50,
     as_json: JsonOption = False,
 ) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from newsletter.atomic import write_file
+from newsletter.atomic import MARKER, replaceable, write_file
 from newsletter.config import Settings
 from newsletter.mime import Envelope, MessageBuilder
 from newsletter.providers.base import Result, Sent
@@ -26,6 +26,7 @@ from newsletter.transactional import Transactional
 __all__ = ["DryRunProvider", "send_transactional"]
 
 EML_SAMPLE = 20
+OUTBOX = "a dry run's outbox"
 
 
 class DryRunProvider:
@@ -35,11 +36,14 @@ class DryRunProvider:
         self, builder: MessageBuilder, folder: Path, *, max_batch: int = 1000, eml_all: bool = False
     ):
         self.max_batch = max_batch
-        self.folder = folder
+        self.folder = replaceable(folder, OUTBOX)
         self._builder = builder
         self._eml_all = eml_all
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        self._staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        self._staging = Path(
+            tempfile.mkdtemp(prefix=f".{self.folder.name}.", dir=self.folder.parent)
+        )
+        (self._staging / MARKER).write_text(f"{OUTBOX}: newsletter replaces this folder\n")
         self._manifest = (self._staging / "manifest.jsonl").open("w", encoding="utf-8")
         self.count = 0
         self.bytes = 0
@@ -70,6 +74,7 @@ class DryRunProvider:
         if not keep:
             shutil.rmtree(self._staging, ignore_errors=True)
             return
+        replaceable(self.folder, OUTBOX)  # still ours, or still free
         old = self.folder.with_name(f".{self.folder.name}.old") if self.folder.exists() else None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

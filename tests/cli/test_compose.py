@@ -52,6 +52,7 @@ def test_build_writes_the_issue_folder_and_prints_a_summary(project: Path, sampl
     assert result.returncode == 0, result.stderr
     out = project / "build" / SLUG
     assert sorted(p.name for p in out.iterdir()) == [
+        ".newsletter-output",
         "email.eml",
         "email.html",
         "email.mjml",
@@ -235,3 +236,12 @@ def test_check_prints_the_findings_and_fails_on_errors(project: Path, sample: Pa
         "email.html",
     )
     assert first["fix"] == "shorten the article, or split it over two issues"
+
+
+def test_build_never_replaces_a_folder_it_did_not_make(project: Path, sample: Path) -> None:
+    mine = project / "build" / SLUG
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("mine", "utf-8")
+    result = run_cli("build", str(sample.relative_to(project)), cwd=project)
+    assert_one_line_error(result, "was not made by newsletter", str(Path("build") / SLUG))
+    assert (mine / "notes.txt").read_text("utf-8") == "mine"

@@ -136,7 +136,7 @@ def test_import_errors_are_one_line(project: Path) -> None:
     big5 = FIXTURES / "subscribers" / "big5_names.csv"
     assert_one_line_error(cli(project, "import", str(big5)), "big5_names.csv:1:", "--encoding")
     assert_one_line_error(
-        cli(project, "import", str(big5), "--encoding", "klingon"), "unknown encoding"
+        cli(project, "import", str(big5), "--encoding", "klingon"), "unknown text encoding"
     )
     assert_one_line_error(cli(project, "import", "missing.csv"), "file not found")
     custom = FIXTURES / "subscribers" / "custom_columns.csv"

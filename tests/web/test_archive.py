@@ -87,6 +87,7 @@ def test_archive_build_writes_the_same_pages_as_static_files(serve, sent: Path) 
     assert result.returncode == 0, result.stderr
     site = sent / "site"
     assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == [
+        ".newsletter-output",
         f"archive/{SLUG}/index.html",
         "archive/feed.xml",
         "archive/index.html",
@@ -96,3 +97,19 @@ def test_archive_build_writes_the_same_pages_as_static_files(serve, sent: Path) 
     served = serve(database_url=database(sent))
     live = served.client.get(f"/archive/{SLUG}").text
     assert (site / "archive" / SLUG / "index.html").read_text("utf-8") == live
+
+
+def test_archive_build_never_replaces_a_folder_it_did_not_make(sent: Path) -> None:
+    """`--out "$PWD"` once deleted the whole project; `--out articles` the articles."""
+    (sent / "articles").mkdir()
+    (sent / "articles" / "next.md").write_text("mine", "utf-8")
+    for out in (str(sent), ".", "articles", "templates"):
+        result = run_cli("archive", "build", "--out", out, cwd=sent)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert (sent / "newsletter.toml").is_file() and (sent / "templates" / "email.mjml.j2").is_file()
+    assert (sent / "articles" / "next.md").read_text("utf-8") == "mine"
+    assert (sent / "subscribers" / "subscribers.db").is_file()
+    first = run_cli("archive", "build", "--out", "public", cwd=sent)
+    again = run_cli("archive", "build", "--out", "public", cwd=sent)
+    assert first.returncode == again.returncode == 0, again.stderr
