@@ -89,6 +89,8 @@ class Article:
     slug: str
     preheader: str
     preheader_derived: bool
+    body_line: int = 1
+    """The file's line where the body begins, for errors found in the body."""
 
     @property
     def subject(self) -> str:
@@ -116,7 +118,7 @@ def read_article(path: Path) -> Article:
 
 def parse_article(text: str, path: Path) -> Article:
     text = text.replace("\r\n", "\n")
-    raw, body = _split_front_matter(text, path)
+    raw, body, body_line = _split_front_matter(text, path)
     meta = _validate(raw, text, path)
     slug = meta.slug or slugify(path.stem)
     if not slug:
@@ -127,7 +129,16 @@ def parse_article(text: str, path: Path) -> Article:
             line=2,
         )
     if meta.preheader:
-        return Article(path, text, meta, body, slug, meta.preheader, preheader_derived=False)
+        return Article(
+            path,
+            text,
+            meta,
+            body,
+            slug,
+            meta.preheader,
+            preheader_derived=False,
+            body_line=body_line,
+        )
     tokens = markdown.parse(body)
     paragraphs = (
         markdown.inline_text(tokens[i + 1], urls=False)
@@ -141,7 +152,10 @@ def parse_article(text: str, path: Path) -> Article:
             path=path,
             line=2,
         )
-    return Article(path, text, meta, body, slug, derive_preheader(first), preheader_derived=True)
+    return Article(
+        path, text, meta, body, slug, derive_preheader(first), preheader_derived=True,
+        body_line=body_line,
+    )  # fmt: skip
 
 
 def derive_preheader(paragraph: str, width: int = PREHEADER_WIDTH) -> str:
@@ -178,7 +192,7 @@ def _first_sentence(paragraph: str) -> str | None:
     return None
 
 
-def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
+def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         raise ArticleError(
@@ -204,7 +218,7 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
         ) from None
     if not isinstance(raw, dict):
         raise ArticleError("front matter must be 'key: value' lines", path=path, line=2)
-    return raw, "\n".join(lines[end + 1 :])
+    return raw, "\n".join(lines[end + 1 :]), end + 2
 
 
 def _validate(raw: dict[str, Any], text: str, path: Path) -> FrontMatter:

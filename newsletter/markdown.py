@@ -7,7 +7,7 @@ three never disagree about what the article says.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 
 from markdown_it import MarkdownIt
@@ -52,6 +52,17 @@ def parse(source: str) -> list[Token]:
             if child.type == "image" and not child.attrGet("width"):
                 child.attrSet("width", str(CONTENT_WIDTH))
     return tokens
+
+
+def raw_html(tokens: Sequence[Token]) -> Iterator[tuple[int, str]]:
+    """The body's raw HTML, block and inline, each piece with its 0-based line in the body."""
+    for token in tokens:
+        line = token.map[0] if token.map else 0
+        if token.type == "html_block":
+            yield line, token.content
+        for child in token.children or ():
+            if child.type == "html_inline":
+                yield line, child.content
 
 
 def body_html(tokens: Sequence[Token]) -> str:

@@ -20,7 +20,8 @@ from newsletter.audience.addresses import Address, InvalidAddress, normalize
 from newsletter.audience.csvsource import CsvImportError
 from newsletter.audience.export import COLUMNS as NATIVE_COLUMNS
 from newsletter.audience.export import unescape_cell
-from newsletter.audience.models import SUPPRESSED, Status, name_problem
+from newsletter.audience.models import SUPPRESSED, Status
+from newsletter.audience.rows import RowProblem, check_row
 from newsletter.audience.store import Consent
 
 __all__ = ["FIELDS", "Candidate", "Format", "RejectedRow", "detect"]
@@ -132,10 +133,29 @@ class Format:
             raise RejectedRow(f"invalid address: {exc}") from None
         reader = _READERS[self.kind]
         candidate = reader(self, line, address, values, attributes, consent)
-        problem = name_problem(candidate.name)
-        if problem is not None:
-            raise RejectedRow(problem)
+        _validate(candidate)
         return candidate
+
+
+def _validate(candidate: Candidate) -> None:
+    """Every format's rows pass the one row model (newsletter/audience/rows.py) before storing."""
+    exact, consent = candidate.exact, candidate.consent
+    times = {key: value for key, value in exact.items() if key.endswith("_at")}
+    if consent is not None:
+        times["consent_at"] = consent.at
+    try:
+        row = check_row(
+            name=candidate.name,
+            lang=candidate.lang,
+            tags=candidate.tags,
+            attributes=candidate.attributes,
+            consent_ip=exact.get("consent_ip") or (consent.ip if consent else None),
+            bounce_count=exact.get("bounce_count", 0),
+            times=times,
+        )
+    except RowProblem as exc:
+        raise RejectedRow(str(exc)) from None
+    candidate.tags, candidate.attributes = row.tags, dict(row.attributes)
 
 
 def detect(sheet_name: str, header: list[str], mapping: Mapping[str, str]) -> Format:
@@ -276,10 +296,7 @@ def _read_generic(
 ) -> Candidate:
     candidate = _base(line, address, values, attributes)
     if values.get("attributes"):
-        try:
-            extra = json.loads(values["attributes"])
-        except json.JSONDecodeError:
-            raise RejectedRow("attributes is not valid JSON") from None
+        extra = _json(values["attributes"], "attributes")
         if not isinstance(extra, dict):
             raise RejectedRow("attributes is not a JSON object")
         candidate.attributes = {**extra, **attributes}
@@ -304,8 +321,8 @@ def _read_native(
 ) -> Candidate:
     try:
         status = Status(values["status"])
-        tags = json.loads(values["tags"] or "[]")
-        attrs = json.loads(values["attributes"] or "{}")
+        tags = _json(values["tags"] or "[]", "tags")
+        attrs = _json(values["attributes"] or "{}", "attributes")
         exact = {
             key: _iso(values[key])
             for key in (
@@ -329,11 +346,11 @@ def _read_native(
     )
     return Candidate(
         line=line,
-        address=Address(values["email"], address.key),
+        address=address,  # normalised like every other format: " N@Example.COM " is n@example.com
         status=status,
         name=values["name"] or None,
         lang=values["lang"] or None,
-        tags=tuple(tags),
+        tags=tags,
         attributes=attrs,
         exact=exact,
         reason="imported from a newsletter export",
@@ -410,6 +427,16 @@ def _mailchimp_time(value: str | None) -> dt.datetime | None:
         return dt.datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
     except ValueError:
         return None
+
+
+def _json(text: str, field: str) -> Any:
+    """A JSON cell; too deep or not JSON at all is the row's fault, said in its reject line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise RejectedRow(f"{field} is not valid JSON") from None
+    except RecursionError:
+        raise RejectedRow(f"{field} is nested too deeply") from None
 
 
 def _iso(value: str) -> dt.datetime | None:

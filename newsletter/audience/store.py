@@ -19,7 +19,8 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from newsletter.audience.addresses import Address, normalize, suppression_hash
 from newsletter.audience.db import WRITE, open_engine
-from newsletter.audience.models import HistoryEntry, Status, Subscriber, name_problem
+from newsletter.audience.models import HistoryEntry, Status, Subscriber
+from newsletter.audience.rows import RowProblem, check_row
 from newsletter.audience.schema import (
     UTCDateTime,
     confirmations,
@@ -214,9 +215,10 @@ class Store:
     ) -> Subscriber:
         """A new subscriber: subscribed with consent evidence, otherwise pending."""
         address = _address(email)
-        problem = name_problem(name)
-        if problem is not None:
-            raise SubscriberError(f"{problem}: give a shorter --name")
+        try:
+            check_row(name=name, lang=lang, tags=tuple(tag_names))
+        except RowProblem as exc:
+            raise SubscriberError(f"{address.email} cannot be added: {exc}") from None
         status = Status.SUBSCRIBED if consent else Status.PENDING
         moment = now()
         with self.write() as conn:
@@ -268,6 +270,10 @@ class Store:
 
     def tag(self, emails: Iterable[str], tag_name: str, *, remove: bool = False) -> int:
         """Add (or remove) a tag; returns how many subscribers changed."""
+        try:
+            check_row(tags=(tag_name,))
+        except RowProblem as exc:
+            raise SubscriberError(f"tag {tag_name[:40]!r}: {exc}") from None
         changed = 0
         with self.write() as conn:
             for email in emails:

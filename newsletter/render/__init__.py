@@ -25,6 +25,7 @@ from newsletter.render.inline import inline_css
 from newsletter.render.jinja import render_template
 from newsletter.render.mjml import compile_mjml
 from newsletter.render.text import body_text
+from newsletter.sanitize import MAX_DEPTH, too_deep
 
 __all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "Prepared", "prepare", "render_issue"]
 
@@ -80,6 +81,15 @@ class Prepared:
 def prepare(article: Article, settings: Settings) -> Prepared:
     """Parse the body once, pick the article's locale, write the text body, time the reading."""
     tokens = markdown.parse(article.body)
+    deep = too_deep(markdown.raw_html(tokens))
+    if deep is not None:
+        line, depth = deep
+        raise ArticleError(
+            f"the raw HTML nests {depth} elements deep here, more than the {MAX_DEPTH} an email "
+            "survives (deeper, the renderer drops the footer or crashes); flatten it",
+            path=article.path,
+            line=article.body_line + line,
+        )
     return Prepared(
         article=article,
         settings=settings,
@@ -132,10 +142,10 @@ def _require_footer(prepared: Prepared, compiled: str, html: str, text: str) -> 
         if ok:
             continue
         if printed:
-            raise ArticleError(
-                f"the finished HTML lost its {what}: the article's HTML is nested too deeply for "
-                "the HTML parser, which drops everything after it; flatten the nested elements",
-                path=article.path,
+            raise TemplateError(
+                f"the finished HTML lost its {what}: HTML nested too deeply (in "
+                f"{settings.templates_dir / HTML_TEMPLATE} or {article.path}) makes the HTML "
+                "parser drop everything after it; flatten the nested elements"
             )
         raise TemplateError(
             f"{settings.templates_dir / HTML_TEMPLATE}: the email has no {what}; print "

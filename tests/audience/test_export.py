@@ -71,7 +71,7 @@ _text = st.text(
     st.characters(exclude_categories=("Cs", "Cc"), include_characters="\t\r\n"), max_size=12
 )
 _when = st.datetimes(
-    min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC)
+    min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2025, 1, 1), timezones=st.just(dt.UTC)
 )
 _subscriber = st.fixed_dictionaries(
     {

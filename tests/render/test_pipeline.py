@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from newsletter.article import read_article
 from newsletter.config import Settings
+from newsletter.errors import TemplateError
 from newsletter.issue import RecipientFields, RenderedIssue
 from newsletter.render import render_issue
 from tests.conftest import FIXTURES, SAMPLE_ARTICLE
@@ -191,3 +193,29 @@ def test_dark_mode_recolours_the_title_and_quotes(settings) -> None:
     dark = html[html.index("prefers-color-scheme: dark") :]
     dark = dark[: dark.index("</style>")]
     assert ".card h1" in dark and ".article blockquote" in dark
+
+
+def test_a_template_that_nests_too_deep_fails_instead_of_losing_the_footer(
+    settings: Settings, tmp_path: Path
+) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(settings.templates_dir, templates)
+    source = (templates / "email.mjml.j2").read_text("utf-8")
+    deep = "<mj-raw>" + "<div>" * 300 + "</div>" * 300 + "</mj-raw>"
+    masthead = '<mj-section css-class="masthead"'
+    (templates / "email.mjml.j2").write_text(source.replace(masthead, deep + masthead, 1), "utf-8")
+    changed = Settings(**{**settings.model_dump(), "templates_dir": templates})
+    with pytest.raises(TemplateError, match="lost its unsubscribe link"):
+        render(SAMPLE_ARTICLE, changed)
+
+
+def test_ten_thousand_nested_elements_are_refused_with_their_line(
+    settings: Settings, write_article
+) -> None:
+    """They crashed the process in MJML's compiler (exit 139, no message)."""
+    from newsletter.errors import ArticleError
+
+    nested = "<div>" * 10_000 + "deep" + "</div>" * 10_000
+    path = write_article(f"Hello.\n\n<p>fine</p>\n\n{nested}\n")
+    with pytest.raises(ArticleError, match=r"article\.md:11: the raw HTML nests 33 elements"):
+        render(path, settings)
