@@ -76,13 +76,19 @@ def open_sheets(
                 raise CsvImportError("the ZIP holds no .csv file", path=path)
             for member in members:
                 _check_member(member, path)
-            yield (
-                _sheet(
-                    _Guarded(archive.open(member), f"{path.name}/{member.filename}", path),
-                    f"{path.name}/{member.filename}", path, encoding, None,
-                )
-                for member in members
-            )  # fmt: skip
+            opened: list[IO[bytes]] = []
+
+            def sheets() -> Iterator[Sheet]:
+                for member in members:
+                    where = f"{path.name}/{member.filename}"
+                    opened.append(archive.open(member))
+                    yield _sheet(_Guarded(opened[-1], where, path), where, path, encoding, None)
+
+            try:
+                yield sheets()
+            finally:  # closed here even when an error keeps a reference to a member's stream
+                for stream in opened:
+                    stream.close()
     else:
         with path.open("rb") as handle:
             yield iter([_sheet(handle, path.name, path, encoding, progress)])
