@@ -100,6 +100,10 @@ class Settings(BaseSettings):
         default=None,
         description="Base64 ECDSA P-256 key of SendGrid's Signed Event Webhook.",
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names `serve` answers to besides base_url's (and loopback).",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Proxy addresses whose X-Forwarded-For/-Proto `serve` believes.",

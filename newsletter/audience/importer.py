@@ -12,18 +12,20 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
-import os
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, RowMapping
 
+from newsletter.atomic import open_atomic
 from newsletter.audience.csvsource import Progress, open_sheets
+from newsletter.audience.export import escape_cell
 from newsletter.audience.formats import Candidate, RejectedRow, detect
 from newsletter.audience.models import SUPPRESSED, Status
 from newsletter.audience.schema import history, subscribers, suppressions, tags
@@ -307,33 +309,33 @@ def _category(reason: str) -> str:
 
 
 class _RejectWriter:
-    """Streams rejected rows to a temp file; it becomes <input>.rejects.csv only if needed."""
+    """Streams rejected rows to an unnamed temp file; <input>.rejects.csv appears only if needed.
+
+    Cells are neutralised as an export's are (operators open this file in a spreadsheet), and
+    the temp file has no name, so even a SIGKILLed import leaves nothing stray beside the input.
+    """
 
     def __init__(self, source: Path):
         self.target = source.with_name(f"{source.stem}.rejects.csv")
-        self._handle = None
-        self._temp: str | None = None
+        self._handle: IO[str] | None = None
 
     def add(self, sheet: str, line: int, reason: str, cells: list[str]) -> None:
         if self._handle is None:
-            fd, self._temp = tempfile.mkstemp(
-                prefix=f".{self.target.name}.", dir=self.target.parent
-            )
-            self._handle = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
+            self._handle = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - discard() closes it
             self._writer = csv.writer(self._handle)
             self._writer.writerow(["file", "line", "reason", "row"])
-        self._writer.writerow([sheet, line, reason, *cells])
+        self._writer.writerow(
+            [escape_cell(sheet), line, escape_cell(reason), *map(escape_cell, cells)]
+        )
 
     def finish(self) -> Path | None:
-        if self._handle is None or self._temp is None:
+        if self._handle is None:
             return None
-        self._handle.close()
-        os.replace(self._temp, self.target)
-        self._temp = None
+        self._handle.seek(0)
+        with open_atomic(self.target, encoding="utf-8-sig") as out:
+            shutil.copyfileobj(self._handle, out)
         return self.target
 
     def discard(self) -> None:
-        if self._handle is not None and not self._handle.closed:
+        if self._handle is not None:
             self._handle.close()
-        if self._temp:
-            Path(self._temp).unlink(missing_ok=True)

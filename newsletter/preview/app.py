@@ -30,7 +30,7 @@ from newsletter.errors import NewsletterError
 from newsletter.preview.session import PreviewSession, Snapshot
 from newsletter.preview.watch import watch
 from newsletter.qa import CLIP_LIMIT
-from newsletter.web.headers import SecureHeaders
+from newsletter.web.headers import LOOPBACK_HOSTS, SecureHeaders
 
 __all__ = ["create_app"]
 
@@ -40,7 +40,6 @@ EMAIL_CSP = (
     "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; "
     "frame-ancestors 'self'"
 )
-LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
 _pages = Environment(
     loader=PackageLoader("newsletter.preview", "templates"),

@@ -98,6 +98,8 @@ def parse_events(body: bytes) -> list[ProviderEvent]:
         items = json.loads(body)
     except ValueError as exc:
         raise ValueError(f"the webhook body is not JSON: {exc}") from None
+    except RecursionError:  # signed, but no event is nested a thousand levels deep
+        raise ValueError("the webhook body is nested too deeply to be events") from None
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise ValueError("the webhook body is not a JSON array of event objects")
     return [event for item in items if (event := _event(item)) is not None]

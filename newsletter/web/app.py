@@ -13,11 +13,13 @@ import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -33,7 +35,7 @@ from newsletter.providers import check_transactional
 from newsletter.providers.sendgrid_events import SignatureError, load_public_key
 from newsletter.tokens import CONFIRM_MAX_AGE
 from newsletter.web import archive, signup, unsubscribe, webhooks
-from newsletter.web.headers import SecureHeaders
+from newsletter.web.headers import LOOPBACK_HOSTS, SecureHeaders
 from newsletter.web.limits import BodyLimit
 from newsletter.web.state import Web, log, web
 
@@ -79,6 +81,11 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         ],
         middleware=[
             Middleware(_AccessLog),
+            # Only our own names: a foreign Host would be echoed in the archive's slash redirect
+            # (an open redirect) and lets a rebinding site read the pages.
+            Middleware(
+                TrustedHostMiddleware, allowed_hosts=served_hosts(settings), www_redirect=False
+            ),
             Middleware(SecureHeaders),
             Middleware(BodyLimit, default=FORM_LIMIT, per_prefix={"/webhooks/": WEBHOOK_LIMIT}),
         ],
@@ -89,6 +96,12 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     check_transactional(settings)
     _check_webhook_key(settings)
     return app
+
+
+def served_hosts(settings: Settings) -> list[str]:
+    """The Host names `serve` answers to: base_url's, the allowed_hosts setting, loopback."""
+    own = urlsplit(settings.base_url).hostname or ""
+    return list(dict.fromkeys([own, *settings.allowed_hosts, *LOOPBACK_HOSTS]))
 
 
 def _check_webhook_key(settings: Settings) -> None:

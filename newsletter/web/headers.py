@@ -9,7 +9,10 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["STRICT_CSP", "SecureHeaders"]
+__all__ = ["LOOPBACK_HOSTS", "STRICT_CSP", "SecureHeaders"]
+
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+"""Host names of this machine itself: a health check, a test, the proxy on the same host."""
 
 STRICT_CSP = (
     "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "

@@ -22,7 +22,8 @@ def test_a_killed_import_changes_nothing(project: Path) -> None:
     store.close()
     big = project / "big.csv"
     big.write_text(
-        "email,name\n" + "".join(f"reader{n}@example.org,Reader {n}\n" for n in range(400_000)),
+        "email,name\nnot-an-address,Rejected early\n"
+        + "".join(f"reader{n}@example.org,Reader {n}\n" for n in range(400_000)),
         "utf-8",
     )
 
@@ -56,6 +57,9 @@ def test_a_killed_import_changes_nothing(project: Path) -> None:
 
     store = Store.open(url)
     assert sorted((s.email, s.status) for s in store.find()) == before
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".")) == [], (
+        "a half-written reject file was left beside the input"
+    )
     store.close()
     with sqlite3.connect(project / "subscribers" / "subscribers.db") as raw:
         assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -227,3 +227,13 @@ def test_a_name_over_200_characters_is_rejected_with_its_line(store: Store, tmp_
     with report.rejects_file.open(encoding="utf-8-sig", newline="") as handle:
         (_, rejected) = list(csv.reader(handle))
     assert rejected[1:3] == ["3", "name is 201 characters; at most 200"]
+
+
+def test_rejected_cells_are_neutralised_like_an_export(store: Store, tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text('email,name\nnot-an-address,"=HYPERLINK(""https://evil.example.net"")"\n', "utf-8")
+    report = import_file(store, people, consent_text="test")
+    with report.rejects_file.open(encoding="utf-8-sig", newline="") as handle:
+        (_, rejected) = list(csv.reader(handle))
+    assert rejected[3:] == ["not-an-address", '\'=HYPERLINK("https://evil.example.net")']
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".people")]

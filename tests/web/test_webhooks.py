@@ -115,6 +115,13 @@ def test_an_unreadable_signed_body_is_a_400_so_sendgrid_stops_retrying(hooked: S
     assert post(hooked, body, signed(body)).status_code == 400
 
 
+def test_a_signed_body_nested_ten_thousand_deep_is_a_400_not_a_500(hooked: Served) -> None:
+    """It raised RecursionError: a 500 that SendGrid would retry for days."""
+    body = b"[" * 10_000 + b"]" * 10_000
+    answer = post(hooked, body, signed(body))
+    assert answer.status_code == 400 and "nested too deeply" in answer.text
+
+
 def test_without_a_configured_key_every_batch_is_refused(serve) -> None:
     served = serve()
     served.add("reader1@example.com")
