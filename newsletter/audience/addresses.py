@@ -36,8 +36,13 @@ class Address:
     """Case-insensitive identity: what uniqueness and suppression compare."""
 
 
-def normalize(raw: str) -> Address:
-    """Validate and normalise one address, or raise InvalidAddress."""
+def normalize(raw: str, *, unicode_local: bool = False) -> Address:
+    """Validate and normalise one address, or raise InvalidAddress.
+
+    An address with non-ASCII before the @ (用户@example.com) needs SMTPUTF8 all the way to
+    the reader's server, which newsletter does not send, so it is refused for anything new;
+    ``unicode_local`` accepts it only to find a row stored before (to unsubscribe or erase it).
+    """
     text = raw.strip()
     match = _FAST.fullmatch(text)
     if match and _fast_path_ok(match["local"], match["domain"]):
@@ -47,6 +52,11 @@ def normalize(raw: str) -> Address:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidAddress(str(exc)) from None
+    if not unicode_local and not result.local_part.isascii():
+        raise InvalidAddress(
+            "it has non-ASCII characters before the @; mail to it needs SMTPUTF8, which "
+            "newsletter does not send, so use another address"
+        )
     email = f"{result.local_part}@{result.ascii_domain}"
     return Address(email, email.lower())
 

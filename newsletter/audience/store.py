@@ -214,7 +214,7 @@ class Store:
         actor: str = "cli",
     ) -> Subscriber:
         """A new subscriber: subscribed with consent evidence, otherwise pending."""
-        address = _address(email)
+        address = _address(email, new=True)
         try:
             check_row(name=name, lang=lang, tags=tuple(tag_names))
         except RowProblem as exc:
@@ -579,9 +579,10 @@ def _new_row(
     }
 
 
-def _address(email: str) -> Address:
+def _address(email: str, *, new: bool = False) -> Address:
+    """The address to store (``new``) or to look up: rows from before may have a Unicode local part."""
     try:
-        return normalize(email)
+        return normalize(email, unicode_local=not new)
     except ValueError as exc:
         raise SubscriberError(f"{email!r} is not a valid address: {exc}") from None
 

@@ -240,7 +240,7 @@ def _address_keys(events: Sequence[ProviderEvent]) -> dict[str, str]:
     keys: dict[str, str] = {}
     for event in filter(_by_address, events):
         try:
-            keys[event.email or ""] = normalize(event.email or "").key
+            keys[event.email or ""] = normalize(event.email or "", unicode_local=True).key
         except InvalidAddress:
             continue
     return keys

@@ -67,3 +67,9 @@ def test_normalizing_twice_changes_nothing_and_case_never_matters(local: str, do
         return
     assert normalize(once.email) == once
     assert normalize(once.email.upper()).key == once.key or not once.email.isascii()
+
+
+def test_a_non_ascii_local_part_is_refused_for_new_rows_and_found_for_old_ones() -> None:
+    with pytest.raises(InvalidAddress, match="SMTPUTF8"):
+        normalize("用户@example.com")
+    assert normalize("用户@Example.com", unicode_local=True).email == "用户@example.com"

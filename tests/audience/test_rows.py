@@ -125,3 +125,17 @@ def test_after_a_hostile_import_every_command_still_works(project: Path, tmp_pat
     ):
         result = run_cli(*args, cwd=project)
         assert result.returncode == 0 and "Traceback" not in result.stderr, (args, result.stderr)
+
+
+def test_an_address_we_cannot_send_to_is_rejected_on_import_and_add(
+    store: Store, tmp_path: Path
+) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("email\nok@example.com\n用户@example.com\n", "utf-8")
+    report = import_file(store, people, consent_text="test")
+    assert [s.email for s in store.find()] == ["ok@example.com"]
+    with report.rejects_file.open(encoding="utf-8-sig", newline="") as handle:
+        (_, rejected) = list(csv.reader(handle))
+    assert rejected[1] == "3" and "SMTPUTF8" in rejected[2]
+    with pytest.raises(SubscriberError, match="SMTPUTF8"):
+        store.add("用户@example.com")

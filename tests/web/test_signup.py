@@ -131,6 +131,13 @@ def test_consent_and_a_real_address_are_required(served: Served) -> None:
     assert served.store.count() == 0
 
 
+def test_an_address_we_cannot_send_to_is_refused_not_left_pending(served: Served) -> None:
+    """用户@example.com once got "check your inbox", a pending row, and never a mail."""
+    unicode_local = sign_up(served, "用户@example.com")
+    assert unicode_local.status_code == 400 and "not an email address" in unicode_local.text
+    assert served.store.count() == 0 and outbox(served) == []
+
+
 def test_a_post_without_the_forms_cookie_is_refused(served: Served) -> None:
     token = csrf(served.client)
     stranger = httpx.post(
