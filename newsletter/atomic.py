@@ -75,6 +75,7 @@ def replace_dir(target: Path, files: Mapping[str, bytes], *, what: str) -> None:
 
 def write_file(path: Path, data: bytes) -> None:
     """Replace one file atomically (temp file in the same folder, then rename)."""
+    _not_a_folder(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -89,6 +90,7 @@ def write_file(path: Path, data: bytes) -> None:
 @contextmanager
 def open_atomic(path: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
     """A text file that appears at path only when the block finishes without error."""
+    _not_a_folder(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -98,3 +100,8 @@ def open_atomic(path: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _not_a_folder(path: Path) -> None:
+    if path.is_dir():
+        raise NewsletterError(f"{path} is a folder; give the name of a file to write")

@@ -411,8 +411,8 @@ def parse_tags(cell: str) -> tuple[str, ...]:
     if cell.startswith("["):
         try:
             return tuple(str(t) for t in json.loads(cell))
-        except json.JSONDecodeError:
-            pass
+        except (json.JSONDecodeError, RecursionError, TypeError):
+            pass  # not a JSON list after all: read it as text
     items = next(csv.reader([cell.replace(";", ",")], skipinitialspace=True))
     return tuple(
         dict.fromkeys(item.strip().strip('"').strip() for item in items if item.strip().strip('"'))

@@ -231,7 +231,9 @@ def test_a_name_over_200_characters_is_rejected_with_its_line(store: Store, tmp_
 
 def test_rejected_cells_are_neutralised_like_an_export(store: Store, tmp_path: Path) -> None:
     people = tmp_path / "people.csv"
-    people.write_text('email,name\nnot-an-address,"=HYPERLINK(""https://evil.example.net"")"\n', "utf-8")
+    people.write_text(
+        'email,name\nnot-an-address,"=HYPERLINK(""https://evil.example.net"")"\n', "utf-8"
+    )
     report = import_file(store, people, consent_text="test")
     with report.rejects_file.open(encoding="utf-8-sig", newline="") as handle:
         (_, rejected) = list(csv.reader(handle))

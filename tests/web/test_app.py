@@ -181,8 +181,12 @@ def test_a_broken_strings_file_stops_serve_with_one_line(project: Path) -> None:
 def test_serve_answers_only_to_its_own_host_names(served: Served) -> None:
     """A foreign Host once came back in the archive's slash redirect: an open redirect."""
     foreign = served.client.get("/archive", headers={"Host": "evil.example.net"})
-    assert foreign.status_code == 400 and "evil.example.net" not in foreign.headers.get("location", "")
+    assert foreign.status_code == 400 and "evil.example.net" not in foreign.headers.get(
+        "location", ""
+    )
     own = served.client.get("/archive", headers={"Host": "news.example.com"})
     assert own.status_code in (307, 308)
-    assert own.headers["location"].startswith(("http://news.example.com/", "https://news.example.com/"))
+    assert own.headers["location"].startswith(
+        ("http://news.example.com/", "https://news.example.com/")
+    )
     assert served.client.get("/healthz").status_code == 200  # loopback, as a health check calls it
