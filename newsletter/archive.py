@@ -41,6 +41,8 @@ __all__ = [
 ]
 
 ATOM = "http://www.w3.org/2005/Atom"
+_SITE = ("archive", "static", "unsubscribe")
+"""What a static archive held before folders carried newsletter's marker."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def build_site(store: Store, settings: Settings, out_dir: Path, pages: Pages) ->
     for issue in issues:
         page = web_version(store, issue, settings)
         files[f"archive/{issue.slug}/index.html"] = page.encode("utf-8")
-    replace_dir(out_dir, files, what="the static archive")
+    replace_dir(out_dir, files, what="the static archive", earlier=_SITE)
     return sorted(files)
 
 

@@ -107,6 +107,8 @@ class Article:
 
 def read_article(path: Path) -> Article:
     """Parse and validate an article file; every problem names the file and line."""
+    if path.is_dir():
+        raise ArticleError("is a folder; give the article's Markdown file", path=path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import TextIO
 
@@ -23,10 +24,12 @@ MARKER = ".newsletter-output"
 """The file in every folder newsletter writes as a whole: its name says it may replace it."""
 
 
-def replaceable(target: Path, what: str) -> Path:
+def replaceable(target: Path, what: str, earlier: Sequence[str] = ()) -> Path:
     """The folder, resolved, if newsletter may replace it: new, empty, or carrying the marker.
 
-    Raises NewsletterError naming the folder otherwise (never for a missing folder).
+    ``earlier`` are the name patterns of what this output held before markers existed: a
+    folder holding nothing else is ours too. Raises NewsletterError naming the folder
+    otherwise (never for a missing folder).
     """
     folder = target.resolve()
     if folder.exists() and not folder.is_dir():
@@ -35,7 +38,7 @@ def replaceable(target: Path, what: str) -> Path:
         raise NewsletterError(
             f"{target} is the working folder or holds it; choose a folder of its own for {what}"
         )
-    if folder.is_dir() and any(folder.iterdir()) and not (folder / MARKER).is_file():
+    if folder.is_dir() and not (folder / MARKER).is_file() and not _only(folder, earlier):
         raise NewsletterError(
             f"{target} was not made by newsletter (no {MARKER} file in it), so it is not "
             f"replaced; choose a new or empty folder for {what}, or empty this one yourself"
@@ -43,12 +46,14 @@ def replaceable(target: Path, what: str) -> Path:
     return folder
 
 
-def replace_dir(target: Path, files: Mapping[str, bytes], *, what: str) -> None:
+def replace_dir(
+    target: Path, files: Mapping[str, bytes], *, what: str, earlier: Sequence[str] = ()
+) -> None:
     """Write files into a sibling temp folder, then swap it in place of target.
 
     Target must be replaceable (see ``replaceable``); ``what`` names the output in errors.
     """
-    target = replaceable(target, what)
+    target = replaceable(target, what, earlier)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -105,3 +110,8 @@ def open_atomic(path: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
 def _not_a_folder(path: Path) -> None:
     if path.is_dir():
         raise NewsletterError(f"{path} is a folder; give the name of a file to write")
+
+
+def _only(folder: Path, patterns: Sequence[str]) -> bool:
+    """Whether everything in the folder matches one of the patterns (true when it is empty)."""
+    return all(any(fnmatch(entry.name, p) for p in patterns) for entry in folder.iterdir())

@@ -110,5 +110,10 @@ def build(article_path: Path, settings: Settings) -> BuildResult:
             ),
         },
         what="the build of an issue",
+        earlier=(
+            "email.*",
+            "report.json",
+            "email-*.png",
+        ),  # builds (and screenshots) before markers
     )
     return BuildResult(out_dir, issue, report)

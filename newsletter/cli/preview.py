@@ -51,6 +51,8 @@ def preview(
     from newsletter.preview.app import create_app
     from newsletter.preview.session import PreviewSession
 
+    if article.is_dir():
+        raise NewsletterError("is a folder; give the article's Markdown file", path=article)
     if not article.is_file():
         raise NewsletterError("article not found; check the path", path=article)
     session = PreviewSession(article, options.config, spam=spam)

@@ -27,6 +27,8 @@ __all__ = ["DryRunProvider", "send_transactional"]
 
 EML_SAMPLE = 20
 OUTBOX = "a dry run's outbox"
+_EARLIER = ("manifest.jsonl", "*.eml")
+"""What an outbox held before folders carried newsletter's marker."""
 
 
 class DryRunProvider:
@@ -36,7 +38,7 @@ class DryRunProvider:
         self, builder: MessageBuilder, folder: Path, *, max_batch: int = 1000, eml_all: bool = False
     ):
         self.max_batch = max_batch
-        self.folder = replaceable(folder, OUTBOX)
+        self.folder = replaceable(folder, OUTBOX, _EARLIER)
         self._builder = builder
         self._eml_all = eml_all
         self.folder.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +76,7 @@ class DryRunProvider:
         if not keep:
             shutil.rmtree(self._staging, ignore_errors=True)
             return
-        replaceable(self.folder, OUTBOX)  # still ours, or still free
+        replaceable(self.folder, OUTBOX, _EARLIER)  # still ours, or still free
         old = self.folder.with_name(f".{self.folder.name}.old") if self.folder.exists() else None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

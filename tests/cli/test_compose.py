@@ -245,3 +245,20 @@ def test_build_never_replaces_a_folder_it_did_not_make(project: Path, sample: Pa
     result = run_cli("build", str(sample.relative_to(project)), cwd=project)
     assert_one_line_error(result, "was not made by newsletter", str(Path("build") / SLUG))
     assert (mine / "notes.txt").read_text("utf-8") == "mine"
+
+
+def test_a_build_folder_from_before_markers_is_still_replaced(project: Path, sample: Path) -> None:
+    old = project / "build" / SLUG
+    old.mkdir(parents=True)
+    for name in (
+        "email.html",
+        "email.txt",
+        "email.mjml",
+        "email.eml",
+        "report.json",
+        "email-375-dark.png",
+    ):
+        (old / name).write_text("from an earlier release", "utf-8")
+    result = run_cli("build", str(sample.relative_to(project)), cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert (old / ".newsletter-output").is_file() and not (old / "email-375-dark.png").exists()
