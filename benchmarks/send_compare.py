@@ -16,60 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.fakes import sendgrid as fake_sendgrid  # noqa: E402
-
-ARTICLE = REPO / "articles" / "2025-09-04-ai-blockchain-healthcare.md"
-
-
-def send(code: Path, readers: int, path: str) -> tuple[float, float]:
-    """(wall, CPU) seconds of one `newsletter send` with the code of ``code``."""
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        shutil.copy(code / "newsletter.toml", folder)
-        shutil.copytree(code / "templates", folder / "templates")
-        people = folder / "people.csv"
-        people.write_text(
-            "email,name\n" + "".join(f"reader{n}@example.org,Reader {n}\n" for n in range(readers)),
-            "utf-8",
-        )
-        env = {
-            **os.environ,
-            "PATH": path,
-            "PYTHONPATH": str(code),
-            "NEWSLETTER_SECRET_KEY": "benchmark-secret-not-for-mail",
-        }
-        command = [sys.executable, "-m", "newsletter"]
-        subprocess.run(
-            [*command, "subscribers", "import", str(people), "--consent", "benchmark"],
-            cwd=folder, env=env, check=True, capture_output=True,
-        )  # fmt: skip
-        with fake_sendgrid.running("SG.benchmark", validate=False) as fake:
-            env.update(
-                NEWSLETTER_PROVIDER="sendgrid",
-                NEWSLETTER_SENDGRID_API_KEY="SG.benchmark",
-                NEWSLETTER_SENDGRID_HOST=fake.url,
-            )
-            start = time.perf_counter()
-            child = subprocess.Popen(
-                [*command, "send", str(ARTICLE), "--yes"],
-                cwd=folder, env=env, stdout=subprocess.DEVNULL,
-            )  # fmt: skip
-            _, status, usage = os.wait4(child.pid, 0)
-            wall = time.perf_counter() - start
-            if status or sum(fake.recipients().values()) != readers:
-                raise SystemExit(f"the send with {code} failed")
-            return wall, usage.ru_utime + usage.ru_stime
+from benchmarks.send import sendgrid_campaign  # noqa: E402
 
 
 def main() -> None:
@@ -96,7 +52,8 @@ def main() -> None:
             for run in range(args.runs):
                 order = list(trees) if run % 2 == 0 else list(reversed(trees))
                 for name in order:
-                    times[name].append(send(trees[name], args.readers, path))
+                    wall, _, _, cpu = sendgrid_campaign(args.readers, trees[name], path)
+                    times[name].append((wall, cpu))
         finally:
             subprocess.run(
                 ["git", "-C", str(REPO), "worktree", "remove", "--force", str(before)],
