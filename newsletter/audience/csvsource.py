@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -165,7 +166,7 @@ def _sheet(
     if _UNDECODED.search(first):
         raise _decode_error(path, 1, chosen)
     delimiter = max(DELIMITERS, key=first.count) if any(d in first for d in DELIMITERS) else ","
-    reader = csv.reader(_chain(first, lines), delimiter=delimiter)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
     header = next(reader, [])
     header = [h.strip().lstrip("\ufeff") for h in header]
     return Sheet(name, header, _numbered(reader, path, chosen), delimiter)
@@ -185,12 +186,11 @@ def _lines(text: io.TextIOWrapper, path: Path, encoding: str) -> Iterator[str]:
     while True:
         try:
             line = text.readline(MAX_LINE + 1)
-        except (
-            UnicodeError
-        ) as exc:  # what surrogateescape cannot carry: utf-32 on UTF-8, a cut UTF-16
+        except UnicodeError as exc:  # beyond surrogateescape: utf-32 on UTF-8, a cut UTF-16
+            reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
             raise CsvImportError(
-                f"the bytes are not {encoding} text ({exc.reason if isinstance(exc, UnicodeDecodeError) else exc}); "
-                "name the file's encoding with --encoding (utf-8, utf-16, big5)",
+                f"the bytes are not {encoding} text ({reason}); name the file's encoding "
+                "with --encoding (utf-8, utf-16, big5)",
                 path=path,
                 line=number + 1,
             ) from None
@@ -199,7 +199,7 @@ def _lines(text: io.TextIOWrapper, path: Path, encoding: str) -> Iterator[str]:
         number += 1
         if len(line) > MAX_LINE:
             raise CsvImportError(
-                f"line {number} is longer than {MAX_LINE:,} characters, the limit for one row; "
+                f"this line is longer than {MAX_LINE:,} characters, the limit for one row; "
                 "this is not a subscriber list",
                 path=path,
                 line=number,
@@ -235,11 +235,6 @@ def _decode_error(path: Path, line: int, encoding: str) -> CsvImportError:
         path=path,
         line=line,
     )
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 class _Guarded(io.RawIOBase):

@@ -53,7 +53,7 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(store: Store, tmp_path: Pat
 def test_an_endless_line_stops_at_the_line_limit(store: Store, tmp_path: Path) -> None:
     long = tmp_path / "people.csv"
     long.write_bytes(b"email," + b"x" * (20 << 20) + b"\nada@example.com\n")
-    refused(store, long, "line 1 is longer than", f"{MAX_LINE:,}")
+    refused(store, long, "people.csv:1:", "line is longer than", f"{MAX_LINE:,}")
 
 
 def test_an_encrypted_member_is_named(store: Store, tmp_path: Path) -> None:
