@@ -70,6 +70,7 @@ def sendgrid_campaign(
             "PYTHONPATH": str(code),
             "PATH": path or os.environ["PATH"],
             "NEWSLETTER_SECRET_KEY": "benchmark-secret-not-for-mail",
+            "NEWSLETTER_ENVIRONMENT": "development",  # the shipped example identity, on loopback
         }
         base = [sys.executable, "-m", "newsletter"]
         subprocess.run(

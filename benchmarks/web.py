@@ -111,6 +111,7 @@ def _start(folder: Path, key: ec.EllipticCurvePrivateKey) -> tuple[subprocess.Po
         **os.environ,
         "NEWSLETTER_SECRET_KEY": SECRET,
         "NEWSLETTER_SENDGRID_WEBHOOK_PUBLIC_KEY": public,
+        "NEWSLETTER_ENVIRONMENT": "development",  # the shipped example identity, on loopback
         "PYTHONUNBUFFERED": "1",
     }
     server = subprocess.Popen(

@@ -87,6 +87,18 @@ def examine(
                 "put a long random secret in .env as NEWSLETTER_SECRET_KEY",
             )
         )
+    shipped = [name for name in settings.example_identity if name != "secret_key"]
+    if shipped:
+        findings.append(
+            Finding(
+                "warning",
+                "example-identity",
+                f"{', '.join(shipped)} still hold the shipped examples: its links and sender reach "
+                "nobody, and a real send refuses them",
+                "newsletter.toml",
+                "set your own base_url, from_email, reply_to and postal_address",
+            )
+        )
     score = spam_score(sample.data) if spam else None
     if score is not None:
         findings += spam_findings(score)

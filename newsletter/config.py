@@ -11,6 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -27,6 +28,10 @@ DEFAULT_CONFIG = Path("newsletter.toml")
 DOTENV = Path(".env")
 EXAMPLE_SECRET = "example-secret-key-change-me-before-sending"
 """The value shipped in newsletter.toml: public, so never good enough for a real send."""
+EXAMPLE_POSTAL = "Trilogies Ltd., 18/F, 1 Example Road, Central, Hong Kong"
+"""The fictitious postal address shipped in newsletter.toml."""
+_RESERVED = ("example.com", "example.net", "example.org", "test", "example", "invalid", "localhost")
+"""Domains reserved for examples (RFC 2606, 6761): nobody reads mail or serves pages there."""
 ENV_PREFIX = "NEWSLETTER_"
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -170,6 +175,32 @@ class Settings(BaseSettings):
     @property
     def uses_example_secret(self) -> bool:
         return self.secret_key.get_secret_value() == EXAMPLE_SECRET
+
+    @property
+    def example_identity(self) -> list[str]:
+        """Settings still holding an example: mail from them has links nobody can open and a
+        sender nobody can answer, so real sends and `serve` refuse them outside development."""
+        found = ["secret_key"] if self.uses_example_secret else []
+        for name, domain in (
+            ("base_url", urlsplit(self.base_url).hostname or ""),
+            ("from_email", self.from_email.rsplit("@", 1)[1]),
+            ("reply_to", (self.reply_to or "@").rsplit("@", 1)[1]),
+        ):
+            if any(domain == d or domain.endswith(f".{d}") for d in _RESERVED):
+                found.append(name)
+        if self.postal_address == EXAMPLE_POSTAL:
+            found.append("postal_address")
+        return found
+
+    def require_real_identity(self, doing: str) -> None:
+        """Raise ConfigError naming each example setting, unless environment is development."""
+        examples = self.example_identity
+        if examples and self.environment != "development":
+            raise ConfigError(
+                f"{', '.join(examples)} still hold the shipped examples; set real values "
+                f"(NEWSLETTER_{examples[0].upper()}, or .env) before {doing}, or environment = "
+                '"development" to try it against local servers'
+            )
 
     @property
     def sender_name(self) -> str:

@@ -74,8 +74,12 @@ def run_cli(
     )
 
 
-SECRET = {"NEWSLETTER_SECRET_KEY": "a-real-secret-for-this-test-only"}
-"""A secret that is not the public example, so real sends are allowed."""
+SECRET = {
+    "NEWSLETTER_SECRET_KEY": "a-real-secret-for-this-test-only",
+    "NEWSLETTER_ENVIRONMENT": "development",
+}
+"""Real sends to the fake servers: a secret that is not the public example, and the
+development environment, which lets the shipped example identity (example.com) send."""
 SENDGRID_KEY = "SG.test-key-not-real"
 
 

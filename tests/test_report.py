@@ -9,10 +9,10 @@ def codes(report) -> list[str]:
     return [finding.code for finding in report.findings]
 
 
-def test_a_clean_article_has_no_findings_but_the_example_secret(settings, write_article) -> None:
+def test_a_clean_article_has_no_findings_but_the_shipped_examples(settings, write_article) -> None:
     body = "A paragraph pointing to [the programme](https://example.com)."
     report = build(write_article(body, preheader="What this week brings"), settings).report
-    assert codes(report) == ["example-secret"]
+    assert codes(report) == ["example-secret", "example-identity"]
     assert report.ok and report.non_https_links == [] and report.images_without_alt == []
 
 

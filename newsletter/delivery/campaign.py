@@ -237,12 +237,14 @@ def _refuse_other_file_with_its_slug(issue: IssueRecord, article: Article) -> No
 
 
 def _require_own_secret(settings: Settings) -> None:
-    """Links signed with the public example secret could be forged by anyone: never send them."""
+    """Links signed with the public example secret could be forged by anyone, and example
+    domains reach nobody: never send with them (development aside, against local servers)."""
     if settings.uses_example_secret:
         raise ConfigError(
             "secret_key is the public example value: set NEWSLETTER_SECRET_KEY (for example in "
             ".env) before a real send"
         )
+    settings.require_real_identity("a real send")
 
 
 def resolve(journal: Journal, name: str) -> Campaign:

@@ -48,12 +48,13 @@ WEBHOOK_LIMIT = 8 * 1024 * 1024
 
 
 def refuse_unsafe_settings(settings: Settings) -> None:
-    """Stop before serving with a secret anyone can read in the repository."""
+    """Stop before serving with a secret anyone can read, or an identity from the examples."""
     if settings.uses_example_secret and settings.environment != "development":
         raise ConfigError(
             "secret_key is the public example value: set NEWSLETTER_SECRET_KEY (openssl rand -hex 32) "
             'before serving, or set environment = "development" to try it locally'
         )
+    settings.require_real_identity("serving")
 
 
 def uvicorn_options(settings: Settings) -> dict[str, object]:

@@ -224,7 +224,8 @@ def test_new_without_a_paste_starts_an_empty_article(project: Path) -> None:
 def test_check_prints_the_findings_and_fails_on_errors(project: Path, sample: Path) -> None:
     clean = run_cli("check", str(sample), "--json", cwd=project)
     assert clean.returncode == 0
-    assert [f["code"] for f in json.loads(clean.stdout)["findings"]] == ["example-secret"]
+    codes = [f["code"] for f in json.loads(clean.stdout)["findings"]]
+    assert codes == ["example-secret", "example-identity"]
     assert not (project / "build").exists()  # check writes nothing
     long = long_article(project, 400)
     clipped = run_cli("check", str(long), cwd=project)

@@ -258,3 +258,14 @@ def test_an_empty_audience_starts_no_campaign(project: Path) -> None:
         )
     assert_one_line_error(result, "nobody to send to", "No campaign was started")
     assert json.loads(run_cli("campaigns", "list", "--json", cwd=project).stdout) == []
+
+
+def test_a_real_send_refuses_the_shipped_example_identity(listed: Path) -> None:
+    """Only the secret was guarded: a send from example.com went out with unreachable links."""
+    with fake_smtp.running() as server:
+        env = {**smtp_env(server.port), "NEWSLETTER_ENVIRONMENT": "production"}
+        result = run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=env)
+    assert_one_line_error(
+        result, "base_url, from_email, reply_to, postal_address", "shipped examples"
+    )
+    assert server.messages == []

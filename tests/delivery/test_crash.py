@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from newsletter.audience.store import Store
-from tests.conftest import SAMPLE_ARTICLE
+from tests.conftest import SAMPLE_ARTICLE, SECRET
 from tests.fakes import sendgrid as fake_sendgrid
 
 KEY = "SG.test-key-not-real"
@@ -23,7 +23,7 @@ def test_a_killed_send_resumes_and_only_the_batch_in_flight_is_uncertain(project
         "email,name\n" + "".join(f"reader{n}@example.org,Reader {n}\n" for n in range(5000)),
         "utf-8",
     )
-    env = {"NEWSLETTER_SECRET_KEY": "a-real-secret-for-this-test-only"}
+    env = dict(SECRET)
     subprocess.run(
         [sys.executable, "-m", "newsletter", "subscribers", "import", str(people), "--consent", "test"],
         cwd=project, env={**os.environ, **env}, check=True, capture_output=True,

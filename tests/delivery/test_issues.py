@@ -230,6 +230,7 @@ def test_a_journal_from_before_issues_keeps_working(tmp_path: Path) -> None:
                     "smtp_port": server.port,
                     "smtp_tls": "none",
                     "secret_key": SecretStr("a-real-secret-for-tests"),
+                    "environment": "development",
                 }
             )
             summary = deliver(store, settings, SLUG)

@@ -72,6 +72,7 @@ def web_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "database_url": f"sqlite:///{tmp_path / 'subscribers.db'}",
         "outbox_dir": tmp_path / "outbox",
         "build_dir": tmp_path / "build",
+        "environment": "development",  # the shipped example identity, on loopback
     }
     return Settings(**(values | overrides))
 

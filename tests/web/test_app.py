@@ -89,7 +89,9 @@ def test_serve_refuses_to_start_with_the_example_secret(project: Path) -> None:
 
 
 def test_serve_runs_as_a_real_process(project: Path) -> None:
-    with serve_process(project, {"NEWSLETTER_SECRET_KEY": SECRET}) as process:
+    with serve_process(
+        project, {"NEWSLETTER_SECRET_KEY": SECRET, "NEWSLETTER_ENVIRONMENT": "development"}
+    ) as process:
         try:
             port = _port_from_log(process)
             assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
@@ -172,7 +174,8 @@ def test_a_broken_strings_file_stops_serve_with_one_line(project: Path) -> None:
         strings.read_text("utf-8").replace('language_name = "English"', "language_name = ", 1),
         "utf-8",
     )
-    result = run_cli("serve", cwd=project, env={"NEWSLETTER_SECRET_KEY": SECRET})
+    env = {"NEWSLETTER_SECRET_KEY": SECRET, "NEWSLETTER_ENVIRONMENT": "development"}
+    result = run_cli("serve", cwd=project, env=env)
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: templates/web/strings.toml: not valid TOML"), line
@@ -190,3 +193,11 @@ def test_serve_answers_only_to_its_own_host_names(served: Served) -> None:
         ("http://news.example.com/", "https://news.example.com/")
     )
     assert served.client.get("/healthz").status_code == 200  # loopback, as a health check calls it
+
+
+def test_serve_refuses_the_shipped_example_identity_outside_development(project: Path) -> None:
+    """Unsubscribe links to news.example.com reach nobody; mail from example.com nobody answers."""
+    result = run_cli("serve", cwd=project, env={"NEWSLETTER_SECRET_KEY": SECRET})
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "base_url, from_email, reply_to, postal_address still hold the shipped examples" in line

@@ -38,6 +38,7 @@ def test_two_hundred_one_click_unsubscribes_during_a_send_are_all_honoured(
         env = {
             **os.environ,
             "NEWSLETTER_SECRET_KEY": SECRET,
+            "NEWSLETTER_ENVIRONMENT": "development",
             "NEWSLETTER_PROVIDER": "sendgrid",
             "NEWSLETTER_SENDGRID_API_KEY": "SG.test-key-not-real",
             "NEWSLETTER_SENDGRID_HOST": fake.url,
