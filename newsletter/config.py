@@ -6,17 +6,23 @@ Every setting is a flat key; its environment name is NEWSLETTER_ plus the key in
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from pydantic import EmailStr, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from newsletter.audience.addresses import normalize
 from newsletter.errors import ConfigError
@@ -71,7 +77,7 @@ class Settings(BaseSettings):
     sendgrid_timeout: float = Field(
         default=30.0, gt=0, description="Seconds to wait for SendGrid's answer."
     )
-    sendgrid_categories: tuple[str, ...] = ("newsletter",)
+    sendgrid_categories: Annotated[tuple[str, ...], NoDecode] = ("newsletter",)
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_username: str | None = None
@@ -105,11 +111,11 @@ class Settings(BaseSettings):
         default=None,
         description="Base64 ECDSA P-256 key of SendGrid's Signed Event Webhook.",
     )
-    allowed_hosts: list[str] = Field(
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Host names `serve` answers to besides base_url's (and loopback).",
     )
-    trusted_proxies: list[str] = Field(
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Proxy addresses whose X-Forwarded-For/-Proto `serve` believes.",
     )
@@ -147,6 +153,20 @@ class Settings(BaseSettings):
                 "needs an ASCII part before the @ (non-ASCII needs SMTPUTF8, which newsletter does not send)"
             )
         return normalize(value).email
+
+    @field_validator("sendgrid_categories", "allowed_hosts", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """A list from TOML as is; from the environment as `a,b` (or JSON, `["a", "b"]`)."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError('must be a list such as a,b or ["a", "b"]') from None
+        return [item.strip() for item in text.split(",") if item.strip()]
 
     @field_validator("timezone")
     @classmethod
@@ -203,6 +223,15 @@ class Settings(BaseSettings):
             )
 
     @property
+    def database_label(self) -> str:
+        """Where the list lives, for people: the SQLite file, or the server without password."""
+        if self.database_url.startswith("sqlite:///"):
+            return self.database_url.removeprefix("sqlite:///")
+        from sqlalchemy.engine.url import make_url
+
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+    @property
     def sender_name(self) -> str:
         return self.from_name or self.newsletter_name
 
@@ -237,14 +266,40 @@ def config_path(config: Path | None = None) -> Path:
 
 
 def load_settings(config: Path | None = None) -> Settings:
-    """Read the TOML file (``--config``, NEWSLETTER_CONFIG or ./newsletter.toml) and the environment."""
+    """Read the TOML file (``--config``, NEWSLETTER_CONFIG or ./newsletter.toml) and the environment.
+
+    Relative paths in any setting start at the settings file's folder, and its .env is the one
+    beside it, so a command run from elsewhere uses the same list, outbox and templates.
+    """
     path = config_path(config)
+    if path.is_dir():
+        raise ConfigError("is a folder; give the settings file (newsletter.toml)", path=path)
     values = _read_toml(path, required=config is not None)
-    _refuse_unknown_keys(values, path)
+    folder = path.resolve().parent
+    dotenv = path.parent / DOTENV
+    _refuse_unknown_keys(values, path, dotenv)
     try:
-        return Settings(**values)
+        settings = Settings(_env_file=dotenv, **values)  # type: ignore[call-arg]
     except ValidationError as exc:
-        raise _config_error(exc, path) from None
+        raise _config_error(exc, path, dotenv) from None
+    return _anchored(settings, folder)
+
+
+def _anchored(settings: Settings, folder: Path) -> Settings:
+    """Relative paths made absolute from the settings file's folder."""
+    changes: dict[str, Any] = {
+        name: folder / value
+        for name in ("outbox_dir", "templates_dir", "build_dir", "site_dir", "smtp_ca_file")
+        if isinstance(value := getattr(settings, name), Path) and not value.is_absolute()
+    }
+    database = settings.database_url.removeprefix("sqlite:///")
+    if (
+        settings.database_url.startswith("sqlite:///")
+        and database not in ("", ":memory:")
+        and not database.startswith("/")
+    ):
+        changes["database_url"] = f"sqlite:///{folder / database}"
+    return settings.model_copy(update=changes) if changes else settings
 
 
 def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
@@ -260,7 +315,7 @@ def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
         raise ConfigError("not UTF-8 text; save it as UTF-8", path=path) from None
 
 
-def _refuse_unknown_keys(values: dict[str, Any], path: Path) -> None:
+def _refuse_unknown_keys(values: dict[str, Any], path: Path, dotenv: Path) -> None:
     """A misspelt setting must not be silently ignored: not in the TOML, .env or the environment."""
     for key in values:
         if key not in Settings.model_fields:
@@ -277,19 +332,19 @@ def _refuse_unknown_keys(values: dict[str, Any], path: Path) -> None:
             raise ConfigError(
                 f"unknown environment variable {name}: check the spelling against README.md#configuration"
             )
-    for name in _dotenv():
+    for name in _dotenv(dotenv):
         if name.upper().startswith(ENV_PREFIX) and name.upper() not in known:
             raise ConfigError(
                 f"unknown setting {name}: check the spelling against README.md#configuration",
-                path=DOTENV,
+                path=dotenv,
             )
 
 
-def _dotenv() -> dict[str, str | None]:
-    return dotenv_values(DOTENV) if DOTENV.is_file() else {}
+def _dotenv(path: Path) -> dict[str, str | None]:
+    return dotenv_values(path) if path.is_file() else {}
 
 
-def _config_error(exc: ValidationError, path: Path) -> ConfigError:
+def _config_error(exc: ValidationError, path: Path, dotenv: Path) -> ConfigError:
     """Name the first bad setting, where it came from and how to set it."""
     error = exc.errors()[0]
     key = str(error["loc"][0]) if error["loc"] else "?"
@@ -304,8 +359,8 @@ def _config_error(exc: ValidationError, path: Path) -> ConfigError:
     reason = str(error["msg"]).removeprefix("Value error, ")
     if env_name in os.environ:
         return ConfigError(f"setting '{key}' {reason} (from {env_name})")
-    if env_name in _dotenv():
-        return ConfigError(f"setting '{key}' {reason} (from {env_name})", path=DOTENV)
+    if env_name in _dotenv(dotenv):
+        return ConfigError(f"setting '{key}' {reason} (from {env_name})", path=dotenv)
     return ConfigError(f"setting '{key}' {reason}", path=path, line=_line_of(path, key))
 
 

@@ -135,10 +135,11 @@ def project_store(project: Path):
     return Store.open(f"sqlite:///{project / 'subscribers' / 'subscribers.db'}")
 
 
-POSTGRES = os.environ.get("NEWSLETTER_TEST_POSTGRES")
+POSTGRES = os.environ.get("TEST_POSTGRES_URL")
 """A PostgreSQL server URL (postgresql+psycopg://...): `store` tests also run there.
 
-Read once at collection, before `_isolated` clears every NEWSLETTER_* variable for the tests.
+Named outside the NEWSLETTER_ prefix, so exporting it never trips newsletter's check for
+misspelt settings.
 """
 
 

@@ -1,4 +1,4 @@
-"""Throwaway PostgreSQL databases, one per test, on the server NEWSLETTER_TEST_POSTGRES names."""
+"""Throwaway PostgreSQL databases, one per test, on the server TEST_POSTGRES_URL names."""
 
 from __future__ import annotations
 

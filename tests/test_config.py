@@ -114,7 +114,7 @@ def test_a_bad_value_in_dotenv_is_blamed_on_dotenv(toml: Path, tmp_path: Path) -
     (tmp_path / ".env").write_text("NEWSLETTER_ACCENT_COLOR=blue\n", encoding="utf-8")
     with pytest.raises(
         ConfigError,
-        match=r"^\.env: setting 'accent_color' must be a #rrggbb colour .*NEWSLETTER_ACCENT_COLOR",
+        match=r"^\S*\.env: setting 'accent_color' must be a #rrggbb colour .*NEWSLETTER_ACCENT_COLOR",
     ):
         load_settings(toml)
 
@@ -125,3 +125,26 @@ def test_sender_addresses_must_be_sendable(toml: Path, monkeypatch) -> None:
     monkeypatch.setenv("NEWSLETTER_REPLY_TO", "josé@example.com")
     with pytest.raises(ConfigError, match="'reply_to' needs an ASCII part before the @"):
         load_settings(toml)
+
+
+def test_paths_start_at_the_settings_files_folder_wherever_it_runs(
+    toml: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """`--config /path/newsletter.toml` from elsewhere once made a new, empty list here."""
+    (tmp_path / ".env").write_text("NEWSLETTER_ACCENT_COLOR=#112233\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(toml)
+    assert settings.database_url == f"sqlite:///{tmp_path / 'subscribers' / 'subscribers.db'}"
+    assert settings.outbox_dir == tmp_path / "outbox" and settings.build_dir == tmp_path / "build"
+    assert settings.templates_dir == tmp_path / "templates"
+    assert settings.accent_color == "#112233", "the .env beside the settings file"
+
+
+def test_list_settings_take_commas_from_the_environment(toml: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.1")
+    monkeypatch.setenv("NEWSLETTER_SENDGRID_CATEGORIES", '["weekly", "hk"]')
+    settings = load_settings(toml)
+    assert settings.trusted_proxies == ["127.0.0.1", "10.0.0.1"]
+    assert settings.sendgrid_categories == ("weekly", "hk")

@@ -292,6 +292,7 @@ def _confirm(
     table.add_row("Subject", escape(content.rendered.subject))
     table.add_row("From", escape(f"{config.sender_name} <{config.from_email}>"))
     table.add_row("Provider", plan.provider)
+    table.add_row("List", escape(config.database_label))
     if campaign is None:
         table.add_row("Campaign", escape(f"{plan.campaign_id} (new)"))
     else:

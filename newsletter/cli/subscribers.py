@@ -341,13 +341,15 @@ def untag(
 
 @app.command()
 def stats(as_json: JsonOption = False) -> None:
-    """Counts per status, tag and language."""
-    with open_store() as store:
+    """Counts per status, tag and language, and where the list lives."""
+    config = settings()
+    with open_store(config) as store:
         numbers = store.stats()
     if as_json:
         print(
             json.dumps(
                 {
+                    "database": config.database_label,
                     "total": numbers.total,
                     "status": numbers.by_status,
                     "tag": numbers.by_tag,
@@ -367,7 +369,7 @@ def stats(as_json: JsonOption = False) -> None:
         for key, value in sorted(counts.items()):
             table.add_row(escape(str(key)), str(value))
         console.print(table)
-    console.print(f"{numbers.total} in total")
+    console.print(f"{numbers.total} in total, in {escape(config.database_label)}")
 
 
 def _public(subscriber: Subscriber, *, full: bool = False) -> dict[str, Any]:

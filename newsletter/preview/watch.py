@@ -28,7 +28,8 @@ async def watch(session: PreviewSession, stop: asyncio.Event) -> None:
 
 
 def _watched(session: PreviewSession) -> tuple[set[Path], set[Path]]:
-    files = {session.article.resolve(), config_path(session.config).resolve(), DOTENV.resolve()}
+    settings_file = config_path(session.config).resolve()
+    files = {session.article.resolve(), settings_file, settings_file.parent / DOTENV}
     folders = set()
     if session.snapshot.settings is not None:
         folders.add(session.snapshot.settings.templates_dir.resolve())

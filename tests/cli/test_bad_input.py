@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE_ARTICLE, run_cli
+from tests.conftest import SAMPLE_ARTICLE, SECRET, run_cli
 
 ARTICLE = str(SAMPLE_ARTICLE)
 
@@ -102,7 +102,7 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     (
         "unknown provider",
         ["send", ARTICLE, "--provider", "postmark", "--yes"],
-        {"NEWSLETTER_SECRET_KEY": "a-real-secret-for-this-test"},
+        SECRET,
         "postmark",
     ),
     ("bad setting value", ["build", ARTICLE], {"NEWSLETTER_ACCENT_COLOR": "red"}, "accent_color"),
