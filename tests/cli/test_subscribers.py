@@ -64,6 +64,7 @@ def test_add_list_show_and_stats(project: Path) -> None:
     assert [h["to"] for h in shown["history"]] == ["subscribed"]
     stats = json.loads(cli(project, "stats", "--json").stdout)
     assert stats == {
+        "database": str(project / "subscribers" / "subscribers.db"),
         "total": 2,
         "status": {"pending": 1, "subscribed": 1},
         "tag": {"vip": 1},
