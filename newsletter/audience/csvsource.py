@@ -144,7 +144,11 @@ def _require_text_encoding(encoding: str, path: Path) -> None:
 
 
 def _sheet(
-    binary: IO[bytes], name: str, path: Path, encoding: str | None, progress: Progress | None
+    binary: IO[bytes] | io.RawIOBase,
+    name: str,
+    path: Path,
+    encoding: str | None,
+    progress: Progress | None,
 ) -> Sheet:
     head = binary.read(4)
     chosen = encoding or _encoding_from_bom(head)
@@ -271,7 +275,7 @@ class _Guarded(io.RawIOBase):
 class _Counting(io.RawIOBase):
     """Passes bytes through, reporting how many were read (for the progress bar)."""
 
-    def __init__(self, inner: IO[bytes], progress: Progress | None):
+    def __init__(self, inner: IO[bytes] | io.RawIOBase, progress: Progress | None):
         self._inner = inner
         self._progress = progress
 

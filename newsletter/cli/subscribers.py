@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from newsletter.cli.context import console, err_console, open_store
+from newsletter.cli.context import console, err_console, open_store, settings
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
