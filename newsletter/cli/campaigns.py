@@ -102,7 +102,7 @@ def show(campaign: CampaignArgument, as_json: JsonOption = False) -> None:
             "article_changed": _file_changed(issue.article, issue.source_sha),
             "counts": counts,
             "confirmed_by_provider": journal.confirmed(found.id),
-            "delivery": journal.deliveries(found.id),
+            "delivery": journal.deliveries(found.id) if found.provider != "smtp" else None,
             "recipients": problems,
         }
     if as_json:
@@ -134,7 +134,10 @@ def _print_campaign(data: dict[str, Any]) -> None:
         console.print(
             f"{data['confirmed_by_provider']} uncertain recipient(s) settled by the provider's events"
         )
-    console.print(_delivery_line(data["delivery"]))
+    if data["delivery"] is None:
+        console.print("delivery events: not available over SMTP (only what the server answered)")
+    else:
+        console.print(_delivery_line(data["delivery"]))
     if data["recipients"]:
         table = Table("address", "state", "reason")
         for row in data["recipients"]:

@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from newsletter.audience.models import Status
-from newsletter.audience.store import Filters, Store
+from newsletter.audience.store import Filters, Store, now
 from newsletter.delivery import ledger
+from newsletter.delivery.events import ProviderEvent, apply_events
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.states import CampaignStatus, RowState, outcome
 from newsletter.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
@@ -105,6 +106,7 @@ def run_campaign(
             journal.set_status(campaign_id, CampaignStatus.PAUSED, note)
             raise Paused(f"{note}; see `newsletter campaigns show {campaign_id}`") from None
         states = journal.record(campaign_id, claim.batch, list(zip(ids, results, strict=True)))
+        _bounce(journal, campaign_id, provider.name, ids, results)
         in_a_row = _count(summary, results, states, in_a_row)
         if progress:
             progress(claim.skipped + sum(state != RowState.PENDING for state in states))
@@ -123,6 +125,29 @@ def run_campaign(
     done = counts[RowState.PENDING] == counts[RowState.SENDING] == 0
     journal.set_status(campaign_id, CampaignStatus.FINISHED if done else CampaignStatus.PAUSED)
     return summary
+
+
+def _bounce(
+    journal: Journal, campaign_id: str, provider: str, ids: list[int], results: list[Result]
+) -> None:
+    """Addresses the server said do not exist are bounced, by the rules a bounce event follows."""
+    moment = now()
+    events = [
+        ProviderEvent(
+            event_id=f"{provider}:{campaign_id}:{subscriber_id}:bounce",
+            kind="bounce",
+            occurred_at=moment,
+            email=None,
+            subscriber_id=subscriber_id,
+            campaign_id=campaign_id,
+            reason=result.reason,
+            provider=provider,
+        )
+        for subscriber_id, result in zip(ids, results, strict=True)
+        if isinstance(result, Failed) and result.bounced
+    ]
+    if events:
+        apply_events(journal.store, events)
 
 
 def _first_send(

@@ -3,7 +3,8 @@
 Results are a closed set, so the campaign runner never branches on a provider's own words:
 
 * Sent(provider_id)        the provider accepted the message
-* Failed(reason)           this recipient will not get it (a 5xx, an invalid address)
+* Failed(reason)           this recipient will not get it (a 5xx, an invalid address);
+                           bounced=True when the address itself does not exist
 * RetryLater(reason)       not sent, safe to send again (429, 4xx SMTP, a refused connection)
 * Uncertain(reason)        the provider may or may not have it (a timeout after sending):
                            never resent automatically, listed for `campaigns retry --uncertain`
@@ -32,6 +33,9 @@ class Sent:
 @dataclass(frozen=True)
 class Failed:
     reason: str
+    bounced: bool = False
+    """The address does not exist (SMTP 5.1.x): the reader is marked bounced, as a provider's
+    bounce event would."""
 
 
 @dataclass(frozen=True)

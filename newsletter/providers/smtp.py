@@ -25,6 +25,8 @@ from newsletter.transactional import Transactional
 __all__ = ["PROVIDER", "SmtpProvider", "check_settings", "send_transactional"]
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+_NO_SUCH_ADDRESS = re.compile(r"5\.1\.\d+\b")
+"""RFC 3463 5.1.x: the address is wrong for good (no such mailbox, domain or system)."""
 
 
 class SmtpProvider:
@@ -119,7 +121,7 @@ class SmtpProvider:
             if exc.smtp_code == 421:
                 self._drop()
             return RetryLater(words, self._retry_after)
-        return Failed(words)
+        return Failed(words, bounced=bool(_NO_SUCH_ADDRESS.match(reply)))
 
     def _connect(self) -> smtplib.SMTP:
         if self._connection is not None:

@@ -18,7 +18,8 @@ from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store
 from newsletter.delivery.events import ProviderEvent, apply_events
 from tests.cli.test_compose import assert_one_line_error
-from tests.conftest import SAMPLE_ARTICLE, SECRET, run_cli, smtp_env
+from tests.conftest import SAMPLE_ARTICLE, SECRET, run_cli, sendgrid_env, smtp_env
+from tests.fakes import sendgrid as fake_sendgrid
 from tests.fakes import smtp as fake_smtp
 
 CAMPAIGN = "2025-09-04-ai-blockchain-healthcare"
@@ -97,7 +98,7 @@ def test_send_over_smtp_then_again_sends_nothing_more(listed: Path) -> None:
 
 def test_campaigns_show_and_retry_of_failed_recipients(listed: Path) -> None:
     with fake_smtp.running() as server:
-        server.refuse_rcpt = {"lin.yating@example.net": "550 5.1.1 no such user"}
+        server.refuse_rcpt = {"lin.yating@example.net": "554 5.7.1 message refused"}
         env = smtp_env(server.port)
         run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=env)
         shown = json.loads(
@@ -105,7 +106,7 @@ def test_campaigns_show_and_retry_of_failed_recipients(listed: Path) -> None:
         )
         assert shown["counts"]["failed"] == 1 and shown["counts"]["sent"] == 12
         assert shown["recipients"][0]["email"] == "lin.yating@example.net"
-        assert shown["recipients"][0]["reason"] == "550 5.1.1 no such user"
+        assert shown["recipients"][0]["reason"] == "554 5.7.1 message refused"
         assert_one_line_error(
             run_cli("campaigns", "retry", CAMPAIGN, cwd=listed, env=env), "--failed"
         )
@@ -117,8 +118,8 @@ def test_campaigns_show_and_retry_of_failed_recipients(listed: Path) -> None:
 
 
 def test_campaigns_show_counts_what_the_providers_events_reported(listed: Path) -> None:
-    with fake_smtp.running() as server:
-        run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=smtp_env(server.port))
+    with fake_sendgrid.running() as fake:
+        run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=sendgrid_env(fake.url))
     before = run_cli("campaigns", "show", CAMPAIGN, cwd=listed)
     assert "provider reported  delivered: 0  bounced: 0" in before.stdout
     campaign_id = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)[0]["id"]
@@ -197,7 +198,7 @@ def test_a_bad_send_time_is_explained(listed: Path, when: list[str], words: str)
 
 def test_declining_a_retry_moves_nobody(listed: Path) -> None:
     with fake_smtp.running() as server:
-        server.refuse_rcpt = {"lin.yating@example.net": "550 5.1.1 no such user"}
+        server.refuse_rcpt = {"lin.yating@example.net": "554 5.7.1 message refused"}
         env = smtp_env(server.port)
         run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=env)
         declined = subprocess.run(
@@ -269,3 +270,16 @@ def test_a_real_send_refuses_the_shipped_example_identity(listed: Path) -> None:
         result, "base_url, from_email, reply_to, postal_address", "shipped examples"
     )
     assert server.messages == []
+
+
+def test_an_address_the_smtp_server_says_does_not_exist_is_bounced(listed: Path) -> None:
+    """A 550 5.1.1 left the reader subscribed, to be mailed again next week."""
+    with fake_smtp.running() as server:
+        server.refuse_rcpt = {"lin.yating@example.net": "550 5.1.1 no such user"}
+        run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=smtp_env(server.port))
+    shown = run_cli("subscribers", "show", "lin.yating@example.net", "--json", cwd=listed)
+    reader = json.loads(shown.stdout)
+    assert reader["status"] == "bounced" and reader["history"][-1]["to"] == "bounced"
+    assert "550 5.1.1 no such user" in reader["history"][-1]["reason"]
+    campaign = run_cli("campaigns", "show", CAMPAIGN, cwd=listed)
+    assert "not available over SMTP" in campaign.stdout and "delivered: 0" not in campaign.stdout

@@ -61,7 +61,7 @@ def test_a_retry_after_the_slug_was_edited_resends_only_the_failed_reader(
 ) -> None:
     with fake_smtp.running() as server:
         env = smtp_env(server.port)
-        server.refuse_rcpt = {"lin.yating@example.net": "550 5.1.1 no such user"}
+        server.refuse_rcpt = {"lin.yating@example.net": "554 5.7.1 message refused"}
         assert run_cli("send", str(article), "--yes", cwd=listed, env=env).returncode == 0
         article.write_text(
             article.read_text("utf-8").replace(f"slug: {SLUG}", "slug: renamed-issue"), "utf-8"
