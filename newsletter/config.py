@@ -286,7 +286,10 @@ def load_settings(config: Path | None = None) -> Settings:
 
 
 def _anchored(settings: Settings, folder: Path) -> Settings:
-    """Relative paths made absolute from the settings file's folder."""
+    """Relative paths made absolute from the settings file's folder (when run from elsewhere:
+    from the folder itself they already point there, and messages keep them short)."""
+    if folder == Path.cwd().resolve():
+        return settings
     changes: dict[str, Any] = {
         name: folder / value
         for name in ("outbox_dir", "templates_dir", "build_dir", "site_dir", "smtp_ca_file")

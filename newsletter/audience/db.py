@@ -40,9 +40,17 @@ _versions = Table("schema_version", MetaData(), Column("version", Integer, nulla
 
 
 def open_engine(url: str) -> Engine:
-    """An engine for the URL, with the schema migrated to the newest version."""
+    """An engine for the URL, with the schema migrated to the newest version.
+
+    ``postgres://`` and ``postgresql://`` (as hosting services write them) mean psycopg 3,
+    the driver the `postgres` extra installs.
+    """
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
     try:
         parsed = make_url(url)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
     except ArgumentError:
         raise ConfigError(
             f"database_url {url!r} is not a database URL such as sqlite:///subscribers/subscribers.db"

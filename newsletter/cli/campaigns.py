@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from newsletter.cli.context import console, err_console, open_store, settings
+from newsletter.cli.context import confirm, console, err_console, open_store, settings
 from newsletter.cli.send import run_with_progress
 from newsletter.errors import NewsletterError
 
@@ -199,10 +199,7 @@ def retry(
         waiting = (counts[RowState.FAILED] if failed else 0) + (
             counts[RowState.UNCERTAIN] if uncertain else 0
         )
-        if not yes and not typer.confirm(
-            f"Send {found.id} ({found.label}) again to {waiting} recipient(s)?"
-        ):
-            raise typer.Exit(1)
+        confirm(f"Send {found.id} ({found.label}) again to {waiting} recipient(s)?", yes)
         moved = journal.retry(found.id, failed=failed, uncertain=uncertain)
         console.print(f"{moved} recipient(s) of {escape(found.id)} are pending again")
         run_with_progress(store, config, found.id)
@@ -217,8 +214,7 @@ def resume(campaign: CampaignArgument, yes: YesOption = False) -> None:
     config = settings()
     with open_store(config) as store:
         found = resolve(Journal(store), campaign)
-        if not yes and not typer.confirm(f"Continue {found.id} ({found.label}) now?"):
-            raise typer.Exit(1)
+        confirm(f"Continue {found.id} ({found.label}) now?", yes)
         run_with_progress(store, config, found.id)
 
 
@@ -234,8 +230,7 @@ def cancel(campaign: CampaignArgument, yes: YesOption = False) -> None:
     with open_store() as store:
         journal = Journal(store)
         found = resolve(journal, campaign)
-        if not yes and not typer.confirm(f"Cancel {found.id} ({found.label})?"):
-            raise typer.Exit(1)
+        confirm(f"Cancel {found.id} ({found.label})?", yes)
         stopped = journal.cancel(found.id)
     console.print(
         f"Cancelled {escape(found.id)} ({escape(found.label)}): {stopped} reader(s) it had not "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
     from newsletter.audience.store import Store
     from newsletter.config import Settings
 
-__all__ = ["console", "err_console", "open_store", "options", "settings"]
+__all__ = ["confirm", "console", "err_console", "listen", "open_store", "options", "settings"]
 
 console = Console(soft_wrap=True)  # paths and findings stay on one line when piped
 err_console = Console(stderr=True, soft_wrap=True)
@@ -46,3 +48,43 @@ def open_store(config: Settings | None = None) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask, unless --yes; "no" exits 1. With no terminal to ask on (cron), say so in one line."""
+    import typer
+    from click.exceptions import Abort
+
+    from newsletter.errors import NewsletterError
+
+    if yes:
+        return
+    try:
+        answer = typer.confirm(question)
+    except Abort:
+        if sys.stdin.isatty():
+            raise typer.Exit(1) from None
+        raise NewsletterError(
+            f"{question!r} needs an answer and there is no terminal to ask on (cron?); "
+            "pass --yes to go ahead without asking"
+        ) from None
+    if not answer:
+        raise typer.Exit(1)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket, bound before anything starts: a taken port is one line, not a log."""
+    from newsletter.errors import NewsletterError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise NewsletterError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
+        ) from None
+    sock.listen(128)
+    return sock

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from newsletter.cli.context import console, err_console, options, settings
+from newsletter.cli.context import console, err_console, listen, options, settings
 from newsletter.errors import NewsletterError
 
 __all__ = ["preview", "screenshot"]
@@ -59,7 +59,7 @@ def preview(
     session.snapshot = session.render_now()
     if session.snapshot.error:
         console.print(f"[yellow]note:[/] {escape(session.snapshot.error)}")
-    sock = _bind(host, port)
+    sock = listen(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}/"
@@ -87,21 +87,6 @@ def _allowed_hosts(host: str, extra: list[str]) -> list[str]:
         names.append(f"[{host}]" if ":" in host else host)
     names += [socket.gethostname(), socket.getfqdn()]
     return list(dict.fromkeys(names))
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise NewsletterError(
-            f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
-        ) from None
-    sock.listen(128)
-    return sock
 
 
 def screenshot(

@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from newsletter.cli.context import console, open_store, settings
+from newsletter.cli.context import confirm, console, open_store, settings
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
@@ -308,8 +308,7 @@ def _confirm(
     table.add_row("QA", escape(qa + forced))
     console.print(table)
     question = "Schedule it?" if plan.send_at else "Send now?"
-    if not yes and not typer.confirm(question):
-        raise typer.Exit(1)
+    confirm(question, yes)
 
 
 def run_with_progress(

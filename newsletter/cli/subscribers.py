@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from newsletter.cli.context import console, err_console, open_store, settings
+from newsletter.cli.context import confirm, console, err_console, open_store, settings
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
@@ -281,8 +281,7 @@ def remove(
     The row, name, tags and attributes are deleted. A one-way hash of the address stays in the
     suppression list, so no later import or sign-up can bring the address back.
     """
-    if not yes and not typer.confirm(f"Erase {email} for good?"):
-        raise typer.Exit(1)
+    confirm(f"Erase {email} for good?", yes)
     with open_store() as store:
         store.erase(email)
     console.print(f"Erased {escape(email)}; its hash stays on the suppression list")

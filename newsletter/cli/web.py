@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from newsletter.cli.context import console, open_store, settings
+from newsletter.cli.context import console, listen, open_store, settings
 
 __all__ = ["archive_app", "serve"]
 
@@ -36,13 +37,20 @@ def serve(
     )
     with open_store(config) as store:
         app = create_app(config, store)
+        sock = listen(host, port)  # a taken port is one line, before uvicorn says it started
         # Everything loaded so far lives as long as the process: keep the collector from
         # rescanning it, which took webhook batches from ~50 ms to ~100 ms now and then.
         gc.freeze()
+        bound = sock.getsockname()[1]
         console.print(
-            f"Serving {escape(config.base_url)} on http://{host}:{port}/ (Ctrl-C to stop)"
+            f"Serving {escape(config.base_url)} on http://{host}:{bound}/ (Ctrl-C to stop)"
         )
-        uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(config))  # type: ignore[arg-type]
+        logging.getLogger("newsletter.web").info("running on http://%s:%d/", host, bound)
+        server = uvicorn.Config(
+            app, host=host, port=bound, log_level="info", **uvicorn_options(config)
+        )
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn passes Ctrl-C on after stopping
+            uvicorn.Server(server).run(sockets=[sock])
 
 
 @archive_app.command("build")

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import text
@@ -57,7 +58,7 @@ def refuse_unsafe_settings(settings: Settings) -> None:
     settings.require_real_identity("serving")
 
 
-def uvicorn_options(settings: Settings) -> dict[str, object]:
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """How uvicorn runs the app: proxy headers only from the configured proxies, quiet."""
     return {
         "access_log": False,  # the app logs each request without tokens or addresses

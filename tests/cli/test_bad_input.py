@@ -58,6 +58,12 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
         {"NEWSLETTER_DATABASE_URL": "postgresql+psycopg://u:p@127.0.0.1:1/x"},
         "database",
     ),
+    (
+        "postgres:// as hosting services write it",
+        ["subscribers", "list"],
+        {"NEWSLETTER_DATABASE_URL": "postgres://u:p@127.0.0.1:1/x"},
+        "cannot open the subscriber database",
+    ),
     ("huge page", ["subscribers", "list", "--page", "99999999999999999999"], {}, ""),
     ("archive into the project", ["archive", "build", "--out", "."], {}, "."),
     ("archive into articles-like folder", ["archive", "build", "--out", "folder"], {}, "folder"),

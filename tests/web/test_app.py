@@ -112,7 +112,7 @@ def test_development_may_use_the_example_secret(project: Path) -> None:
 
 
 def _port_from_log(process: subprocess.Popen[str]) -> int:
-    """uvicorn says where it listens on stderr ("Uvicorn running on http://127.0.0.1:PORT")."""
+    """serve logs where it listens on stderr ("running on http://127.0.0.1:PORT/")."""
     assert process.stderr is not None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -201,3 +201,17 @@ def test_serve_refuses_the_shipped_example_identity_outside_development(project:
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert "base_url, from_email, reply_to, postal_address still hold the shipped examples" in line
+
+
+def test_a_port_already_taken_is_one_line_before_anything_starts(project: Path) -> None:
+    """It once said "startup complete", then printed uvicorn's bind error."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        env = {"NEWSLETTER_SECRET_KEY": SECRET, "NEWSLETTER_ENVIRONMENT": "development"}
+        result = run_cli("serve", "--port", str(port), cwd=project, env=env)
+    assert result.returncode == 1 and "startup complete" not in result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr.strip().splitlines()[-1]
