@@ -53,7 +53,6 @@ def open_store(config: Settings | None = None) -> Iterator[Store]:
 def confirm(question: str, yes: bool) -> None:
     """Ask, unless --yes; "no" exits 1. With no terminal to ask on (cron), say so in one line."""
     import typer
-    from click.exceptions import Abort
 
     from newsletter.errors import NewsletterError
 
@@ -61,7 +60,7 @@ def confirm(question: str, yes: bool) -> None:
         return
     try:
         answer = typer.confirm(question)
-    except Abort:
+    except typer.Abort:
         if sys.stdin.isatty():
             raise typer.Exit(1) from None
         raise NewsletterError(

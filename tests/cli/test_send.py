@@ -283,3 +283,15 @@ def test_an_address_the_smtp_server_says_does_not_exist_is_bounced(listed: Path)
     assert "550 5.1.1 no such user" in reader["history"][-1]["reason"]
     campaign = run_cli("campaigns", "show", CAMPAIGN, cwd=listed)
     assert "not available over SMTP" in campaign.stdout and "delivered: 0" not in campaign.stdout
+
+
+def test_without_a_terminal_a_send_asks_for_yes_instead_of_aborting(listed: Path) -> None:
+    """Under cron it only said "Aborted."."""
+    with fake_smtp.running() as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "newsletter", "send", str(SAMPLE_ARTICLE)],
+            cwd=listed, env={**os.environ, **smtp_env(server.port)}, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 1 and "pass --yes" in result.stderr.strip().splitlines()[-1]
+    assert server.messages == []
