@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         description="Messages per second; 0 means as fast as the server takes them.",
     )
     smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_retry_after: float = Field(
+        default=30.0,
+        ge=0,
+        le=300,
+        description="Seconds before a reader the SMTP server deferred (4xx) is tried again.",
+    )
     max_consecutive_failures: int = Field(
         default=50, ge=1, description="Pause a campaign after this many failures in a row."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -210,7 +211,8 @@ def _dry_run(
         raise
     outbox.close()
     console.print(
-        f"Dry run of [bold]{escape(name)}[/]: {summary.sent} messages in {summary.batches} batches, "
+        f"Dry run of [bold]{escape(name)}[/]: {_count(summary.sent, 'message')} in "
+        f"{_count(summary.batches, 'batch')}, "
         f"{outbox.bytes / 1e6:.1f} MB; nobody was contacted and nobody is marked as sent."
     )
     console.print(f"Manifest and sample .eml files: {escape(str(folder))}/")
@@ -322,7 +324,7 @@ def run_with_progress(
     from newsletter.delivery.states import CampaignStatus
 
     try:
-        with _progress() as (bar, advance):
+        with _progress() as (bar, advance), _sigterm_as_interrupt():
             summary = deliver(
                 store,
                 config,
@@ -330,6 +332,8 @@ def run_with_progress(
                 examination=examination,
                 on_total=lambda total: bar.update(bar.task_ids[0], total=total),
                 progress=advance,
+                on_batch=_log_batch,
+                on_wait=_log_wait,
             )
     except Refused as refused:
         print_findings(refused.findings)
@@ -338,6 +342,41 @@ def run_with_progress(
     print_summary(summary, journal.counts(campaign_id), campaign_id)
     if journal.campaign(campaign_id).status == CampaignStatus.CANCELLED:
         console.print(f"[yellow]Campaign {escape(campaign_id)} was cancelled while it ran.[/]")
+
+
+def _log_batch(batch: int, summary: Summary) -> None:
+    """Without a terminal (cron, a log file) there is no bar: a line per batch instead."""
+    if not console.is_terminal:
+        console.print(
+            f"batch {batch}: {summary.sent} sent, {summary.failed} failed, "
+            f"{summary.deferred} deferred, {summary.uncertain} uncertain, "
+            f"{summary.skipped} skipped so far"
+        )
+
+
+def _log_wait(seconds: float, deferred: int, reason: str) -> None:
+    from newsletter.delivery.states import MAX_ATTEMPTS
+
+    console.print(
+        f"waiting {seconds:g} s: {_count(deferred, 'reader')} deferred by the provider "
+        f"({escape(reason)}); each is tried up to {MAX_ATTEMPTS} times"
+    )
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a `timeout`, a service stop) pauses the campaign as Ctrl-C does."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 batch``, ``2 batches``: English plurals for the few nouns printed with numbers."""
+    plural = noun + ("es" if noun.endswith(("ch", "s", "x")) else "s")
+    return f"{number:,} {noun if number == 1 else plural}"
 
 
 class _Rate(ProgressColumn):

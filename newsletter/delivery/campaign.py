@@ -188,6 +188,8 @@ def deliver(
     on_total: Callable[[int], None] | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    on_batch: Callable[[int, Summary], None] = lambda batch, summary: None,
+    on_wait: Callable[[float, int, str], None] = lambda seconds, deferred, reason: None,
 ) -> Summary:
     """Run a campaign from its issue's snapshot until nobody is pending (or it pauses).
 
@@ -219,6 +221,8 @@ def deliver(
                 progress=progress,
                 should_stop=should_stop,
                 before_first_send=lambda: enforce(gate.findings(), campaign.override),
+                on_batch=on_batch,
+                on_wait=on_wait,
             )
     finally:
         sender.close()

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, insert, literal, select, update
+from sqlalchemy import Select, and_, false, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Connection
 
 from newsletter.audience.models import Status, first_name_for
@@ -461,7 +461,8 @@ class Journal:
     def recipients(
         self, campaign_id: str, states: Sequence[RowState], limit: int = 100
     ) -> list[dict[str, Any]]:
-        """Rows in some states with their addresses, for `campaigns show`."""
+        """Rows in some states with their addresses, for `campaigns show`; a pending row the
+        provider deferred counts as ``deferred``, with the provider's reason."""
         with self.store.read() as conn:
             result = conn.execute(
                 select(
@@ -473,11 +474,20 @@ class Journal:
                     rows.c.batch,
                 )
                 .select_from(rows.outerjoin(subscribers, subscribers.c.id == rows.c.subscriber_id))
-                .where(rows.c.campaign_id == campaign_id, rows.c.state.in_(list(states)))
+                .where(
+                    rows.c.campaign_id == campaign_id,
+                    or_(
+                        rows.c.state.in_(list(states)),
+                        and_(rows.c.state == RowState.PENDING, rows.c.attempts > 0),
+                    ),
+                )
                 .order_by(rows.c.subscriber_id)
                 .limit(limit)
             ).mappings()
-            return [dict(r) for r in result]
+            return [
+                {**r, "state": "deferred"} if r["state"] == RowState.PENDING else dict(r)
+                for r in result
+            ]
 
 
 def _revive_siblings(conn: Connection, cancelled: Campaign, moment: dt.datetime) -> None:

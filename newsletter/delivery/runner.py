@@ -66,22 +66,29 @@ def run_campaign(
     sleep: Callable[[float], None] = time.sleep,
     should_stop: Callable[[], bool] = lambda: False,
     before_first_send: Callable[[], None] = lambda: None,
+    on_batch: Callable[[int, Summary], None] = lambda batch, summary: None,
+    on_wait: Callable[[float, int, str], None] = lambda seconds, deferred, reason: None,
 ) -> Summary:
     """Send every pending recipient of the campaign; returns what happened in this run.
 
     ``should_stop`` is asked between batches, so a worker told to shut down leaves no batch
     uncertain. ``before_first_send`` runs once, with the first batch claimed but not sent (the
     QA gate's last word); when it raises, the batch goes back and the campaign pauses.
+    ``on_batch`` hears the totals after each batch and ``on_wait`` each pause for deferred
+    readers (seconds, how many, the last reason), so a run under cron says what it does.
     """
     summary = Summary()
     in_a_row = 0
     wait = 0.0  # the longest "come back later" of this pass, slept before the next pass
+    deferred: list[str] = []  # the reasons readers were deferred in this pass
 
     def between_passes() -> None:
         nonlocal wait
         if wait:
+            on_wait(min(wait, MAX_WAIT), len(deferred), deferred[-1] if deferred else "")
             sleep(min(wait, MAX_WAIT))
             wait = 0.0
+        deferred.clear()
 
     while (
         claim := journal.claim(campaign_id, provider.max_batch, before_second_pass=between_passes)
@@ -116,7 +123,14 @@ def run_campaign(
             raise Paused(
                 f"{note}. Fix the cause, then `newsletter campaigns resume {campaign_id}` continues"
             )
-        wait = max([wait, *(r.after for r in results if isinstance(r, RetryLater))])
+        later = [  # deferred and still pending: a reader given up on is not waited for
+            r
+            for r, state in zip(results, states, strict=True)
+            if isinstance(r, RetryLater) and state == RowState.PENDING
+        ]
+        wait = max([wait, *(r.after for r in later)])
+        deferred += [r.reason for r in later]
+        on_batch(claim.batch, summary)
         if should_stop():
             journal.set_status(campaign_id, CampaignStatus.RUNNING, STOPPED_NOTE)
             summary.stopped = True

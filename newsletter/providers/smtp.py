@@ -39,7 +39,7 @@ class SmtpProvider:
         settings: Settings,
         builder: MessageBuilder | None,
         *,
-        retry_after: float = 30.0,
+        retry_after: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ):
@@ -52,7 +52,7 @@ class SmtpProvider:
         self._settings = settings
         self._builder = builder
         self._interval = 1.0 / settings.smtp_rate if settings.smtp_rate else 0.0
-        self._retry_after = retry_after
+        self._retry_after = settings.smtp_retry_after if retry_after is None else retry_after
         self._sleep, self._clock = sleep, clock
         self._last = float("-inf")
         self._connection: smtplib.SMTP | None = None

@@ -8,8 +8,10 @@ import email.policy
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,7 @@ CAMPAIGN = "2025-09-04-ai-blockchain-healthcare"
 def test_a_dry_run_builds_every_message_into_the_outbox_and_marks_nobody(listed: Path) -> None:
     result = run_cli("send", str(SAMPLE_ARTICLE), "--dry-run", cwd=listed)
     assert result.returncode == 0, result.stderr
-    assert "13 messages in 1 batches" in result.stdout and "nobody was contacted" in result.stdout
+    assert "13 messages in 1 batch," in result.stdout and "nobody was contacted" in result.stdout
     outbox = listed / "outbox" / CAMPAIGN
     manifest = [
         json.loads(line) for line in (outbox / "manifest.jsonl").read_text("utf-8").splitlines()
@@ -295,3 +297,36 @@ def test_without_a_terminal_a_send_asks_for_yes_instead_of_aborting(listed: Path
         )  # fmt: skip
     assert result.returncode == 1 and "pass --yes" in result.stderr.strip().splitlines()[-1]
     assert server.messages == []
+
+
+def test_without_a_terminal_a_send_logs_each_batch_and_each_wait(listed: Path) -> None:
+    """A greylisted reader meant minutes of silence under cron."""
+    with fake_smtp.running() as server:
+        server.refuse_rcpt = {"lin.yating@example.net": "451 4.7.1 greylisted, try again later"}
+        env = {**smtp_env(server.port), "NEWSLETTER_SMTP_RETRY_AFTER": "0.2"}
+        first = run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "batch 1: 12 sent, 0 failed, 1 deferred" in first.stdout
+    assert "waiting 0.2 s: 1 reader deferred by the provider (451 4.7.1 greylisted" in first.stdout
+    assert first.stdout.count("waiting 0.2 s") == 7  # eight tries, then it is failed
+    shown = json.loads(run_cli("campaigns", "show", CAMPAIGN, "--json", cwd=listed).stdout)
+    (failed,) = [r for r in shown["recipients"] if r["state"] == "failed"]
+    assert failed["reason"].startswith("gave up after 8 tries: 451 4.7.1 greylisted")
+
+
+def test_sigterm_pauses_a_send_as_ctrl_c_does(listed: Path) -> None:
+    """A `timeout` once left the campaign "running" with nobody told."""
+    with fake_sendgrid.running(decide=lambda n: "slow", slow_seconds=5) as fake:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "send", str(SAMPLE_ARTICLE), "--yes"],
+            cwd=listed, env={**os.environ, **sendgrid_env(fake.url)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while fake.requests < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=60)
+    assert process.returncode == 1 and "interrupted during batch 1" in errors
+    (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
+    assert campaign["status"] == "paused" and campaign["counts"]["uncertain"] == 13

@@ -14,7 +14,7 @@ from newsletter.config import Settings
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.runner import Paused, rehearse, run_campaign
 from newsletter.mime import Envelope, MessageBuilder
-from newsletter.providers.base import ProviderError, Result
+from newsletter.providers.base import ProviderError, Result, Sent
 from newsletter.providers.dryrun import DryRunProvider
 from newsletter.providers.sendgrid import SendGridProvider
 from newsletter.providers.smtp import SmtpProvider
@@ -375,3 +375,19 @@ def test_one_reader_sendgrid_refuses_never_blocks_the_other_999(
         "SendGrid refused this recipient" in failed["reason"] and "10,000 bytes" in failed["reason"]
     )
     assert journal.campaign("c1").status == "finished"
+
+
+def test_campaigns_show_lists_a_deferred_reader_with_the_providers_reason(store, issue) -> None:
+    from newsletter.providers.base import RetryLater
+
+    populate(store, 3)
+    journal = Journal(store)
+    claim = journal.claim(start(journal, issue), 10)
+    first, *rest = [i for i, _ in claim.recipients]
+    journal.record(
+        "c1",
+        claim.batch,
+        [(first, RetryLater("451 4.7.1 greylisted")), *((i, Sent("x")) for i in rest)],
+    )
+    (row,) = journal.recipients("c1", ["failed", "uncertain"])
+    assert (row["state"], row["reason"]) == ("deferred", "451 4.7.1 greylisted")
