@@ -244,11 +244,16 @@ def run_due() -> None:
 
     For cron or a systemd timer (see the README). Exits 1 when a campaign could not be sent.
     """
+    import signal
+    import threading
+
     from newsletter.delivery.worker import run_due as deliver_due
 
     config = settings()
+    stop = threading.Event()  # SIGTERM (a timeout, a reboot): stop between batches, resume next time
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     with open_store(config) as store:
-        runs = deliver_due(store, config)
+        runs = deliver_due(store, config, should_stop=stop.is_set)
     _report(runs)
     if any(run.problem and not run.busy for run in runs):
         raise typer.Exit(1)
