@@ -232,7 +232,7 @@ class Settings(BaseSettings):
     def database_label(self) -> str:
         """Where the list lives, for people: the SQLite file, or the server without password."""
         if self.database_url.startswith("sqlite:///"):
-            return self.database_url.removeprefix("sqlite:///")
+            return str(Path(self.database_url.removeprefix("sqlite:///")).resolve())
         from sqlalchemy.engine.url import make_url
 
         return make_url(self.database_url).render_as_string(hide_password=True)

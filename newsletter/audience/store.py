@@ -312,6 +312,9 @@ class Store:
             conn.execute(delete(confirmations).where(confirmations.c.subscriber_id == row["id"]))
             conn.execute(delete(subscribers).where(subscribers.c.id == row["id"]))
             suppress(conn, [address.key], reason="erased", at=moment)
+        from newsletter.audience.backup import log_erasure  # the log outlives older backups
+
+        log_erasure(str(self.engine.url), address.key, moment)
 
     def _require(self, email: str) -> Subscriber:
         subscriber = self.get(email)

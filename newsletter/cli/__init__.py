@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from newsletter import __version__
-from newsletter.cli import campaigns, compose, preview, send, subscribers, web
+from newsletter.cli import backup, campaigns, compose, preview, send, subscribers, web
 from newsletter.cli.context import console, err_console, options
 from newsletter.errors import NewsletterError, file_problem, one_line
 
@@ -34,6 +34,8 @@ app.command()(preview.preview)
 app.command()(preview.screenshot)
 app.command()(send.send)
 app.command()(campaigns.worker)
+app.command()(backup.backup)
+app.command()(backup.restore)
 app.command()(web.serve)
 app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(campaigns.app, name="campaigns")

@@ -250,7 +250,9 @@ def run_due() -> None:
     from newsletter.delivery.worker import run_due as deliver_due
 
     config = settings()
-    stop = threading.Event()  # SIGTERM (a timeout, a reboot): stop between batches, resume next time
+    stop = (
+        threading.Event()
+    )  # SIGTERM (a timeout, a reboot): stop between batches, resume next time
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     with open_store(config) as store:
         runs = deliver_due(store, config, should_stop=stop.is_set)

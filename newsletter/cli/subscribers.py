@@ -199,6 +199,10 @@ def export(
         with open_atomic(output) as handle:
             count = write_csv(store.iter_all(filters, batch=5000), handle)
     err_console.print(f"Exported {count} subscribers to {escape(str(output))}")
+    err_console.print(
+        "note: an export is not a backup (no status history, no erased people's hashes, no "
+        "campaigns): `newsletter backup FILE` keeps all of it"
+    )
 
 
 @app.command("list")
