@@ -114,7 +114,14 @@ class Format:
     kind: str  # mailchimp-subscribed | mailchimp-unsubscribed | mailchimp-cleaned | listmonk | native | generic
     header: tuple[str, ...]
 
-    def candidate(self, line: int, cells: list[str], *, consent: Consent | None) -> Candidate:
+    def candidate(
+        self,
+        line: int,
+        cells: list[str],
+        *,
+        consent: Consent | None,
+        default_lang: str | None = None,
+    ) -> Candidate:
         if len(cells) < self.width or any(c.strip() for c in cells[self.width :]):
             raise RejectedRow(f"wrong column count (expected {self.width}, got {len(cells)})")
         values: dict[str, str] = {}
@@ -133,6 +140,7 @@ class Format:
             raise RejectedRow(f"invalid address: {exc}") from None
         reader = _READERS[self.kind]
         candidate = reader(self, line, address, values, attributes, consent)
+        candidate.lang = candidate.lang or default_lang  # Mailchimp rows have no language
         _validate(candidate)
         return candidate
 

@@ -61,6 +61,8 @@ class ImportReport:
     rejected: Counter[str] = field(default_factory=Counter)
     rejects_file: Path | None = None
     dry_run: bool = False
+    pending: int = 0
+    """Of those added: waiting for a double opt-in confirmation, so sent no issue yet."""
 
 
 def import_file(
@@ -70,10 +72,16 @@ def import_file(
     encoding: str | None = None,
     mapping: Mapping[str, str] | None = None,
     consent_text: str | None = None,
+    default_lang: str | None = None,
+    update_names: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import one CSV or ZIP; returns what changed (or would have, with dry_run)."""
+    """Import one CSV or ZIP; returns what changed (or would have, with dry_run).
+
+    A reader already on the list keeps their name and language unless ``update_names``; the
+    file only fills in what is missing.
+    """
     moment = now()
     consent = Consent(f"import of {path.name}: {consent_text}", at=moment) if consent_text else None
     report = ImportReport(dry_run=dry_run)
@@ -83,7 +91,9 @@ def import_file(
             open_sheets(path, encoding=encoding, progress=progress) as sheets,
             store.write(commit=not dry_run) as conn,
         ):
-            run = _Run(conn, report, actor=f"import:{path.name}", at=moment)
+            run = _Run(
+                conn, report, actor=f"import:{path.name}", at=moment, update_names=update_names
+            )
             for sheet in sheets:
                 fmt = detect(sheet.name, sheet.header, mapping or {})
                 report.sheets.append((sheet.name, fmt.name))
@@ -95,7 +105,9 @@ def import_file(
                     for line, cells in batch:
                         report.rows += 1
                         try:
-                            candidate = fmt.candidate(line, cells, consent=consent)
+                            candidate = fmt.candidate(
+                                line, cells, consent=consent, default_lang=default_lang
+                            )
                         except RejectedRow as exc:
                             report.rejected[_category(str(exc))] += 1
                             rejects.add(sheet.name, line, str(exc), cells)
@@ -116,8 +128,17 @@ def import_file(
 class _Run:
     """Applies batches inside the import's one transaction."""
 
-    def __init__(self, conn: Connection, report: ImportReport, *, actor: str, at: dt.datetime):
+    def __init__(
+        self,
+        conn: Connection,
+        report: ImportReport,
+        *,
+        actor: str,
+        at: dt.datetime,
+        update_names: bool = False,
+    ):
         self.conn, self.report, self.actor, self.at = conn, report, actor, at
+        self.update_names = update_names
         highest = max(
             conn.execute(select(func.max(subscribers.c.id))).scalar() or 0,
             conn.execute(select(func.max(history.c.subscriber_id))).scalar()
@@ -173,6 +194,7 @@ class _Run:
         ]
         bulk_insert(self.conn, tags, tag_rows)
         self.report.added += len(candidates)
+        self.report.pending += sum(c.status is Status.PENDING for c in candidates)
 
     def _merge_into(self, row: RowMapping, candidate: Candidate) -> None:
         """Fill in what the file adds; move status only towards suppression or from pending."""
@@ -182,10 +204,10 @@ class _Run:
             self._count("duplicates" if duplicate else "suppressed")
             return
         changes: dict[str, Any] = {}
-        if candidate.name and candidate.name != row["name"]:
-            changes["name"] = candidate.name
-        if candidate.lang and candidate.lang != row["lang"]:
-            changes["lang"] = candidate.lang
+        for column in ("name", "lang"):  # fill what is missing; replace only when asked
+            value = getattr(candidate, column)
+            if value and value != row[column] and (not row[column] or self.update_names):
+                changes[column] = value
         merged_attributes = {**(row["attributes"] or {}), **candidate.attributes}
         if merged_attributes != (row["attributes"] or {}):
             changes["attributes"] = merged_attributes
@@ -244,7 +266,9 @@ def _next_status(current: Status, wanted: Status) -> Status | None:
 
 
 def _merge(earlier: Candidate, later: Candidate) -> Candidate:
-    """Two rows for one address in a batch: later values win, tags add up, suppression sticks."""
+    """Two rows for one address in a file: the first row's name, language and fields stand (a
+    later row only fills what it lacks), tags add up, suppression sticks, and the earliest
+    consent is the evidence kept."""
     keep_status = (
         earlier if earlier.status in SUPPRESSED and later.status not in SUPPRESSED else later
     )
@@ -252,16 +276,25 @@ def _merge(earlier: Candidate, later: Candidate) -> Candidate:
         keep_status = earlier
     return Candidate(
         line=later.line,
-        address=later.address,
+        address=earlier.address,
         status=keep_status.status,
-        name=later.name or earlier.name,
-        lang=later.lang or earlier.lang,
+        name=earlier.name or later.name,
+        lang=earlier.lang or later.lang,
         tags=tuple(dict.fromkeys(earlier.tags + later.tags)),
-        consent=keep_status.consent,
-        attributes={**earlier.attributes, **later.attributes},
-        exact={**earlier.exact, **later.exact},
+        consent=_earliest(earlier.consent, later.consent) if keep_status.consent else None,
+        attributes={**later.attributes, **earlier.attributes},
+        exact={**later.exact, **earlier.exact},
         reason=keep_status.reason,
     )
+
+
+def _earliest(first: Consent | None, second: Consent | None) -> Consent | None:
+    """The consent given first: when a reader agreed is evidence, and later rows do not move it."""
+    if first is None or second is None:
+        return first or second
+    if first.at is not None and second.at is not None and second.at < first.at:
+        return second
+    return first
 
 
 def _new_row(candidate: Candidate, actor: str, at: dt.datetime) -> dict[str, Any]:

@@ -297,6 +297,51 @@ class Store:
                     changed += 1
         return changed
 
+    def update(
+        self,
+        email: str,
+        *,
+        name: str | None = None,
+        lang: str | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+        actor: str = "cli",
+    ) -> tuple[Subscriber, list[str]]:
+        """Change a reader's name, language or tags; the history says what changed, and from what."""
+        try:
+            check_row(name=name, lang=lang, tags=tuple(add_tags))
+        except RowProblem as exc:
+            raise SubscriberError(f"{_address(email).email}: {exc}") from None
+        moment = now()
+        with self.write() as conn:
+            row = _row_by_key(conn, _address(email).key)
+            if row is None:
+                raise SubscriberError(f"{_address(email).email} is not on the list")
+            changes = _changes(row, name, lang)
+            values = {field: new for field, (_, new) in changes.items()}
+            if values:
+                conn.execute(
+                    update(subscribers).where(subscribers.c.id == row["id"]).values(**values)
+                )
+            held = set(
+                conn.execute(select(tags.c.tag).where(tags.c.subscriber_id == row["id"])).scalars()
+            )
+            added = [t for t in dict.fromkeys(add_tags) if t not in held]
+            removed = [t for t in dict.fromkeys(remove_tags) if t in held]
+            set_tags(conn, row["id"], added)
+            if removed:
+                conn.execute(
+                    delete(tags).where(tags.c.subscriber_id == row["id"], tags.c.tag.in_(removed))
+                )
+            said = [f"{field} {new!r} (was {old!r})" for field, (old, new) in changes.items()]
+            said += [f"tag +{t}" for t in added] + [f"tag -{t}" for t in removed]
+            if said:
+                status = Status(row["status"])
+                record_history(
+                    conn, [(row["id"], status, status, actor, "set " + ", ".join(said), moment)]
+                )
+        return self._require(email), said
+
     def erase(self, email: str, *, actor: str = "cli") -> None:
         """GDPR erasure: delete the personal data, keep a hash so no import brings it back."""
         address = _address(email)
@@ -580,6 +625,14 @@ def _new_row(
         "consent_user_agent": consent.user_agent if consent else None,
         "attributes": {},
     }
+
+
+def _changes(
+    row: RowMapping, name: str | None, lang: str | None
+) -> dict[str, tuple[str | None, str]]:
+    """field -> (was, now) for the fields given that differ from the row."""
+    wanted = {"name": name, "lang": lang}
+    return {f: (row[f], v) for f, v in wanted.items() if v is not None and v != row[f]}
 
 
 def _address(email: str, *, new: bool = False) -> Address:

@@ -12,7 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from newsletter.cli.context import confirm, console, err_console, open_store, settings
+from newsletter.cli.context import confirm as ask
+from newsletter.cli.context import console, err_console, open_store, settings
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
@@ -79,6 +80,12 @@ def add(
             consent=Consent(f"cli: {consent}") if consent else None,
         )
     console.print(f"Added {escape(subscriber.email)} as [bold]{subscriber.status}[/]")
+    if subscriber.status == "pending":
+        console.print(
+            "[yellow]Pending readers get no issue until they confirm: `newsletter subscribers "
+            f"confirm --send {escape(subscriber.email)}` mails them the link (or add --consent "
+            "if they agreed elsewhere).[/]"
+        )
 
 
 @app.command("import")
@@ -101,6 +108,17 @@ def import_(
             help="How everyone in the file agreed; without it new rows are pending, not subscribed."
         ),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(help="Language of rows that give none (Mailchimp's), such as zh-Hant."),
+    ] = None,
+    update_names: Annotated[
+        bool,
+        typer.Option(
+            "--update-names",
+            help="Let the file's names and languages replace those already on the list.",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
     ] = False,
@@ -134,6 +152,8 @@ def import_(
             encoding=encoding,
             mapping=mapping,
             consent_text=consent,
+            default_lang=lang,
+            update_names=update_names,
             dry_run=dry_run,
             progress=lambda n: bar.advance(task, n),
         )
@@ -157,6 +177,7 @@ def _print_import(report: Any) -> None:
     for label, value in (
         ("rows read", report.rows),
         ("added", report.added),
+        ("  of them pending (no issue until they confirm)", report.pending),
         ("updated", report.updated),
         ("unchanged", report.unchanged),
         ("suppressed (had left: not resubscribed)", report.suppressed),
@@ -169,6 +190,12 @@ def _print_import(report: Any) -> None:
     console.print(table)
     if report.rejects_file:
         console.print(f"Rejected rows, with line and reason: {escape(str(report.rejects_file))}")
+    if report.pending:
+        console.print(
+            f"[yellow]{report.pending} new reader(s) are pending: they get no issue until they "
+            "confirm. `newsletter subscribers confirm --send` mails them the confirmation link; "
+            "or import again with --consent if they agreed elsewhere.[/]"
+        )
     if report.dry_run:
         console.print("[yellow]Dry run: nothing was changed.[/]")
 
@@ -285,7 +312,7 @@ def remove(
     The row, name, tags and attributes are deleted. A one-way hash of the address stays in the
     suppression list, so no later import or sign-up can bring the address back.
     """
-    confirm(f"Erase {email} for good?", yes)
+    ask(f"Erase {email} for good?", yes)
     with open_store() as store:
         store.erase(email)
     console.print(f"Erased {escape(email)}; its hash stays on the suppression list")
@@ -318,6 +345,63 @@ def resubscribe(
     with open_store() as store:
         subscriber = store.resubscribe(email, reason=reason)
     console.print(f"{escape(subscriber.email)} is {subscriber.status}")
+
+
+@app.command("confirm")
+def confirm_(
+    emails: Annotated[
+        list[str] | None, typer.Argument(help="Pending readers to ask [default: every one].")
+    ] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="Mail them the link; without it, only list them.")
+    ] = False,
+) -> None:
+    """Mail pending readers the double opt-in link of the sign-up form (at most 3 a day each).
+
+    Pending readers get no issue until they click it; their click is the consent evidence.
+    """
+    from newsletter.delivery.invitations import invite, pending_readers
+
+    config = settings()
+    with open_store(config) as store:
+        readers = pending_readers(store, emails or [])
+        if not send:
+            for reader in readers:
+                console.print(escape(reader.email))
+            console.print(f"{len(readers)} pending; add --send to mail them the confirmation link")
+            return
+        outcomes = invite(store, config, readers)
+    for outcome in outcomes:
+        colour = "green" if outcome.sent else "yellow"
+        console.print(f"[{colour}]{escape(outcome.email)}[/]: {escape(outcome.detail)}")
+    if any(not outcome.sent for outcome in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command("set")
+def set_(
+    email: Annotated[str, typer.Argument()],
+    name: Annotated[str | None, typer.Option(help="The reader's name.")] = None,
+    lang: Annotated[
+        str | None, typer.Option(help="The reader's language, such as zh-Hant.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Add this tag; repeatable.")
+    ] = None,
+    untag: Annotated[
+        list[str] | None, typer.Option("--untag", help="Remove this tag; repeatable.")
+    ] = None,
+) -> None:
+    """Change one reader's name, language or tags; the status history records what changed."""
+    if name is None and lang is None and not tag and not untag:
+        raise NewsletterError("say what to change: --name, --lang, --tag or --untag")
+    with open_store() as store:
+        subscriber, said = store.update(
+            email, name=name, lang=lang, add_tags=tag or [], remove_tags=untag or []
+        )
+    console.print(
+        f"{escape(subscriber.email)}: " + (escape("; ".join(said)) if said else "nothing changed")
+    )
 
 
 @app.command()

@@ -175,3 +175,67 @@ def test_export_to_a_file_and_to_stdout_round_trips(project: Path, tmp_path: Pat
     (fresh / "newsletter.toml").write_text((REPO / "newsletter.toml").read_text("utf-8"), "utf-8")
     assert cli(fresh, "import", str(out)).returncode == 0
     assert cli(fresh, "export").stdout == cli(project, "export").stdout
+
+
+def test_set_changes_name_language_and_tags_with_a_history_entry(project: Path) -> None:
+    """`add` on a known address said "already on the list", with no way to change anything."""
+    cli(project, "add", "chan@example.net", "--name", "陳大文", "--lang", "zh-Hant", "--tag", "hk")
+    changed = cli(project, "set", "chan@example.net", "--lang", "en", "--name", "David Chan",
+                  "--tag", "vip", "--untag", "hk")  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    shown = json.loads(cli(project, "show", "chan@example.net", "--json").stdout)
+    assert (shown["name"], shown["lang"], shown["tags"]) == ("David Chan", "en", ["vip"])
+    assert "lang 'en' (was 'zh-Hant')" in shown["history"][-1]["reason"]
+    assert_one_line_error(cli(project, "set", "chan@example.net"), "say what to change")
+
+
+def test_import_gives_a_language_to_rows_without_one_and_says_who_is_pending(
+    project: Path, tmp_path: Path
+) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("email,name,lang\na@example.org,A,\nb@example.org,B,en\n", "utf-8")
+    result = cli(project, "import", str(people), "--lang", "zh-Hant")
+    assert result.returncode == 0, result.stderr
+    assert "2 new reader(s) are pending" in result.stdout and "confirm --send" in result.stdout
+    listed = json.loads(cli(project, "list", "--json").stdout)
+    assert {r["email"]: r["lang"] for r in listed} == {
+        "a@example.org": "zh-Hant",
+        "b@example.org": "en",
+    }
+
+
+def test_a_later_row_for_the_same_reader_fills_gaps_but_never_renames(
+    project: Path, tmp_path: Path
+) -> None:
+    """ "Ken Duplicate" once replaced "Ken Wong", and the later consent date replaced the first."""
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "email,name\nken@example.com,Ken Wong\nken@example.com,Ken Duplicate\n", "utf-8"
+    )
+    cli(project, "import", str(people), "--consent", "signed up at the fair")
+    again = tmp_path / "again.csv"
+    again.write_text("email,name\nken@example.com,Kenneth\n", "utf-8")
+    cli(project, "import", str(again))
+    assert (
+        json.loads(cli(project, "show", "ken@example.com", "--json").stdout)["name"] == "Ken Wong"
+    )
+    cli(project, "import", str(again), "--update-names")
+    assert json.loads(cli(project, "show", "ken@example.com", "--json").stdout)["name"] == "Kenneth"
+
+
+def test_confirm_send_mails_pending_readers_the_sign_up_link(project: Path) -> None:
+    from tests.conftest import smtp_env
+    from tests.fakes import smtp as fake_smtp
+
+    cli(project, "add", "new@example.org", "--lang", "en")
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        for _ in range(3):
+            sent = run_cli("subscribers", "confirm", "--send", cwd=project, env=env)
+            assert sent.returncode == 0 and "confirmation link sent" in sent.stdout, sent.stderr
+        fourth = run_cli(
+            "subscribers", "confirm", "--send", "new@example.org", cwd=project, env=env
+        )
+    assert fourth.returncode == 1 and "3 already in the last day" in fourth.stdout
+    assert [rcpt for _, rcpt, _ in server.messages] == [["new@example.org"]] * 3
+    assert b"/confirm/" in server.messages[0][2]
