@@ -300,7 +300,19 @@ def _confirm(
     else:
         table.add_row("Campaign", escape(f"{campaign.id} {campaign.label} (continuing)"))
     resuming = campaign is not None and plan.send_at is None
-    table.add_row("Recipients", f"{plan.remaining:,}" + (" still pending" if resuming else ""))
+    table.add_row(
+        "Recipients",
+        escape(
+            f"{plan.remaining:,}"
+            + (" still pending" if resuming else "")
+            + (
+                ": " + ", ".join(f"{n:,} {lang}" for lang, n in plan.languages.items())
+                if plan.languages
+                else ""
+            )
+            + f"; this issue is {content.rendered.lang}"
+        ),
+    )
     table.add_row("When", describe(plan.send_at, zone) if plan.send_at else "now")
     errors = sum(f.severity == "error" for f in findings)
     qa = f"{errors} error(s), {len(findings) - errors} warning(s)"

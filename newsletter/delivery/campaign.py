@@ -96,6 +96,8 @@ class Plan:
     send_at: dt.datetime | None
     provider: str
     remaining: int
+    languages: dict[str, int]
+    """The readers it would reach, by language (``?``: none given)."""
     examination: Examination
     """The QA gate on the exact first message; SpamAssassin's part may still be running."""
 
@@ -138,9 +140,16 @@ def plan_send(
     campaign_id = campaign.id if campaign else new_id("c")
     builder = MessageBuilder(content.rendered, settings, campaign=campaign_id)
     examination = inspect(content.article, builder, settings)
-    return Plan(
-        content, filters, campaign_id, campaign, send_at, name or "", remaining, examination
+    started = campaign is not None and campaign.status != CampaignStatus.SCHEDULED
+    languages = journal.languages(
+        issue_id=content.issue.id if content.issue else None,
+        filters=filters,
+        campaign_id=campaign.id if started and campaign else None,
     )
+    return Plan(
+        content, filters, campaign_id, campaign, send_at, name or "", remaining, languages,
+        examination,
+    )  # fmt: skip
 
 
 def commit(store: Store, plan: Plan, *, override: Override | None = None) -> Campaign:

@@ -125,6 +125,23 @@ class Journal:
         with self.store.read() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def languages(
+        self, *, issue_id: str | None, filters: Filters, campaign_id: str | None
+    ) -> dict[str, int]:
+        """Readers a send would reach now, by language: a new campaign's audience, or the rows
+        a campaign still has pending. Readers without a language count as ``?``."""
+        if campaign_id is not None:
+            query = (
+                select(subscribers.c.lang, func.count())
+                .select_from(rows.join(subscribers, subscribers.c.id == rows.c.subscriber_id))
+                .where(rows.c.campaign_id == campaign_id, rows.c.state == RowState.PENDING)
+            )
+        else:
+            query = _audience(select(subscribers.c.lang, func.count()), issue_id, filters)
+        with self.store.read() as conn:
+            found = conn.execute(query.group_by(subscribers.c.lang)).all()
+        return {lang or "?": count for lang, count in sorted(found, key=lambda r: -r[1])}
+
     def claim(
         self, campaign_id: str, size: int, *, before_second_pass: Callable[[], None] | None = None
     ) -> Claim | None:

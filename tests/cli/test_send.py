@@ -330,3 +330,11 @@ def test_sigterm_pauses_a_send_as_ctrl_c_does(listed: Path) -> None:
     assert process.returncode == 1 and "interrupted during batch 1" in errors
     (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
     assert campaign["status"] == "paused" and campaign["counts"]["uncertain"] == 13
+
+
+def test_the_confirmation_shows_the_audience_by_language(listed: Path) -> None:
+    """Mailchimp rows without a language silently dropped out of --lang sends."""
+    with fake_smtp.running() as server:
+        result = run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=smtp_env(server.port))
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"13: 8 zh-Hant, 5 en; this\s+issue is zh-Hant", result.stdout), result.stdout
