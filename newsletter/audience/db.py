@@ -119,6 +119,8 @@ def _tune_sqlite(engine: Engine) -> None:
             "PRAGMA cache_size=-32000"
         )  # 32 MB of pages: big imports touch many index pages
         cursor.close()
+        # SQLite's own lower() folds ASCII only; tags and searches fold "Ärzte" as PostgreSQL does
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -160,3 +162,7 @@ def _one_migrator_at_a_time(conn: Connection) -> None:
     """
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value

@@ -39,6 +39,7 @@ from newsletter.audience.store import (
     record_history,
     rows_by_keys,
     set_tags,
+    spellings,
     suppressed_keys,
     update_subscriber,
 )
@@ -139,6 +140,7 @@ class _Run:
     ):
         self.conn, self.report, self.actor, self.at = conn, report, actor, at
         self.update_names = update_names
+        self.spelled = spellings(conn)
         highest = max(
             conn.execute(select(func.max(subscribers.c.id))).scalar() or 0,
             conn.execute(select(func.max(history.c.subscriber_id))).scalar()
@@ -190,7 +192,7 @@ class _Run:
         tag_rows = [
             {"subscriber_id": i, "tag": t}
             for i, c in zip(ids, candidates, strict=True)
-            for t in dict.fromkeys(c.tags)
+            for t in self._spelled(c.tags)
         ]
         bulk_insert(self.conn, tags, tag_rows)
         self.report.added += len(candidates)
@@ -238,15 +240,21 @@ class _Run:
         if not names:
             return False
         before = {
-            r[0]
+            r[0].lower()
             for r in self.conn.execute(
                 select(tags.c.tag).where(tags.c.subscriber_id == subscriber_id)
             )
         }
-        if set(names) <= before:
+        if {n.strip().lower() for n in names} <= before:
             return False
-        set_tags(self.conn, subscriber_id, names)
+        set_tags(self.conn, subscriber_id, names, spelled=self.spelled)
         return True
+
+    def _spelled(self, names: tuple[str, ...]) -> list[str]:
+        """A new reader's tags, once each, in the list's spelling of each."""
+        keys = dict.fromkeys(n.strip().lower() for n in names if n.strip())
+        firsts = {n.strip().lower(): n.strip() for n in reversed(names) if n.strip()}
+        return [self.spelled.setdefault(key, firsts[key]) for key in keys]
 
 
 def _batched(

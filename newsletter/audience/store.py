@@ -7,6 +7,7 @@ hash in suppressions that no import can get past.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,7 +15,19 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Engine, Select, Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, RowMapping
 
 from newsletter.audience.addresses import Address, normalize, suppression_hash
@@ -43,6 +56,7 @@ __all__ = [
     "bulk_insert",
     "filtered",
     "now",
+    "spellings",
 ]
 
 
@@ -66,10 +80,33 @@ class Consent:
 
 @dataclass(frozen=True)
 class Filters:
+    """Who a list, an export or a send is for. Tags compare without case; a reader with any of
+    ``tags`` matches, or with all of them when ``all_tags``."""
+
     status: Status | None = None
-    tag: str | None = None
+    tags: tuple[str, ...] = ()
     lang: str | None = None
     search: str | None = None
+    all_tags: bool = False
+
+    def __post_init__(self) -> None:
+        # one order and one spelling per tag, so equal audiences compare equal
+        unique = {t.strip().lower(): t.strip() for t in reversed(self.tags) if t.strip()}
+        object.__setattr__(self, "tags", tuple(unique[k] for k in sorted(unique)))
+
+    def subscribed(self) -> Filters:
+        """The same filters over subscribed readers only: a send's audience."""
+        return dataclasses.replace(self, status=Status.SUBSCRIBED)
+
+    def as_json(self) -> dict[str, Any]:
+        """How a campaign stores its filters."""
+        return {"tags": list(self.tags), "all_tags": self.all_tags, "lang": self.lang}
+
+    @classmethod
+    def of_json(cls, data: Mapping[str, Any]) -> Filters:
+        """A campaign's stored filters; campaigns from before v6 stored one "tag"."""
+        tags = data.get("tags") or ([data["tag"]] if data.get("tag") else [])
+        return cls(tags=tuple(tags), lang=data.get("lang"), all_tags=bool(data.get("all_tags")))
 
 
 @dataclass(frozen=True)
@@ -78,6 +115,8 @@ class Stats:
     by_status: dict[str, int]
     by_tag: dict[str, int]
     by_lang: dict[str, int]
+    look_alike: list[list[str]] = dataclasses.field(default_factory=list)
+    """Tags that differ only in spaces or punctuation ("health-news", "health news"): typos?"""
 
 
 class Store:
@@ -193,12 +232,15 @@ class Store:
                     )
                 ).all()
             )
-            by_tag = dict(
-                conn.execute(
-                    select(tags.c.tag, func.count()).group_by(tags.c.tag).order_by(tags.c.tag)
-                ).all()
-            )
-        return Stats(sum(by_status.values()), by_status, by_tag, by_lang)
+            folded = func.lower(tags.c.tag)
+            spelled = spellings(conn)
+            by_tag = {
+                spelled.get(key, key): count
+                for key, count in conn.execute(
+                    select(folded, func.count(tags.c.subscriber_id.distinct())).group_by(folded)
+                )
+            }
+        return Stats(sum(by_status.values()), by_status, by_tag, by_lang, look_alike(by_tag))
 
     # writes
 
@@ -276,24 +318,18 @@ class Store:
             raise SubscriberError(f"tag {tag_name[:40]!r}: {exc}") from None
         changed = 0
         with self.write() as conn:
+            spelled = spellings(conn)
             for email in emails:
                 row = _row_by_key(conn, _address(email).key)
                 if row is None:
                     raise SubscriberError(f"{email} is not on the list; nothing was tagged")
-                present = conn.execute(
-                    select(tags.c.tag).where(
-                        tags.c.subscriber_id == row["id"], tags.c.tag == tag_name
-                    )
-                ).first()
+                same = _same_tag(row["id"], tag_name)
+                present = conn.execute(select(tags.c.tag).where(same)).first()
                 if remove and present:
-                    conn.execute(
-                        delete(tags).where(
-                            tags.c.subscriber_id == row["id"], tags.c.tag == tag_name
-                        )
-                    )
+                    conn.execute(delete(tags).where(same))
                     changed += 1
                 elif not remove and not present:
-                    conn.execute(insert(tags).values(subscriber_id=row["id"], tag=tag_name))
+                    set_tags(conn, row["id"], [tag_name], spelled=spelled)
                     changed += 1
         return changed
 
@@ -323,16 +359,17 @@ class Store:
                 conn.execute(
                     update(subscribers).where(subscribers.c.id == row["id"]).values(**values)
                 )
-            held = set(
-                conn.execute(select(tags.c.tag).where(tags.c.subscriber_id == row["id"])).scalars()
-            )
-            added = [t for t in dict.fromkeys(add_tags) if t not in held]
-            removed = [t for t in dict.fromkeys(remove_tags) if t in held]
+            held = {
+                t.lower(): t
+                for t in conn.execute(
+                    select(tags.c.tag).where(tags.c.subscriber_id == row["id"])
+                ).scalars()
+            }
+            added = [t for t in dict.fromkeys(add_tags) if t.lower() not in held]
+            removed = [held[t.lower()] for t in dict.fromkeys(remove_tags) if t.lower() in held]
             set_tags(conn, row["id"], added)
-            if removed:
-                conn.execute(
-                    delete(tags).where(tags.c.subscriber_id == row["id"], tags.c.tag.in_(removed))
-                )
+            for name in removed:
+                conn.execute(delete(tags).where(_same_tag(row["id"], name)))
             said = [f"{field} {new!r} (was {old!r})" for field, (old, new) in changes.items()]
             said += [f"tag +{t}" for t in added] + [f"tag -{t}" for t in removed]
             if said:
@@ -503,16 +540,51 @@ def update_subscriber(conn: Connection, subscriber_id: int, values: Mapping[str,
 
 
 def set_tags(
-    conn: Connection, subscriber_id: int, tag_names: Iterable[str], *, replace: bool = False
+    conn: Connection,
+    subscriber_id: int,
+    tag_names: Iterable[str],
+    *,
+    replace: bool = False,
+    spelled: dict[str, str] | None = None,
 ) -> None:
+    """Give a reader these tags, each in the list's spelling; ``spelled`` caches
+    :func:`spellings` across many readers."""
     if replace:
         conn.execute(delete(tags).where(tags.c.subscriber_id == subscriber_id))
     existing = {
-        r[0] for r in conn.execute(select(tags.c.tag).where(tags.c.subscriber_id == subscriber_id))
+        r[0].lower()
+        for r in conn.execute(select(tags.c.tag).where(tags.c.subscriber_id == subscriber_id))
     }
-    new = sorted({t.strip() for t in tag_names if t and t.strip()} - existing)
-    if new:
-        conn.execute(insert(tags), [{"subscriber_id": subscriber_id, "tag": t} for t in new])
+    wanted = {t.strip().lower(): t.strip() for t in reversed(list(tag_names)) if t and t.strip()}
+    new = {key: name for key, name in wanted.items() if key not in existing}
+    if not new:
+        return
+    spelled = spellings(conn) if spelled is None else spelled
+    names = sorted(spelled.setdefault(key, name) for key, name in new.items())
+    conn.execute(insert(tags), [{"subscriber_id": subscriber_id, "tag": t} for t in names])
+
+
+def _same_tag(subscriber_id: int, tag_name: str) -> Any:
+    return and_(
+        tags.c.subscriber_id == subscriber_id, func.lower(tags.c.tag) == tag_name.strip().lower()
+    )
+
+
+def look_alike(tag_names: Iterable[str]) -> list[list[str]]:
+    """Groups of tags equal but for case, spaces and punctuation: likely one segment typed twice."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(tag_names):
+        groups.setdefault("".join(c for c in name.lower() if c.isalnum()), []).append(name)
+    return [names for names in groups.values() if len(names) > 1]
+
+
+def spellings(conn: Connection) -> dict[str, str]:
+    """Each tag's spelling in the list, by its lower case: "health" and "Health" are one tag,
+    and a new tag takes the spelling already in use (the first in sort order, if several)."""
+    found: dict[str, str] = {}
+    for (tag,) in conn.execute(select(tags.c.tag).distinct().order_by(tags.c.tag)):
+        found.setdefault(tag.lower(), tag)
+    return found
 
 
 def record_history(
@@ -654,10 +726,14 @@ def filtered(query: Select[Any], filters: Filters) -> Select[Any]:
         query = query.where(subscribers.c.status == filters.status)
     if filters.lang:
         query = query.where(subscribers.c.lang == filters.lang)
-    if filters.tag:
-        query = query.where(
-            subscribers.c.id.in_(select(tags.c.subscriber_id).where(tags.c.tag == filters.tag))
-        )
+    if filters.tags:
+        tagged = [
+            subscribers.c.id.in_(
+                select(tags.c.subscriber_id).where(func.lower(tags.c.tag) == tag.lower())
+            )
+            for tag in filters.tags
+        ]
+        query = query.where(and_(*tagged) if filters.all_tags else or_(*tagged))
     if filters.search:
         term = f"%{filters.search.lower()}%"
         query = query.where(

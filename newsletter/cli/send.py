@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from newsletter.cli.context import confirm, console, open_store, settings
+from newsletter.cli.segment import AllTagsOption, LangOption, TagsOption
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
@@ -40,8 +41,9 @@ __all__ = ["print_summary", "run_with_progress", "send"]
 
 def send(
     article: Annotated[Path, typer.Argument(help="The article to send.")],
-    tag: Annotated[str | None, typer.Option(help="Only subscribers with this tag.")] = None,
-    lang: Annotated[str | None, typer.Option(help="Only subscribers with this language.")] = None,
+    tag: TagsOption = None,
+    all_tags: AllTagsOption = False,
+    lang: LangOption = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Build every message into outbox/<slug>/; contact nobody."),
@@ -102,7 +104,7 @@ def send(
     from newsletter.audience.store import Filters
 
     config = settings()
-    filters = Filters(tag=tag, lang=lang)
+    filters = Filters(tags=tuple(tag or ()), lang=lang, all_tags=all_tags)
     if test:
         if at or dry_run or force:
             raise NewsletterError(
@@ -221,10 +223,12 @@ def _dry_run(
 def outbox_name(slug: str, filters: Filters) -> str:
     """The dry run's folder: the slug and filters, readable, and distinct for distinct filters."""
     parts = [slug]
-    for name, value in (("tag", filters.tag), ("lang", filters.lang)):
+    tag_name = "all-tags-" if filters.all_tags and len(filters.tags) > 1 else "tag-"
+    tags = "+".join(t.lower() for t in filters.tags)
+    for name, value in ((tag_name, tags), ("lang-", filters.lang or "")):
         if value:
-            plain = re.fullmatch(r"[\w.]+(-[\w.]+)*", value)
-            parts.append(f"{name}-{value if plain else _digest(value)}")
+            plain = re.fullmatch(r"[\w.]+([-+][\w.]+)*", value)
+            parts.append(f"{name}{value if plain else _digest(value)}")
     return "--".join(parts)
 
 
@@ -280,6 +284,7 @@ def _confirm(
     yes: bool,
 ) -> None:
     from newsletter.delivery.schedule import describe
+    from newsletter.delivery.states import segment_of
 
     content, campaign = plan.content, plan.campaign
     _print_content(content)
@@ -295,6 +300,7 @@ def _confirm(
     table.add_row("From", escape(f"{config.sender_name} <{config.from_email}>"))
     table.add_row("Provider", plan.provider)
     table.add_row("List", escape(config.database_label))
+    table.add_row("Segment", escape(segment_of(plan.filters) or "every subscribed reader"))
     if campaign is None:
         table.add_row("Campaign", escape(f"{plan.campaign_id} (new)"))
     else:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from newsletter.cli.context import confirm as ask
 from newsletter.cli.context import console, err_console, open_store, settings
+from newsletter.cli.segment import AllTagsOption, LangOption, TagsOption
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
@@ -32,15 +33,17 @@ StatusOption = Annotated[
         "--status", help="pending, subscribed, unsubscribed, bounced, complained or blocked."
     ),
 ]
-TagOption = Annotated[str | None, typer.Option("--tag", help="Only subscribers with this tag.")]
-LangOption = Annotated[
-    str | None, typer.Option("--lang", help="Only subscribers with this language.")
-]
 SearchOption = Annotated[str | None, typer.Option("--search", help="Part of the address or name.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _filters(status: str | None, tag: str | None, lang: str | None, search: str | None) -> Filters:
+def _filters(
+    status: str | None,
+    tags: list[str] | None,
+    all_tags: bool,
+    lang: str | None,
+    search: str | None,
+) -> Filters:
     from newsletter.audience.models import Status
     from newsletter.audience.store import Filters
 
@@ -48,7 +51,9 @@ def _filters(status: str | None, tag: str | None, lang: str | None, search: str 
         raise NewsletterError(
             f"--status {status!r} is not a status; use one of {', '.join(s.value for s in Status)}"
         )
-    return Filters(Status(status) if status else None, tag, lang, search)
+    return Filters(
+        Status(status) if status else None, tuple(tags or ()), lang, search, all_tags=all_tags
+    )
 
 
 @app.command()
@@ -206,7 +211,8 @@ def export(
         Path | None, typer.Argument(help="CSV file to write [default: standard output].")
     ] = None,
     status: StatusOption = None,
-    tag: TagOption = None,
+    tag: TagsOption = None,
+    all_tags: AllTagsOption = False,
     lang: LangOption = None,
     search: SearchOption = None,
 ) -> None:
@@ -218,7 +224,7 @@ def export(
     from newsletter.atomic import open_atomic
     from newsletter.audience.export import write_csv
 
-    filters = _filters(status, tag, lang, search)
+    filters = _filters(status, tag, all_tags, lang, search)
     with open_store() as store:
         if output is None:
             write_csv(store.iter_all(filters, batch=5000), sys.stdout)
@@ -235,7 +241,8 @@ def export(
 @app.command("list")
 def list_(
     status: StatusOption = None,
-    tag: TagOption = None,
+    tag: TagsOption = None,
+    all_tags: AllTagsOption = False,
     lang: LangOption = None,
     search: SearchOption = None,
     page: Annotated[int, typer.Option(min=1, max=10**9, help="Page number.")] = 1,
@@ -243,7 +250,7 @@ def list_(
     as_json: JsonOption = False,
 ) -> None:
     """List subscribers as a table (or JSON), filtered and paged."""
-    filters = _filters(status, tag, lang, search)
+    filters = _filters(status, tag, all_tags, lang, search)
     with open_store() as store:
         rows = store.find(filters, limit=per_page, offset=(page - 1) * per_page)
         total = store.count(filters)
@@ -441,6 +448,7 @@ def stats(as_json: JsonOption = False) -> None:
                     "status": numbers.by_status,
                     "tag": numbers.by_tag,
                     "lang": numbers.by_lang,
+                    "look_alike_tags": numbers.look_alike,
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -457,6 +465,12 @@ def stats(as_json: JsonOption = False) -> None:
             table.add_row(escape(str(key)), str(value))
         console.print(table)
     console.print(f"{numbers.total} in total, in {escape(config.database_label)}")
+    for names in numbers.look_alike:
+        listed = ", ".join(escape(repr(n)) for n in names)
+        err_console.print(
+            f"warning: tags {listed} look like one segment spelled differently; "
+            f"move readers to one with `subscribers tag` and `untag`"
+        )
 
 
 def _public(subscriber: Subscriber, *, full: bool = False) -> dict[str, Any]:

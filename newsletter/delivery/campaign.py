@@ -307,12 +307,11 @@ def _current(journal: Journal, issue: IssueRecord | None, filters: Filters) -> C
     """The issue's live campaign for these filters: the one a repeated `send` continues."""
     if issue is None:
         return None
-    wanted = {"tag": filters.tag, "lang": filters.lang}
+    wanted = filters.subscribed()
     same = [
         c
         for c in journal.campaigns(issue_id=issue.id)
-        if c.status != CampaignStatus.CANCELLED
-        and {"tag": c.filters.get("tag"), "lang": c.filters.get("lang")} == wanted
+        if c.status != CampaignStatus.CANCELLED and c.audience == wanted
     ]
     return same[-1] if same else None
 

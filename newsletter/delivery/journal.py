@@ -73,7 +73,7 @@ class Journal:
                     article=spec.article,
                     subject=spec.subject,
                     article_sha=spec.article_sha,
-                    filters=_filters_json(spec.filters),
+                    filters=spec.filters.as_json(),
                     provider=spec.provider,
                     status=CampaignStatus.SCHEDULED if scheduled else CampaignStatus.RUNNING,
                     send_at=spec.send_at,
@@ -545,7 +545,7 @@ def _revive_siblings(conn: Connection, cancelled: Campaign, moment: dt.datetime)
 
 def _audience(query: Select[Any], issue_id: str | None, filters: Filters) -> Select[Any]:
     """Subscribed, matching the filters, and not yet given the issue (when it exists)."""
-    query = filtered(query, Filters(Status.SUBSCRIBED, filters.tag, filters.lang))
+    query = filtered(query, filters.subscribed())
     if issue_id is None:
         return query
     return query.where(subscribers.c.id.not_in(ledger.readers(issue_id)))
@@ -632,7 +632,3 @@ def _recipient(row: Any) -> Recipient:
     # only the first_name attribute is read from the JSON: decoding every row's attributes cost more
     first = first_name_for(row.name, {"first_name": row.first_name} if row.first_name else {})
     return Recipient(key=str(row.subscriber_id), email=row.email, name=row.name, first_name=first)
-
-
-def _filters_json(filters: Filters) -> dict[str, Any]:
-    return {"tag": filters.tag, "lang": filters.lang}

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store, now
 from newsletter.delivery import ledger
 from newsletter.delivery.events import ProviderEvent, apply_events
@@ -189,7 +188,7 @@ def rehearse(
     Readers the issue (when it exists) was already given are left out, as a real send would.
     """
     summary = Summary()
-    audience = Filters(Status.SUBSCRIBED, filters.tag, filters.lang)
+    audience = filters.subscribed()
     excluding = None if issue_id is None else ledger.readers(issue_id)
     batch: list[Recipient] = []
     for subscriber in store.iter_all(audience, batch=provider.max_batch, excluding=excluding):

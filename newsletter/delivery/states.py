@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from newsletter.audience.models import Status
 from newsletter.audience.store import Filters
 from newsletter.mime import Recipient
 from newsletter.providers.base import Failed, Result, Sent, Uncertain
@@ -23,6 +22,7 @@ __all__ = [
     "RowState",
     "label_for",
     "outcome",
+    "segment_of",
 ]
 
 
@@ -84,7 +84,7 @@ class Campaign:
 
     @property
     def audience(self) -> Filters:
-        return Filters(Status.SUBSCRIBED, self.filters.get("tag"), self.filters.get("lang"))
+        return Filters.of_json(self.filters).subscribed()
 
     @property
     def override(self) -> Override | None:
@@ -129,12 +129,21 @@ class Claim:
     skipped: int
 
 
+def segment_of(filters: Filters) -> str:
+    """Who a send is for, in words: "tag health or vip, lang en"; empty for everyone."""
+    joiner = " and " if filters.all_tags else " or "
+    parts = [
+        f"{name} {value}"
+        for name, value in (("tag", joiner.join(filters.tags)), ("lang", filters.lang))
+        if value
+    ]
+    return ", ".join(parts)
+
+
 def label_for(slug: str, filters: Filters) -> str:
     """The campaign as people name it: the slug, plus its filters in any script."""
-    parts = [
-        f"{name} {value}" for name, value in (("tag", filters.tag), ("lang", filters.lang)) if value
-    ]
-    return f"{slug} ({', '.join(parts)})" if parts else slug
+    segment = segment_of(filters)
+    return f"{slug} ({segment})" if segment else slug
 
 
 def outcome(result: Result, attempts: int) -> tuple[RowState, str | None, str | None]:

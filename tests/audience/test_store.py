@@ -96,7 +96,7 @@ def test_filters_paging_and_stats(store: Store) -> None:
         )
     store.tag(["reader1@example.com", "reader3@example.com"], "vip")
     store.unsubscribe("reader5@example.com")
-    assert [s.email for s in store.find(Filters(tag="vip"))] == [
+    assert [s.email for s in store.find(Filters(tags=("vip",)))] == [
         "reader1@example.com",
         "reader3@example.com",
     ]
@@ -121,6 +121,44 @@ def test_tag_and_untag_count_what_changed(store: Store) -> None:
     assert store.tag(["ada@example.com"], "vip", remove=True) == 1
     with pytest.raises(SubscriberError, match="not on the list"):
         store.tag(["nobody@example.com"], "vip")
+
+
+def test_a_tag_is_one_segment_whatever_its_case(store: Store) -> None:
+    store.add("ada@example.com", tag_names=["Health"], consent=Consent("cli"))
+    store.add("bob@example.com", tag_names=["health"], consent=Consent("cli"))
+    assert store.tag(["bob@example.com"], "HEALTH") == 0  # already has it
+    store.add("cy@example.com", tag_names=["Ärzte"], consent=Consent("cli"))
+    store.add("di@example.com", tag_names=["ärzte", "Health"], consent=Consent("cli"))
+
+    assert [s.tags for s in store.find()] == [
+        ("Health",),
+        ("Health",),
+        ("Ärzte",),
+        ("Health", "Ärzte"),
+    ]
+    assert store.count(Filters(tags=("health",))) == 3
+    assert store.count(Filters(tags=("ÄRZTE",))) == 2
+    assert store.stats().by_tag == {"Health": 3, "Ärzte": 2}
+    store.tag(["di@example.com"], "HEALTH", remove=True)
+    assert store.count(Filters(tags=("Health",))) == 2
+
+
+def test_several_tags_match_any_of_them_or_all_of_them(store: Store) -> None:
+    store.add("ada@example.com", tag_names=["vip", "health"], consent=Consent("cli"))
+    store.add("bob@example.com", tag_names=["vip"], consent=Consent("cli"))
+    store.add("cy@example.com", tag_names=["health"], consent=Consent("cli"))
+    store.add("di@example.com", consent=Consent("cli"))
+
+    assert store.count(Filters(tags=("vip", "health"))) == 3
+    assert [s.email for s in store.find(Filters(tags=("vip", "health"), all_tags=True))] == [
+        "ada@example.com"
+    ]
+
+
+def test_stats_point_out_tags_that_look_like_one_segment_typed_twice(store: Store) -> None:
+    store.add("ada@example.com", tag_names=["health-news"])
+    store.add("bob@example.com", tag_names=["Health News", "vip"])
+    assert store.stats().look_alike == [["Health News", "health-news"]]
 
 
 def test_an_old_database_is_migrated_on_open_and_keeps_its_data(database_url: str) -> None:

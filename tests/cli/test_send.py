@@ -20,7 +20,7 @@ from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store
 from newsletter.delivery.events import ProviderEvent, apply_events
 from tests.cli.test_compose import assert_one_line_error
-from tests.conftest import SAMPLE_ARTICLE, SECRET, run_cli, sendgrid_env, smtp_env
+from tests.conftest import SAMPLE_ARTICLE, SECRET, import_people, run_cli, sendgrid_env, smtp_env
 from tests.fakes import sendgrid as fake_sendgrid
 from tests.fakes import smtp as fake_smtp
 
@@ -335,6 +335,29 @@ def test_sigterm_pauses_a_send_as_ctrl_c_does(listed: Path) -> None:
 def test_the_confirmation_shows_the_audience_by_language(listed: Path) -> None:
     """Mailchimp rows without a language silently dropped out of --lang sends."""
     with fake_smtp.running() as server:
-        result = run_cli("send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=smtp_env(server.port))
+        result = run_cli(
+            "send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=smtp_env(server.port)
+        )
     assert result.returncode == 0, result.stderr
     assert re.search(r"13: 8 zh-Hant, 5 en; this\s+issue is zh-Hant", result.stdout), result.stdout
+
+
+def test_several_tags_send_to_readers_with_all_or_any_of_them_in_any_case(project: Path) -> None:
+    import_people(
+        project,
+        ["ada@example.com,Ada,en,Health", "bob@example.com,Bob,en,health;vip",
+         "cy@example.com,Cy,en,VIP", "di@example.com,Di,en,"],
+        header="email,name,lang,tags",
+    )  # fmt: skip
+    with fake_smtp.running() as server:
+        env = smtp_env(server.port)
+        first = run_cli("send", str(SAMPLE_ARTICLE), "--tag", "health", "--tag", "vip",
+                        "--all-tags", "--yes", cwd=project, env=env)  # fmt: skip
+        assert first.returncode == 0, first.stderr
+        assert re.search(r"Segment +tag health and vip *\n", first.stdout)
+        wider = run_cli("send", str(SAMPLE_ARTICLE), "--tag", "VIP", "--tag", "Health",
+                        "--yes", cwd=project, env=env)  # fmt: skip
+        assert wider.returncode == 0, wider.stderr
+    assert sorted(rcpt[0] for _, rcpt, _ in server.messages) == [
+        "ada@example.com", "bob@example.com", "cy@example.com"
+    ]  # fmt: skip

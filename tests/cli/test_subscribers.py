@@ -69,6 +69,7 @@ def test_add_list_show_and_stats(project: Path) -> None:
         "status": {"pending": 1, "subscribed": 1},
         "tag": {"vip": 1},
         "lang": {"en": 1, "zh-Hant": 1},
+        "look_alike_tags": [],
     }
 
 
@@ -115,6 +116,24 @@ def test_tag_and_untag(project: Path) -> None:
     assert [
         p["email"] for p in json.loads(cli(project, "list", "--tag", "vip", "--json").stdout)
     ] == ["a@example.com"]
+
+
+def test_list_by_several_tags_any_or_all_and_stats_warn_of_look_alike_tags(
+    project: Path,
+) -> None:
+    cli(project, "add", "a@example.com", "--tag", "Health-News", "--tag", "vip")
+    cli(project, "add", "b@example.com", "--tag", "health-news")
+    cli(project, "add", "c@example.com", "--tag", "health news")
+
+    def listed(*args: str) -> list[str]:
+        return [p["email"] for p in json.loads(cli(project, "list", *args, "--json").stdout)]
+
+    assert listed("--tag", "HEALTH-NEWS") == ["a@example.com", "b@example.com"]
+    assert listed("--tag", "vip", "--tag", "health news") == ["a@example.com", "c@example.com"]
+    assert listed("--tag", "vip", "--tag", "health-news", "--all-tags") == ["a@example.com"]
+    stats = cli(project, "stats")
+    assert "'Health-News', 'health news'" in stats.stderr
+    assert "look like one segment spelled differently" in stats.stderr
 
 
 def test_import_prints_what_happened_and_writes_rejects(project: Path, tmp_path: Path) -> None:
