@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from newsletter.cli.context import confirm, console, err_console, open_store, settings
+from newsletter.cli.context import confirm, console, err_console, open_store, roomy, settings
 from newsletter.cli.send import run_with_progress
 from newsletter.errors import NewsletterError
 
@@ -37,17 +37,23 @@ YesOption = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmat
 @app.command("list")
 def list_campaigns(as_json: JsonOption = False) -> None:
     """Every campaign with its issue, status, time and counts per state."""
+    from newsletter.delivery.issues import Issues
     from newsletter.delivery.journal import Journal
+    from newsletter.delivery.states import segment_of
 
     with open_store() as store:
         journal = Journal(store)
+        slugs = {issue.id: issue.slug for issue in Issues(store).all()}
         data: list[dict[str, Any]] = [
             {
                 "id": c.id,
                 "label": c.label,
                 "issue": c.issue_id,
+                "slug": slugs.get(c.issue_id),
                 "status": c.status,
                 "send_at": c.send_at.isoformat() if c.send_at else None,
+                "started_at": c.started_at.isoformat() if c.started_at else None,
+                "segment": segment_of(c.audience),
                 "subject": c.subject,
                 "counts": journal.counts(c.id),
             }
@@ -56,18 +62,38 @@ def list_campaigns(as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    table = Table(
-        "campaign", "label", "status", "sent", "pending", "failed", "uncertain", "skipped"
-    )
-    for c in data:
-        n = c["counts"]
-        table.add_row(
-            escape(c["id"]),
-            escape(c["label"]),
-            c["status"] + (f" for {c['send_at'][:16]}Z" if c["status"] == "scheduled" else ""),
-            *(str(n[k]) for k in ("sent", "pending", "failed", "uncertain", "skipped")),
-        )
+    rows = [_row(c) for c in data]
+    if not roomy():
+        for row in rows:
+            console.print(f"[bold]{row[0]}[/]  {row[3]}  {row[4]}".rstrip())
+            console.print(f"  {row[1]} ({row[2]})")
+            others = f", {row[7]}" if row[7] else ""
+            console.print(f"  {row[5] or 'no'} readers: {row[6]} sent{others}")
+        return
+    table = Table("campaign", "issue", "audience", "status", "when", "readers", "sent", "other")
+    for column in table.columns:
+        column.overflow = "fold"  # wrap, never cut: ids and slugs are copied from here
+    for column in (table.columns[0], table.columns[3], table.columns[4]):
+        column.no_wrap = True
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
+
+
+def _row(c: dict[str, Any]) -> list[str]:
+    """A campaign as `campaigns list` shows it, escaped for Rich."""
+    n = c["counts"]
+    when = c["send_at"] if c["status"] == "scheduled" else c["started_at"]
+    return [
+        escape(c["id"]),
+        escape(c["slug"] or c["issue"]),
+        escape(c["segment"] or "everyone"),
+        c["status"],
+        (when[:16].replace("T", " ") + " UTC") if when else "",
+        str(sum(n.values())) if c["started_at"] else "",
+        str(n["sent"]),
+        ", ".join(f"{count} {state}" for state, count in n.items() if count and state != "sent"),
+    ]
 
 
 @app.command()

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
-from newsletter.cli.context import console, settings
+from newsletter.cli.context import console, roomy, settings
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
@@ -116,11 +117,23 @@ def check(
 
 
 def print_findings(findings: Sequence[Finding]) -> None:
-    """The QA table of `check`, also printed when a send refuses a message."""
+    """The QA findings of `check`, also printed when a send refuses a message."""
+    if not roomy():
+        for f in findings:
+            colour = "red" if f.severity == "error" else "yellow"
+            console.print(f"[{colour}]{f.severity}[/] [bold]{f.code}[/] in {escape(f.where)}")
+            for text in (escape(f.message), f"fix: {escape(f.fix)}"):
+                if console.is_terminal:
+                    console.print(Padding(text, (0, 0, 0, 2)), soft_wrap=False)
+                else:  # piped output keeps each line whole, for grep
+                    console.print(f"  {text}")
+            console.print()
+        return
     table = Table("severity", "rule", "where", "what", "how to fix")
     for column in table.columns[:2]:
         column.no_wrap = True
-    table.columns[2].overflow = "fold"
+    for column in table.columns[2:]:
+        column.overflow = "fold"
     for f in findings:
         colour = "red" if f.severity == "error" else "yellow"
         table.add_row(

@@ -16,10 +16,28 @@ if TYPE_CHECKING:
     from newsletter.audience.store import Store
     from newsletter.config import Settings
 
-__all__ = ["confirm", "console", "err_console", "listen", "open_store", "options", "settings"]
+__all__ = [
+    "confirm",
+    "console",
+    "err_console",
+    "listen",
+    "open_store",
+    "options",
+    "roomy",
+    "settings",
+]
 
 console = Console(soft_wrap=True)  # paths and findings stay on one line when piped
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+WIDE = 120
+"""Terminal columns from which wide tables fit; narrower, or piped, rows print as blocks."""
+
+
+def roomy() -> bool:
+    """Whether a wide table fits, rather than cutting or folding its ids and words."""
+    return console.is_terminal and console.width >= WIDE
 
 
 @dataclass

@@ -239,6 +239,17 @@ def test_check_prints_the_findings_and_fails_on_errors(project: Path, sample: Pa
     assert first["fix"] == "shorten the article, or split it over two issues"
 
 
+def test_check_at_80_columns_prints_every_word_of_what_and_how_to_fix(
+    project: Path, sample: Path
+) -> None:
+    result = run_cli("check", str(sample), cwd=project, env={"COLUMNS": "80"})
+    findings = json.loads(run_cli("check", str(sample), "--json", cwd=project).stdout)["findings"]
+    assert "…" not in result.stdout
+    for finding in findings:
+        assert f"{finding['severity']} {finding['code']} in {finding['where']}" in result.stdout
+        assert finding["message"] in result.stdout and f"fix: {finding['fix']}" in result.stdout
+
+
 def test_build_never_replaces_a_folder_it_did_not_make(project: Path, sample: Path) -> None:
     mine = project / "build" / SLUG
     mine.mkdir(parents=True)

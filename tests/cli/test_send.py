@@ -342,6 +342,21 @@ def test_the_confirmation_shows_the_audience_by_language(listed: Path) -> None:
     assert re.search(r"13: 8 zh-Hant, 5 en; this\s+issue is zh-Hant", result.stdout), result.stdout
 
 
+def test_campaigns_list_at_80_columns_shows_whole_ids_issue_audience_and_start(
+    listed: Path,
+) -> None:
+    with fake_smtp.running() as server:
+        env = {**smtp_env(server.port), "COLUMNS": "80"}
+        run_cli("send", str(SAMPLE_ARTICLE), "--lang", "en", "--yes", cwd=listed, env=env)
+        shown = run_cli("campaigns", "list", cwd=listed, env=env).stdout
+    (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout)
+    assert "…" not in shown
+    assert (
+        f"{campaign['id']}  finished  {campaign['started_at'][:16].replace('T', ' ')} UTC" in shown
+    )
+    assert f"{CAMPAIGN} (lang en)" in shown and "5 readers: 5 sent" in shown
+
+
 def test_several_tags_send_to_readers_with_all_or_any_of_them_in_any_case(project: Path) -> None:
     import_people(
         project,
