@@ -12,6 +12,7 @@ TagsOption = Annotated[
     list[str] | None,
     typer.Option(
         "--tag",
+        metavar="TAG",
         help="Only readers with this tag (any case); repeat for readers with any of them.",
     ),
 ]
@@ -19,4 +20,6 @@ AllTagsOption = Annotated[
     bool,
     typer.Option("--all-tags", help="With several --tag: only readers who have all of them."),
 ]
-LangOption = Annotated[str | None, typer.Option("--lang", help="Only readers with this language.")]
+LangOption = Annotated[
+    str | None, typer.Option("--lang", metavar="LANG", help="Only readers with this language.")
+]

@@ -51,23 +51,28 @@ def send(
     test: Annotated[
         list[str] | None,
         typer.Option(
-            "--test", help="Send only to this address, subject marked [TEST]; repeatable."
+            "--test",
+            metavar="ADDRESS",
+            help="Send only to this address, subject marked [TEST]; repeatable.",
         ),
     ] = None,
     provider: Annotated[
-        str | None, typer.Option(help="sendgrid or smtp \\[default: the provider setting].")
+        str | None,
+        typer.Option(metavar="NAME", help="sendgrid or smtp \\[default: the provider setting]."),
     ] = None,
     at: Annotated[
         str | None,
         typer.Option(
+            metavar="TIME",
             help="Schedule for this time: ISO 8601 with an offset (2025-09-05T08:00+08:00), "
-            "or a local time with --tz. `campaigns run-due` or `worker` sends it then."
+            "or a local time with --tz. `campaigns run-due` or `worker` sends it then.",
         ),
     ] = None,
     tz: Annotated[
         str | None,
         typer.Option(
             "--tz",
+            metavar="ZONE",
             help="Time zone of --at, such as Asia/Hong_Kong \\[default: the timezone setting].",
         ),
     ] = None,
