@@ -51,21 +51,29 @@ class Converted:
     date: dt.date
     headings: tuple[str, ...]
     dropped: tuple[str, ...]
+    date_note: str = ""
+    """How the date was chosen when the text did not give it whole, for the editor to check."""
 
 
 def convert_paste(
-    text: str, *, source_name: str, lang: str | None = None, date: dt.date | None = None
+    text: str,
+    *,
+    source_name: str,
+    lang: str | None = None,
+    date: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> Converted:
-    """Convert the pasted text; the file name may supply the year a blog date line omits."""
+    """Convert the pasted text; the file name, else the nearest year, completes a date without one."""
     lines = [line.replace("\u00a0", " ").strip() for line in text.replace("\r\n", "\n").split("\n")]
     lines, dropped = _drop_furniture(lines)
     content = [line for line in lines if line]
     if not content:
         raise ValueError("the pasted text is empty")
     title, rest = content[0], content[1:]
-    author, found_date, reading, rest = _meta_lines(rest, source_name)
+    today = today or dt.date.today()
+    author, found, reading, rest = _meta_lines(rest, source_name, today)
     lang = lang or _detect_lang("\n".join(content))
-    date = date or found_date or _date_from_name(source_name) or dt.date.today()
+    date, date_note = _choose_date(date, found, source_name, today)
     body, headings = _body(rest)
     front = {
         "title": title,
@@ -84,7 +92,19 @@ def convert_paste(
     if reading:
         yaml_text += f"# The blog said {reading!r}; newsletter computes the reading time itself.\n"
     markdown = f"---\n{yaml_text}---\n\n{body}\n"
-    return Converted(markdown, title, lang, date, tuple(headings), tuple(dropped))
+    return Converted(markdown, title, lang, date, tuple(headings), tuple(dropped), date_note)
+
+
+def _choose_date(
+    given: dt.date | None, found: _FoundDate | None, source_name: str, today: dt.date
+) -> tuple[dt.date, str]:
+    if given is not None:
+        return given, ""
+    if found is not None:
+        return found.date, found.note
+    if (named := _date_from_name(source_name)) is not None:
+        return named, "no date in the text; taken from the file name"
+    return today, "no date in the text or the file name; used today's"
 
 
 def _drop_furniture(lines: list[str]) -> tuple[list[str], list[str]]:
@@ -96,16 +116,23 @@ def _drop_furniture(lines: list[str]) -> tuple[list[str], list[str]]:
     return lines, dropped[::-1]
 
 
+@dataclass(frozen=True)
+class _FoundDate:
+    date: dt.date
+    note: str = ""
+
+
 def _meta_lines(
-    lines: list[str], source_name: str
-) -> tuple[str | None, dt.date | None, str | None, list[str]]:
-    author = date = reading = None
+    lines: list[str], source_name: str, today: dt.date
+) -> tuple[str | None, _FoundDate | None, str | None, list[str]]:
+    author = reading = None
+    date: _FoundDate | None = None
     index = 0
     while index < len(lines) and re.match(r"^[-•·]\s*", lines[index]):
         value = re.sub(r"^[-•·]\s*", "", lines[index])
         if _READING.search(value):
             reading = value
-        elif (parsed := _parse_date(value, source_name)) is not None:
+        elif (parsed := _parse_date(value, source_name, today)) is not None:
             date = parsed
         elif author is None:
             author = value
@@ -113,19 +140,43 @@ def _meta_lines(
     return author, date, reading, lines[index:]
 
 
-def _parse_date(value: str, source_name: str) -> dt.date | None:
-    year_hint = _date_from_name(source_name)
-    default_year = year_hint.year if year_hint else dt.date.today().year
+def _parse_date(value: str, source_name: str, today: dt.date) -> _FoundDate | None:
     if match := _ISO_DATE.fullmatch(value):
-        return _date(int(match[1]), int(match[2]), int(match[3]))
+        return _found(int(match[1]), int(match[2]), int(match[3]))
     if match := _ZH_DATE.match(value):
-        return _date(int(match[1] or default_year), int(match[2]), int(match[3]))
-    if match := _EN_DATE.match(value):
-        day, month_name = (match[1], match[2]) if match[1] else (match[4], match[3])
-        month = month_name[:3].lower()
-        if month in _EN_MONTHS:
-            return _date(int(match[5] or default_year), _EN_MONTHS.index(month) + 1, int(day))
-    return None
+        year, month, day = match[1], int(match[2]), int(match[3])
+    elif (match := _EN_DATE.match(value)) and (match[2] or match[3])[:3].lower() in _EN_MONTHS:
+        day_text, month_name = (match[1], match[2]) if match[1] else (match[4], match[3])
+        year, month, day = match[5], _EN_MONTHS.index(month_name[:3].lower()) + 1, int(day_text)
+    else:
+        return None
+    if year:
+        return _found(int(year), month, day)
+    return _complete_year(value, month, day, source_name, today)
+
+
+def _found(year: int, month: int, day: int, note: str = "") -> _FoundDate | None:
+    date = _date(year, month, day)
+    return _FoundDate(date, note) if date else None
+
+
+def _complete_year(
+    value: str, month: int, day: int, source_name: str, today: dt.date
+) -> _FoundDate | None:
+    """A blog's "9月4日" has no year: the file name's year, else the one nearest today, said aloud."""
+    if (named := _date_from_name(source_name)) is not None:
+        return _found(
+            named.year, month, day, f"{value!r} has no year; took {named.year} from the file name"
+        )
+    candidates = [
+        d for year in (today.year - 1, today.year, today.year + 1) if (d := _date(year, month, day))
+    ]
+    if not candidates:
+        return None
+    nearest = min(candidates, key=lambda d: abs((d - today).days))
+    return _FoundDate(
+        nearest, f"{value!r} has no year; assumed {nearest.year}, the nearest to today"
+    )
 
 
 def _date(year: int, month: int, day: int) -> dt.date | None:

@@ -89,3 +89,30 @@ def test_pasted_text_stays_literal_markdown() -> None:
 def test_an_empty_paste_is_refused() -> None:
     with pytest.raises(ValueError, match="empty"):
         convert_paste("\n\n留言\n", source_name="x.txt")
+
+
+@pytest.mark.parametrize(
+    ("today", "expected", "note"),
+    [
+        (dt.date(2026, 11, 30), dt.date(2026, 9, 4), "'9月4日' has no year; assumed 2026"),
+        (dt.date(2027, 1, 10), dt.date(2026, 9, 4), "'9月4日' has no year; assumed 2026"),
+    ],
+)
+def test_a_date_without_a_year_takes_the_nearest_year_and_says_so(
+    today: dt.date, expected: dt.date, note: str
+) -> None:
+    paste = "標題\n- 陳編輯\n- 9月4日\n\n第一段。\n"
+    converted = convert_paste(paste, source_name="paste.txt", today=today)
+    assert converted.date == expected
+    assert converted.date_note.startswith(note)
+
+
+def test_a_year_from_the_file_name_is_named_as_the_source() -> None:
+    converted = convert_seed()
+    assert converted.date == dt.date(2025, 9, 4)
+    assert "took 2025 from the file name" in converted.date_note
+
+
+def test_a_full_date_needs_no_note() -> None:
+    paste = "Title\n- Ada\n- Sep 4, 2025\n\nText.\n"
+    assert convert_paste(paste, source_name="paste.txt").date_note == ""

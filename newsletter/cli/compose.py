@@ -196,6 +196,10 @@ def new(
         text = converted.markdown
         console.print(f"Title     {escape(converted.title)}")
         console.print(f"Language  {converted.lang}    Date  {converted.date.isoformat()}")
+        if converted.date_note:
+            console.print(
+                f"[yellow]Date      {escape(converted.date_note)}; --date YYYY-MM-DD sets another[/]"
+            )
         for heading in converted.headings:
             console.print(f"Heading   {escape(heading)}")
         for line in converted.dropped:

@@ -202,6 +202,7 @@ def test_new_from_a_blog_paste_writes_the_markdown(project: Path) -> None:
     expected = (FIXTURES / "blogpaste" / "weekly-article-2025-09-04.expected.md").read_text("utf-8")
     assert written.read_text("utf-8") == expected
     assert "Heading   對香港的啟示" in result.stdout and "Dropped   留言" in result.stdout
+    assert "'9月4日' has no year; took 2025 from the file name" in result.stdout
     again = run_cli("new", "--from", str(paste), cwd=project)
     assert_one_line_error(again, "already exists", "--force")
     assert run_cli("build", str(written), cwd=project).returncode == 0
