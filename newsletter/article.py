@@ -212,15 +212,31 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str, int
         raw = yaml.load("\n".join(lines[1:end]), Loader=_FrontMatterLoader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = mark.line + 2 if mark else 2
         raise ArticleError(
-            f"front matter is not valid YAML: {problem}",
-            path=path,
-            line=mark.line + 2 if mark else 2,
+            _yaml_message(exc, lines[line - 1] if line <= end else ""), path=path, line=line
         ) from None
     if not isinstance(raw, dict):
         raise ArticleError("front matter must be 'key: value' lines", path=path, line=2)
     return raw, "\n".join(lines[end + 1 :]), end + 2
+
+
+def _yaml_message(exc: yaml.YAMLError, line: str) -> str:
+    """PyYAML's words name the parser's state; say what the editor typed and how to write it."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    key, _, value = line.partition(":")
+    value = value.strip()
+    if "mapping values are not allowed" in problem and value:
+        quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+        return (
+            f"the value of {key.strip()!r} contains ': '; put it in quotes: "
+            f'{key.strip()}: "{quoted}"'
+        )
+    if "tab character" in problem or line[: len(line) - len(line.lstrip())].count("\t"):
+        return "front matter is indented with a tab; use spaces"
+    if value[:1] in ("*", "&", "@", "`", "!", "%", "|", ">") and ":" in line:
+        return f"the value of {key.strip()!r} starts with {value[0]!r}; put it in quotes"
+    return f"front matter is not valid YAML ({problem}); write each line as 'key: value'"
 
 
 def _validate(raw: dict[str, Any], text: str, path: Path) -> FrontMatter:

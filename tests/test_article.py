@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,26 @@ def test_invalid_yaml_reports_the_file_line(tmp_path: Path) -> None:
     path = tmp_path / "a.md"
     path.write_text("---\ntitle: x\ndate: 2025-09-04\nlang: [en\n---\nBody\n", encoding="utf-8")
     with pytest.raises(ArticleError, match=r"a\.md:\d+: front matter is not valid YAML"):
+        read_article(path)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "title: AI: the future",
+            ":2: the value of 'title' contains ': '; put it in quotes: title: \"AI: the future\"",
+        ),
+        ("title: *bold* news", ":2: the value of 'title' starts with '*'; put it in quotes"),
+        ("\ttitle: x", "front matter is indented with a tab; use spaces"),
+    ],
+)
+def test_common_yaml_slips_are_explained_with_the_fix(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    path = tmp_path / "a.md"
+    path.write_text(f"---\n{line}\ndate: 2025-09-04\nlang: en\n---\nBody\n", encoding="utf-8")
+    with pytest.raises(ArticleError, match=re.escape(message)):
         read_article(path)
 
 
