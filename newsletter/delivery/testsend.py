@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
 from newsletter.audience.addresses import InvalidAddress, normalize
+from newsletter.audience.models import first_name_of
 from newsletter.build import sample_recipient
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
@@ -21,7 +23,7 @@ from newsletter.providers.base import Sent
 from newsletter.providers.dryrun import DryRunProvider
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from newsletter.issue import RenderedIssue
 
@@ -69,30 +71,42 @@ def send_test(
 
 
 def _recipients(addresses: Iterable[str], settings: Settings) -> list[Recipient]:
+    """Each typed address as a reader: its display name greets them, else the sample reader's."""
     sample = sample_recipient(settings)
-    emails: list[str] = []
-    for address in addresses:
-        try:
-            email = normalize(address).email
-        except InvalidAddress as exc:
-            raise NewsletterError(f"test address {address!r} is not valid: {exc}") from None
-        if email not in emails:
-            emails.append(email)
-    if not emails:
+    named: dict[str, str | None] = {}
+    for email, name in _parse(addresses):
+        named.setdefault(email, name)
+    if not named:
         raise NewsletterError("no test address given; type one or more addresses")
-    if len(emails) > MAX_TEST_ADDRESSES:
+    if len(named) > MAX_TEST_ADDRESSES:
         raise NewsletterError(
-            f"{len(emails)} test addresses; at most {MAX_TEST_ADDRESSES} (send a campaign instead)"
+            f"{len(named)} test addresses; at most {MAX_TEST_ADDRESSES} (send a campaign instead)"
         )
     return [
         Recipient(
-            key=key_for_test_send(e, settings),
-            email=e,
-            name=sample.name,
-            first_name=sample.first_name,
+            key=key_for_test_send(email, settings),
+            email=email,
+            name=name or sample.name,
+            first_name=first_name_of(name) if name else sample.first_name,
         )
-        for e in emails
+        for email, name in named.items()
     ]
+
+
+def _parse(typed: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+    """``chan@example.com``, ``陳編輯 <chan@example.com>`` or a comma-separated list of them."""
+    for text in typed:
+        for name, address in getaddresses([text]):
+            if not address:
+                raise NewsletterError(
+                    f"test address {text.strip()!r} is not valid: write name@example.com "
+                    "or Name <name@example.com>"
+                )
+            try:
+                email = normalize(address).email
+            except InvalidAddress as exc:
+                raise NewsletterError(f"test address {address!r} is not valid: {exc}") from None
+            yield email, " ".join(name.split()) or None
 
 
 def key_for_test_send(email: str, settings: Settings) -> str:

@@ -131,14 +131,14 @@ async def _event_stream(session: PreviewSession, request: Request) -> AsyncItera
 async def _test_send(snapshot: Snapshot, typed: str) -> JSONResponse:
     if snapshot.checked is None or snapshot.settings is None or snapshot.error:
         return JSONResponse({"error": "fix the render error first"}, status_code=409)
-    addresses = [a.strip() for a in typed.replace(";", ",").replace("\n", ",").split(",")]
+    addresses = [line for line in typed.replace(";", "\n").splitlines() if line.strip()]
     settings = snapshot.settings
     try:
         outcomes = await to_thread.run_sync(
             lambda: send_test(
                 snapshot.checked.issue,  # type: ignore[union-attr]
                 settings,
-                [a for a in addresses if a],
+                addresses,
                 dry_run=settings.provider is None,
             )
         )

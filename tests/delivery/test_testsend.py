@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 from pathlib import Path
 
+from tests.cli.test_compose import assert_one_line_error
 from tests.conftest import SAMPLE_ARTICLE, run_cli, sendgrid_env, smtp_env
 from tests.fakes import sendgrid as fake_sendgrid
 from tests.fakes import smtp as fake_smtp
@@ -38,3 +41,44 @@ def test_a_sendgrid_test_send_carries_a_keyed_hash_not_the_address(listed: Path)
     others = {key: value for key, value in personalization.items() if key != "to"}
     assert EDITOR not in json.dumps(others)
     assert personalization["custom_args"]["subscriber"].startswith("test-")
+
+
+def _text_part(data: bytes) -> str:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return part.get_content()
+
+
+def test_a_typed_display_name_is_accepted_unquoted_and_greets_that_reader(listed: Path) -> None:
+    with fake_smtp.running() as server:
+        result = run_cli(
+            "send", str(SAMPLE_ARTICLE), "--test", "陳編輯 <chan@example.com>",
+            cwd=listed, env=smtp_env(server.port),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    ((_, rcpt, data),) = server.messages
+    assert rcpt == ["chan@example.com"]
+    text = _text_part(data)
+    assert "陳編輯你好" in text
+    assert "Ada" not in text
+
+
+def test_several_typed_addresses_in_one_value_each_get_their_own_greeting(listed: Path) -> None:
+    with fake_smtp.running() as server:
+        result = run_cli(
+            "send", str(SAMPLE_ARTICLE), "--test",
+            '"Lee, Mei" <mei@example.com>, 陳編輯 <chan@example.com>',
+            cwd=listed, env=smtp_env(server.port),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    greetings = {tuple(rcpt): _text_part(data) for _, rcpt, data in server.messages}
+    assert "Mei你好" in greetings[("mei@example.com",)]
+    assert "陳編輯你好" in greetings[("chan@example.com",)]
+
+
+def test_a_typed_address_with_trailing_words_is_refused(listed: Path) -> None:
+    result = run_cli(
+        "send", str(SAMPLE_ARTICLE), "--test", "陳編輯 <chan@example.com> hi", cwd=listed
+    )
+    assert_one_line_error(result, "test address", "is not valid")
