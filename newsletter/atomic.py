@@ -20,6 +20,13 @@ from newsletter.errors import NewsletterError
 
 __all__ = ["MARKER", "open_atomic", "replace_dir", "replaceable", "write_file"]
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+"""What open() would give: temp files are 0600, which hides a build or a screenshot from the
+web server and the colleague it is for. Files holding readers' addresses keep 0600."""
+FOLDER_MODE = 0o777 & ~_UMASK
+
 MARKER = ".newsletter-output"
 """The file in every folder newsletter writes as a whole: its name says it may replace it."""
 
@@ -56,6 +63,7 @@ def replace_dir(
     target = replaceable(target, what, earlier)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(FOLDER_MODE)
     try:
         (staging / MARKER).write_text(f"{what}: newsletter replaces this folder as a whole\n")
         for name, data in files.items():
@@ -78,11 +86,16 @@ def replace_dir(
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Replace one file atomically (temp file in the same folder, then rename)."""
+def write_file(path: Path, data: bytes, *, private: bool = False) -> None:
+    """Replace one file atomically (temp file in the same folder, then rename).
+
+    ``private`` keeps it readable by its owner only: for files that hold readers' addresses.
+    """
     _not_a_folder(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    if not private:
+        os.fchmod(fd, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -93,11 +106,13 @@ def write_file(path: Path, data: bytes) -> None:
 
 
 @contextmanager
-def open_atomic(path: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
+def open_atomic(path: Path, encoding: str = "utf-8", *, private: bool = False) -> Iterator[TextIO]:
     """A text file that appears at path only when the block finishes without error."""
     _not_a_folder(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    if not private:
+        os.fchmod(fd, FILE_MODE)
     try:
         with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
             yield handle

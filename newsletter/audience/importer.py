@@ -373,7 +373,7 @@ class _RejectWriter:
         if self._handle is None:
             return None
         self._handle.seek(0)
-        with open_atomic(self.target, encoding="utf-8-sig") as out:
+        with open_atomic(self.target, encoding="utf-8-sig", private=True) as out:
             shutil.copyfileobj(self._handle, out)
         return self.target
 

@@ -229,7 +229,7 @@ def export(
         if output is None:
             write_csv(store.iter_all(filters, batch=5000), sys.stdout)
             return
-        with open_atomic(output) as handle:
+        with open_atomic(output, private=True) as handle:
             count = write_csv(store.iter_all(filters, batch=5000), handle)
     err_console.print(f"Exported {count} subscribers to {escape(str(output))}")
     err_console.print(

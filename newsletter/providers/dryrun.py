@@ -90,5 +90,5 @@ def send_transactional(settings: Settings, message: Transactional) -> Result:
     """No provider configured: the message lands in outbox/transactional/ for a person to read."""
     data = message.wire(settings)
     name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}.eml"
-    write_file(settings.outbox_dir / "transactional" / name, data)
+    write_file(settings.outbox_dir / "transactional" / name, data, private=True)
     return Sent(f"dry-run-{name}")
