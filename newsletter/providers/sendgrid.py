@@ -54,6 +54,11 @@ __all__ = [
 
 MAX_PERSONALIZATIONS = 1000
 JSON_UTF8 = "application/json; charset=utf-8"
+PAUSED = (
+    "the campaign is paused and nothing in this batch was sent; `campaigns resume` continues it"
+)
+"""Added to a whole-request refusal in a campaign; a one-off message has no campaign to pause."""
+
 ATTEMPTS = 6
 STOPPING = {
     400: "rejected the request",
@@ -118,13 +123,12 @@ class SendGridProvider:
                 for i in live:
                     results[i] = lost
                 return results
+            except ProviderError as exc:
+                raise ProviderError(f"{exc}; {PAUSED}") from None
             except _RecipientsRefused as exc:  # fail those readers, send the rest again
                 refused = {live[n]: reason for n, reason in exc.reasons.items() if n < len(live)}
                 if not refused:  # it named nobody in this request: nothing to leave out
-                    raise ProviderError(
-                        f"SendGrid rejected the request: {exc}; the campaign is paused and "
-                        "nothing in this batch was sent"
-                    ) from None
+                    raise ProviderError(f"SendGrid rejected the request: {exc}; {PAUSED}") from None
                 for i, reason in refused.items():
                     results[i] = Failed(f"SendGrid refused this recipient: {reason}")
                 live = [i for i in live if i not in refused]
@@ -186,10 +190,7 @@ class _MailSend:
         try:
             return str(retrying(self._post, payload))
         except _Transient as exc:
-            raise ProviderError(
-                f"SendGrid still failing after {ATTEMPTS} tries ({exc}); nothing in this batch was sent. "
-                "Run the same send again later to continue"
-            ) from None
+            raise ProviderError(f"SendGrid still failing after {ATTEMPTS} tries ({exc})") from None
 
     def _post(self, payload: dict[str, Any]) -> str:
         try:
@@ -266,9 +267,7 @@ def _classify(exc: HTTPError) -> Exception:
         if refused:
             return _RecipientsRefused(refused, _errors(exc.body))
     verb = STOPPING.get(status, f"answered {status}")
-    return ProviderError(
-        f"SendGrid {verb}: {_errors(exc.body)}; the campaign is paused and nothing in this batch was sent"
-    )
+    return ProviderError(f"SendGrid {verb}: {_errors(exc.body)}")
 
 
 def _refused_personalizations(body: bytes | str | None) -> dict[int, str]:

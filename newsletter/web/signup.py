@@ -10,6 +10,7 @@ mail scanner that opens the link subscribes nobody.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 
 from starlette.background import BackgroundTask
@@ -22,6 +23,7 @@ from starlette.routing import Route
 from newsletter.audience import selfservice
 from newsletter.audience.addresses import InvalidAddress, normalize
 from newsletter.audience.selfservice import SignupRequest
+from newsletter.errors import NewsletterError
 from newsletter.providers import send_transactional
 from newsletter.providers.base import Sent
 from newsletter.render.confirmation import confirmation_message
@@ -114,10 +116,11 @@ async def confirm(request: Request) -> HTMLResponse:
 async def _sign_up(app: Web, signup: SignupRequest) -> None:
     """After the answer: record the sign-up and, where one is due, send the confirmation.
 
-    Nothing here may reach the reader (the answer is sent), so every failure is logged,
-    by hashed address and error type only: a provider's reply can quote the address.
+    Nothing here may reach the reader (the answer is sent), so every outcome is logged with the
+    provider's own words for the operator, the address replaced by its hash wherever it appears.
     """
     who = app.address_hash(signup.address.email)
+    provider = app.settings.provider or "the dry-run outbox"
     try:
         if not app.mails_per_address.allow(signup.address.key):
             log.info("sign-up for %s: confirmation limit reached, nothing sent", who)
@@ -132,11 +135,26 @@ async def _sign_up(app: Web, signup: SignupRequest) -> None:
         url = f"{app.settings.base_url}/confirm/{token}?lang={invitation.lang}"
         message = confirmation_message(app.settings, app.pages, invitation, url)
         result = await run_in_threadpool(send_transactional, app.settings, message)
-    except Exception as exc:  # the answer is already sent: log it, without the address
+    except NewsletterError as exc:
+        reason = _without_address(str(exc), signup.address.email, who)
+        log.error("sign-up for %s: confirmation not sent by %s: %s", who, provider, reason)
+        return
+    except Exception as exc:  # a bug, not an answer: its text may hold anything, so not logged
         log.error("sign-up for %s failed: %s", who, type(exc).__name__)
         return
-    outcome = "sent" if isinstance(result, Sent) else f"not sent ({type(result).__name__})"
-    log.info("sign-up for %s: confirmation %s", who, outcome)
+    if isinstance(result, Sent):
+        log.info("sign-up for %s: confirmation sent by %s", who, provider)
+    else:
+        reason = _without_address(result.reason, signup.address.email, who)
+        outcome = type(result).__name__
+        log.error(
+            "sign-up for %s: confirmation not sent by %s (%s): %s", who, provider, outcome, reason
+        )
+
+
+def _without_address(text: str, email: str, who: str) -> str:
+    """A provider's answer often quotes the address ("550 <x@example.com>: no such user")."""
+    return re.sub(re.escape(email), who, text, flags=re.IGNORECASE)
 
 
 def _form(

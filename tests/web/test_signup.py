@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
 import time
 from pathlib import Path
@@ -240,3 +241,46 @@ def test_a_bounced_address_cannot_be_confirmed(served: Served) -> None:
     answer = served.client.post(path)
     assert answer.status_code == 404 and "already been used or has expired" in answer.text
     assert served.store.get("reader@example.com").status is Status.BOUNCED
+
+
+def _wait_for(caplog: pytest.LogCaptureFixture, words: str) -> str:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = [r.getMessage() for r in caplog.records if words in r.getMessage()]
+        if lines:
+            return lines[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no log line with {words!r}: {caplog.text}")
+
+
+def test_a_confirmation_the_smtp_server_refuses_is_logged_with_its_answer_not_the_address(
+    serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="newsletter")
+    with fake_smtp.running() as server:
+        server.refuse_rcpt["reader@example.com"] = (
+            "550 5.1.1 <Reader@Example.com>: Recipient address rejected"
+        )
+        served = serve(
+            provider="smtp", smtp_host="127.0.0.1", smtp_port=server.port, smtp_tls="none"
+        )
+        sign_up(served, "reader@example.com")
+        line = _wait_for(caplog, "confirmation not sent")
+    assert "by smtp" in line and "550 5.1.1" in line and "Recipient address rejected" in line
+    assert "reader@example.com" not in caplog.text.lower()
+
+
+def test_a_confirmation_sendgrid_refuses_is_logged_with_its_answer(
+    serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="newsletter")
+    with fake_sendgrid.running() as fake:
+        fake.plan.append("401")
+        served = serve(
+            provider="sendgrid", sendgrid_api_key="SG.test-key-not-real", sendgrid_host=fake.url
+        )
+        sign_up(served, "reader@example.com")
+        line = _wait_for(caplog, "confirmation not sent")
+    assert "by sendgrid" in line and "401" in line
+    assert "reader@example.com" not in caplog.text.lower()
+    assert "SG.test-key-not-real" not in caplog.text
