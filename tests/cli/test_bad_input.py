@@ -148,3 +148,22 @@ def test_export_and_new_into_a_folder_not_there_yet_create_it(project: Path) -> 
     assert exported.returncode == 0 and (project / "backups" / "2025" / "list.csv").is_file()
     made = run_cli("new", "--output", "drafts/next.md", "--date", "2025-09-11", cwd=project)
     assert made.returncode == 0 and (project / "drafts" / "next.md").is_file()
+
+
+def test_a_postgresql_url_without_the_driver_says_which_extra_to_install(
+    project: Path, tmp_path: Path
+) -> None:
+    shadow = tmp_path / "no-psycopg"
+    (shadow / "psycopg").mkdir(parents=True)
+    (shadow / "psycopg" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'psycopg'\", name='psycopg')\n"
+    )
+    result = run_cli(
+        "subscribers", "list", cwd=project,
+        env={"PYTHONPATH": str(shadow), "NEWSLETTER_DATABASE_URL": "postgresql://u:p@127.0.0.1/db"},
+    )  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "error: database_url needs a driver that is not installed (psycopg); "
+        "for PostgreSQL, pip install 'newsletter[postgres]'"
+    )
