@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     @field_validator("base_url", "logo_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
-        return value.rstrip("/") if require_https(value) else value
+        return https.rstrip("/") if (https := require_https(value)) else value
 
     @field_validator("from_email", "reply_to", "unsubscribe_mailto", "sample_email")
     @classmethod

@@ -108,8 +108,8 @@ def inline_text(token: Token, *, urls: bool) -> str:
             out.append(f"[{child.content}]" if urls else child.content)
         elif kind == "link_open":
             links.append((str(child.attrGet("href") or ""), len(out)))
-        elif kind == "html_inline" and (href := _RAW_HREF.search(child.content)):
-            links.append((href.group(1), len(out)))
+        elif kind == "html_inline" and (raw := _RAW_HREF.search(child.content)):
+            links.append((raw.group(1), len(out)))
         elif kind == "html_inline" and _RAW_BR.match(child.content):
             out.append("\n" if urls else " ")
         elif (

@@ -9,10 +9,14 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from newsletter.atomic import write_file
 from newsletter.browser import launch
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Request, Route
 
 __all__ = ["WIDTHS", "Screenshots", "draws_cjk", "take_screenshots"]
 
@@ -61,12 +65,12 @@ def take_screenshots(html: str, out_dir: Path, chromium: Path | None = None) -> 
     return Screenshots(written, cjk_font)
 
 
-def draws_cjk(page) -> bool:  # type: ignore[no-untyped-def]
+def draws_cjk(page: Page) -> bool:
     """Whether the browser has a CJK font: without one, every character is the same box."""
     return bool(page.evaluate(_GLYPHS_DIFFER))
 
 
-def _loopback_only(route, request) -> None:  # type: ignore[no-untyped-def]
+def _loopback_only(route: Route, request: Request) -> None:
     """Let data: URLs and requests to this machine through; abort everything else."""
     if request.url.startswith(("data:", "about:")) or _is_loopback(urlsplit(request.url).hostname):
         route.continue_()

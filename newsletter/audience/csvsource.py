@@ -22,9 +22,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from newsletter.errors import NewsletterError, one_line
+
+if TYPE_CHECKING:
+    import _csv
 
 __all__ = ["CsvImportError", "Sheet", "open_sheets"]
 
@@ -211,7 +214,7 @@ def _lines(text: io.TextIOWrapper, path: Path, encoding: str) -> Iterator[str]:
         yield line
 
 
-def _numbered(reader: csv.reader, path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
+def _numbered(reader: _csv.Reader, path: Path, encoding: str) -> Iterator[tuple[int, list[str]]]:
     line = reader.line_num
     while True:
         try:

@@ -331,7 +331,7 @@ def _read_native(
         status = Status(values["status"])
         tags = _json(values["tags"] or "[]", "tags")
         attrs = _json(values["attributes"] or "{}", "attributes")
-        exact = {
+        exact: dict[str, Any] = {
             key: _iso(values[key])
             for key in (
                 "created_at",

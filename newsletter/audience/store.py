@@ -175,9 +175,11 @@ class Store:
 
     def count(self, filters: Filters = Filters()) -> int:
         with self.read() as conn:
-            return conn.execute(
-                filtered(select(func.count()).select_from(subscribers), filters)
-            ).scalar_one()
+            return int(
+                conn.execute(
+                    filtered(select(func.count()).select_from(subscribers), filters)
+                ).scalar_one()
+            )
 
     def iter_all(
         self, filters: Filters = Filters(), batch: int = 1000, *, excluding: Any = None
@@ -220,12 +222,12 @@ class Store:
 
     def stats(self) -> Stats:
         with self.read() as conn:
-            by_status = dict(
+            by_status: dict[str, int] = dict(
                 conn.execute(
                     select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
                 ).all()
             )
-            by_lang = dict(
+            by_lang: dict[str, int] = dict(
                 conn.execute(
                     select(func.coalesce(subscribers.c.lang, "-"), func.count()).group_by(
                         subscribers.c.lang
@@ -532,7 +534,9 @@ def is_suppressed(conn: Connection, key: str) -> bool:
 
 
 def insert_subscriber(conn: Connection, row: Mapping[str, Any]) -> int:
-    return int(conn.execute(insert(subscribers).values(**row)).inserted_primary_key[0])
+    inserted = conn.execute(insert(subscribers).values(**row)).inserted_primary_key
+    assert inserted is not None  # an INSERT of one row always has its key
+    return int(inserted[0])
 
 
 def update_subscriber(conn: Connection, subscriber_id: int, values: Mapping[str, Any]) -> None:
@@ -607,7 +611,7 @@ def record_history(
 
 def apply_status(
     conn: Connection,
-    row: Mapping[str, Any],
+    row: Mapping[Any, Any],
     status: Status,
     *,
     actor: str,

@@ -30,6 +30,7 @@ def inline_css(html: str) -> str:
         disable_basic_attributes=["height", "width"],
         cssutils_logging_level=logging.CRITICAL,
     ).transform()
+    inlined = str(inlined)
     if inlined.lstrip().lower().startswith("<!doctype"):
         return inlined
     return f"{DOCTYPE}\n{inlined}"

@@ -72,7 +72,8 @@ class Web:
 
 
 def web(request: Request) -> Web:
-    return request.app.state.web  # type: ignore[no-any-return]
+    found: Web = request.app.state.web
+    return found
 
 
 def client_ip(request: Request) -> str | None:
