@@ -213,9 +213,8 @@ def test_two_processes_writing_at_once_lose_nothing(database_url: str) -> None:
         )
         for prefix in ("left", "right")
     ]
-    for writer in writers:
-        _, errors = writer.communicate(timeout=120)
-        assert writer.returncode == 0, errors
+    outcomes = [(w.communicate(timeout=120)[1], w.returncode) for w in writers]
+    assert all(code == 0 for _, code in outcomes), outcomes
     store = Store.open(database_url)
     assert store.count() == 300
     assert store.stats().by_tag == {"both": 300}
@@ -231,9 +230,8 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(database_url: 
         )
         for prefix in ("a", "b", "c", "d")
     ]
-    for opener in openers:
-        _, errors = opener.communicate(timeout=120)
-        assert opener.returncode == 0, errors
+    outcomes = [(o.communicate(timeout=120)[1], o.returncode) for o in openers]
+    assert all(code == 0 for _, code in outcomes), outcomes
     store = Store.open(database_url)
     assert store.count() == 4
     with store.read() as conn:
