@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from newsletter.cli.context import confirm, console, settings
+from newsletter.cli.context import confirm, console, counted, settings
 
 __all__ = ["backup", "restore"]
 
@@ -65,7 +65,8 @@ def restore(
         console.print(f"The list it replaced is kept in {escape(str(report.replaced_copy))}")
     if report.erased_again or report.left_again:
         console.print(
-            f"[yellow]The backup predates {report.erased_again} erasure(s) and "
-            f"{report.left_again} unsubscribe(s) or bounce(s): applied again, from "
+            f"[yellow]The backup predates {counted(report.erased_again, 'erasure')} and "
+            f"{counted(report.left_again, 'departure')} (unsubscribes and bounces): applied "
+            "again, from "
             f"{escape(', '.join(report.sources))}.[/]"
         )

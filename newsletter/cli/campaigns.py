@@ -10,7 +10,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from newsletter.cli.context import confirm, console, err_console, open_store, roomy, settings
+from newsletter.cli.context import (
+    confirm,
+    console,
+    counted,
+    err_console,
+    open_store,
+    roomy,
+    settings,
+)
 from newsletter.cli.send import run_with_progress
 from newsletter.errors import NewsletterError
 
@@ -158,7 +166,7 @@ def _print_campaign(data: dict[str, Any]) -> None:
     console.print("  ".join(f"{state}: {count}" for state, count in data["counts"].items()))
     if data["confirmed_by_provider"]:
         console.print(
-            f"{data['confirmed_by_provider']} uncertain recipient(s) settled by the provider's events"
+            f"{counted(data['confirmed_by_provider'], 'uncertain recipient')} settled by the provider's events"
         )
     if data["delivery"] is None:
         console.print("delivery events: not available over SMTP (only what the server answered)")
@@ -225,9 +233,9 @@ def retry(
         waiting = (counts[RowState.FAILED] if failed else 0) + (
             counts[RowState.UNCERTAIN] if uncertain else 0
         )
-        confirm(f"Send {found.id} ({found.label}) again to {waiting} recipient(s)?", yes)
+        confirm(f"Send {found.id} ({found.label}) again to {counted(waiting, 'recipient')}?", yes)
         moved = journal.retry(found.id, failed=failed, uncertain=uncertain)
-        console.print(f"{moved} recipient(s) of {escape(found.id)} are pending again")
+        console.print(f"{counted(moved, 'recipient')} of {escape(found.id)} pending again")
         run_with_progress(store, config, found.id)
 
 
@@ -259,7 +267,7 @@ def cancel(campaign: CampaignArgument, yes: YesOption = False) -> None:
         confirm(f"Cancel {found.id} ({found.label})?", yes)
         stopped = journal.cancel(found.id)
     console.print(
-        f"Cancelled {escape(found.id)} ({escape(found.label)}): {stopped} reader(s) it had not "
+        f"Cancelled {escape(found.id)} ({escape(found.label)}): {counted(stopped, 'reader')} it had not "
         "reached will not get the issue from it."
     )
 

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
-from newsletter.cli.context import console, roomy, settings
+from newsletter.cli.context import console, counted, roomy, settings
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _print_report(out_dir: Path, report: Report) -> None:
     counts = report.counts()
     table.add_row(
         "QA",
-        f"{counts['error']} error(s), {counts['warning']} warning(s): `newsletter check` explains each",
+        f"{counted(counts['error'], 'error')}, {counted(counts['warning'], 'warning')}: `newsletter check` explains each",
     )
     console.print(table)
     for finding in report.findings:

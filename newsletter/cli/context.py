@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "confirm",
     "console",
+    "counted",
     "err_console",
     "listen",
     "open_store",
@@ -105,3 +106,9 @@ def listen(host: str, port: int) -> socket.socket:
         ) from None
     sock.listen(128)
     return sock
+
+
+def counted(number: int, noun: str) -> str:
+    """``1 batch``, ``2 batches``: English plurals for the few nouns printed with numbers."""
+    plural = noun + ("es" if noun.endswith(("ch", "s", "x")) else "s")
+    return f"{number:,} {noun if number == 1 else plural}"

@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from newsletter.cli.context import confirm, console, open_store, settings
+from newsletter.cli.context import confirm, console, counted, open_store, settings
 from newsletter.cli.segment import AllTagsOption, LangOption, TagsOption
 from newsletter.errors import NewsletterError
 
@@ -218,8 +218,8 @@ def _dry_run(
         raise
     outbox.close()
     console.print(
-        f"Dry run of [bold]{escape(name)}[/]: {_count(summary.sent, 'message')} in "
-        f"{_count(summary.batches, 'batch')}, "
+        f"Dry run of [bold]{escape(name)}[/]: {counted(summary.sent, 'message')} in "
+        f"{counted(summary.batches, 'batch')}, "
         f"{outbox.bytes / 1e6:.1f} MB; nobody was contacted and nobody is marked as sent."
     )
     console.print(f"Manifest and sample .eml files: {escape(str(folder))}/")
@@ -326,7 +326,7 @@ def _confirm(
     )
     table.add_row("When", describe(plan.send_at, zone) if plan.send_at else "now")
     errors = sum(f.severity == "error" for f in findings)
-    qa = f"{errors} error(s), {len(findings) - errors} warning(s)"
+    qa = f"{counted(errors, 'error')}, {counted(len(findings) - errors, 'warning')}"
     if not complete:
         qa += "; the spam score is checked before the first message"
     forced = f"; sent anyway: {override.reason}" if override and errors else ""
@@ -381,7 +381,7 @@ def _log_wait(seconds: float, deferred: int, reason: str) -> None:
     from newsletter.delivery.states import MAX_ATTEMPTS
 
     console.print(
-        f"waiting {seconds:g} s: {_count(deferred, 'reader')} deferred by the provider "
+        f"waiting {seconds:g} s: {counted(deferred, 'reader')} deferred by the provider "
         f"({escape(reason)}); each is tried up to {MAX_ATTEMPTS} times"
     )
 
@@ -394,12 +394,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _count(number: int, noun: str) -> str:
-    """``1 batch``, ``2 batches``: English plurals for the few nouns printed with numbers."""
-    plural = noun + ("es" if noun.endswith(("ch", "s", "x")) else "s")
-    return f"{number:,} {noun if number == 1 else plural}"
 
 
 class _Rate(ProgressColumn):

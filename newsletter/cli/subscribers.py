@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from newsletter.cli.context import confirm as ask
-from newsletter.cli.context import console, err_console, open_store, settings
+from newsletter.cli.context import console, counted, err_console, open_store, settings
 from newsletter.cli.segment import AllTagsOption, LangOption, TagsOption
 from newsletter.errors import NewsletterError
 
@@ -197,7 +197,7 @@ def _print_import(report: Any) -> None:
         console.print(f"Rejected rows, with line and reason: {escape(str(report.rejects_file))}")
     if report.pending:
         console.print(
-            f"[yellow]{report.pending} new reader(s) are pending: they get no issue until they "
+            f"[yellow]{counted(report.pending, 'new reader')} pending: no issue until they "
             "confirm. `newsletter subscribers confirm --send` mails them the confirmation link; "
             "or import again with --consent if they agreed elsewhere.[/]"
         )
@@ -419,7 +419,7 @@ def tag(
     """Add TAG to each address."""
     with open_store() as store:
         changed = store.tag(emails, tag_name)
-    console.print(f"Tagged {changed} subscriber(s) with {escape(tag_name)}")
+    console.print(f"Tagged {counted(changed, 'subscriber')} with {escape(tag_name)}")
 
 
 @app.command()

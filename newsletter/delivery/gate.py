@@ -82,7 +82,7 @@ def enforce(findings: Sequence[Finding], override: Override | None) -> None:
     if errors:
         codes = ", ".join(dict.fromkeys(f.code for f in errors))
         raise Refused(
-            f"not sent: {len(errors)} QA error(s) ({codes}); fix them (`newsletter check` "
+            f"not sent: {len(errors)} QA {'error' if len(errors) == 1 else 'errors'} ({codes}); fix them (`newsletter check` "
             'explains each) or send anyway with --force "why"',
             errors,
         )

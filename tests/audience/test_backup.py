@@ -73,7 +73,7 @@ def test_restored_in_place_the_list_keeps_who_left_after_the_backup(
     assert_one_line_error(newer, "has changes after this backup", "--force")
     restored = run_cli("restore", str(backup), "--force", "--yes", cwd=folder, env=env)
     assert restored.returncode == 0, restored.stderr
-    assert "predates 1 erasure(s) and 1 unsubscribe(s)" in restored.stdout
+    assert "predates 1 erasure and 1 departure" in restored.stdout
     assert "kept in" in restored.stdout
     shown = json.loads(run_cli("subscribers", "show", LEFT, "--json", cwd=folder, env=env).stdout)
     assert shown["status"] == "unsubscribed"
@@ -93,7 +93,7 @@ def test_restored_into_a_fresh_folder_an_older_backup_is_told_the_erasures_since
         cwd=fresh,
     )  # fmt: skip
     assert restored.returncode == 0, restored.stderr
-    assert "predates 1 erasure(s)" in restored.stdout and "erasures.log" in restored.stdout
+    assert "predates 1 erasure" in restored.stdout and "erasures.log" in restored.stdout
     nobody_is_mailed_again(fresh, {})
 
 

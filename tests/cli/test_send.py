@@ -207,7 +207,7 @@ def test_declining_a_retry_moves_nobody(listed: Path) -> None:
             [sys.executable, "-m", "newsletter", "campaigns", "retry", CAMPAIGN, "--failed"],
             cwd=listed, env={**os.environ, **env}, input="n\n", capture_output=True, text=True, timeout=60,
         )  # fmt: skip
-        assert declined.returncode == 1 and "to 1 recipient(s)?" in declined.stdout
+        assert declined.returncode == 1 and "to 1 recipient?" in declined.stdout
     shown = json.loads(run_cli("campaigns", "show", CAMPAIGN, "--json", cwd=listed).stdout)
     assert shown["counts"]["failed"] == 1 and shown["counts"]["pending"] == 0
 

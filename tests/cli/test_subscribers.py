@@ -215,7 +215,7 @@ def test_import_gives_a_language_to_rows_without_one_and_says_who_is_pending(
     people.write_text("email,name,lang\na@example.org,A,\nb@example.org,B,en\n", "utf-8")
     result = cli(project, "import", str(people), "--lang", "zh-Hant")
     assert result.returncode == 0, result.stderr
-    assert "2 new reader(s) are pending" in result.stdout and "confirm --send" in result.stdout
+    assert "2 new readers pending" in result.stdout and "confirm --send" in result.stdout
     listed = json.loads(cli(project, "list", "--json").stdout)
     assert {r["email"]: r["lang"] for r in listed} == {
         "a@example.org": "zh-Hant",
