@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from newsletter import markdown
-from newsletter.article import read_article
 from newsletter.build import sample_recipient
+from newsletter.compose import markdown
+from newsletter.compose.article import read_article
 from newsletter.config import load_settings
 from newsletter.mime import MessageBuilder
 from newsletter.render import HTML_TEMPLATE, TEXT_TEMPLATE, prepare, render_issue

@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from newsletter.article import read_article  # noqa: E402
+from newsletter.compose.article import read_article  # noqa: E402
 from newsletter.config import Settings, load_settings  # noqa: E402
 from newsletter.mime import MessageBuilder, Recipient  # noqa: E402
 from newsletter.providers.smtp import SmtpProvider  # noqa: E402

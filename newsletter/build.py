@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.article import Article, read_article
 from newsletter.atomic import replace_dir
 from newsletter.audience.models import first_name_of
+from newsletter.compose.article import Article, read_article
 from newsletter.config import Settings
 from newsletter.issue import RenderedIssue
 from newsletter.linkcheck import check_links

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import jinja2
 
+from newsletter.compose.locales import read_strings_file
 from newsletter.config import Settings
 from newsletter.errors import TemplateError
-from newsletter.locales import read_strings_file
 
 __all__ = ["DEFAULT_LANG", "Pages", "Strings"]
 

@@ -18,12 +18,12 @@ from urllib.parse import unquote, urlsplit
 import lxml.html
 from lxml.html import HtmlElement
 
-from newsletter.article import Article
 from newsletter.compatibility import ACCEPTED_FILE, accepted, features_used, support
+from newsletter.compose.article import Article
+from newsletter.compose.reading import display_width
 from newsletter.config import Settings
 from newsletter.issue import RecipientFields, RenderedIssue
 from newsletter.mime import Composed
-from newsletter.reading import display_width
 from newsletter.spam import SpamScore
 
 __all__ = ["CLIP_LIMIT", "CLIP_WARN", "STYLE_LIMIT", "Finding", "Inspection", "run_rules"]

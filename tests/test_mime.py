@@ -10,7 +10,7 @@ from email.header import decode_header, make_header
 
 import pytest
 
-from newsletter.article import read_article
+from newsletter.compose.article import read_article
 from newsletter.mime import MessageBuilder, Recipient, UnsendableAddress, message_id
 from newsletter.render import render_issue
 from newsletter.tokens import UnsubscribeTokens

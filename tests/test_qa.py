@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from newsletter.article import read_article
 from newsletter.build import sample_recipient
+from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.mime import MessageBuilder
 from newsletter.qa import Inspection, run_rules

@@ -183,7 +183,7 @@ def _print_campaign(data: dict[str, Any]) -> None:
 
 def _file_changed(article: str, sha: str) -> bool:
     """Whether the file on disk now differs from what the issue sent (False when it is gone)."""
-    from newsletter.article import read_article
+    from newsletter.compose.article import read_article
     from newsletter.delivery.issues import source_sha
 
     try:

@@ -170,7 +170,7 @@ def new(
 ) -> None:
     """Start an article: convert a blog paste with --from, or write an empty one to fill in."""
     from newsletter.atomic import write_file
-    from newsletter.blogpaste import convert_paste
+    from newsletter.compose.blogpaste import convert_paste
 
     issue_date = _parse_date(date)
     if lang is not None:
@@ -215,7 +215,7 @@ def new(
 
 
 def _check_lang(lang: str) -> None:
-    from newsletter.locales import load_locales
+    from newsletter.compose.locales import load_locales
 
     templates = settings().templates_dir
     available = load_locales(templates)

@@ -256,7 +256,7 @@ def _refuse_errors(findings: list[Finding], override: Override | None) -> None:
 
 
 def _send_test(article: Path, config: Settings, addresses: list[str], provider: str | None) -> None:
-    from newsletter.article import read_article
+    from newsletter.compose.article import read_article
     from newsletter.delivery.testsend import send_test
     from newsletter.render import render_issue
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.article import Article, read_article
 from newsletter.audience.store import Filters, Store
+from newsletter.compose.article import Article, read_article
 from newsletter.config import Settings
 from newsletter.delivery.gate import Examination, enforce, inspect
 from newsletter.delivery.ids import new_id

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from newsletter.article import Article
 from newsletter.build import examine
+from newsletter.compose.article import Article
 from newsletter.config import Settings
 from newsletter.delivery.states import Override
 from newsletter.errors import NewsletterError

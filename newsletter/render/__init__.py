@@ -13,19 +13,19 @@ import lxml.html
 from markdown_it.token import Token
 from markupsafe import Markup
 
-from newsletter import markdown
-from newsletter.article import Article
+from newsletter.compose import markdown
+from newsletter.compose.article import Article
+from newsletter.compose.locales import Locale, load_locales
+from newsletter.compose.reading import reading_minutes
+from newsletter.compose.sanitize import MAX_DEPTH, too_deep
 from newsletter.config import Settings
 from newsletter.errors import ArticleError, TemplateError
 from newsletter.issue import RenderedIssue
-from newsletter.locales import Locale, load_locales
 from newsletter.placeholders import Part, Slots
-from newsletter.reading import reading_minutes
 from newsletter.render.inline import inline_css
 from newsletter.render.jinja import render_template
 from newsletter.render.mjml import compile_mjml
 from newsletter.render.text import body_text
-from newsletter.sanitize import MAX_DEPTH, too_deep
 
 __all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "Prepared", "prepare", "render_issue"]
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from newsletter.audience.selfservice import Invitation
+from newsletter.compose.locales import load_locales
 from newsletter.config import Settings
-from newsletter.locales import load_locales
 from newsletter.pages import Pages
 from newsletter.render.inline import inline_css
 from newsletter.render.jinja import render_template

@@ -14,9 +14,9 @@ import lxml.html
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
-from newsletter.markdown import inline_text
-from newsletter.reading import display_width
-from newsletter.sanitize import sanitize_html
+from newsletter.compose.markdown import inline_text
+from newsletter.compose.reading import display_width
+from newsletter.compose.sanitize import sanitize_html
 
 __all__ = ["body_text"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.article import read_article
+from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.render import render_issue
 from tests.conftest import FIXTURES, SAMPLE_ARTICLE, run_cli

@@ -8,8 +8,8 @@ import time
 import tomllib
 from pathlib import Path
 
-from newsletter.article import Article, read_article
 from newsletter.audience.store import Filters, Store
+from newsletter.compose.article import Article, read_article
 from newsletter.config import Settings
 from newsletter.delivery.issues import IssueRecord, Issues
 from newsletter.delivery.journal import Journal

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.article import read_article
 from newsletter.audience.models import Status
 from newsletter.audience.store import Consent, Filters, Store
+from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.runner import Paused, rehearse, run_campaign

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.article import read_article
+from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.mime import MessageBuilder, Recipient

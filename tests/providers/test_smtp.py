@@ -7,7 +7,7 @@ import email.policy
 
 import pytest
 
-from newsletter.article import read_article
+from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.mime import MessageBuilder, Recipient

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsletter.article import read_article
+from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.mime import MessageBuilder, Recipient

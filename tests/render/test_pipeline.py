@@ -10,7 +10,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from newsletter.article import read_article
+from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.errors import TemplateError
 from newsletter.issue import RecipientFields, RenderedIssue

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.article import read_article
+from newsletter.compose.article import read_article
 from newsletter.errors import TemplateError
 from newsletter.issue import RecipientFields
 from newsletter.placeholders import FIELDS, Slots, SlotTemplate

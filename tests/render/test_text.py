@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from newsletter import markdown
-from newsletter.article import read_article
+from newsletter.compose import markdown
+from newsletter.compose.article import read_article
 from newsletter.issue import RecipientFields
 from newsletter.render import render_issue
 from newsletter.render.text import body_text

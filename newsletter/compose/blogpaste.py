@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from newsletter.article import derive_preheader, slugify
-from newsletter.reading import count_text, display_width
+from newsletter.compose.article import derive_preheader, slugify
+from newsletter.compose.reading import count_text, display_width
 
 __all__ = ["Converted", "convert_paste"]
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from newsletter import markdown
-from newsletter.article import parse_article
-from newsletter.blogpaste import convert_paste
+from newsletter.compose import markdown
+from newsletter.compose.article import parse_article
+from newsletter.compose.blogpaste import convert_paste
 from tests.conftest import FIXTURES
 
 PASTES = FIXTURES / "blogpaste"

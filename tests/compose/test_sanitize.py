@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.sanitize import sanitize_html
+from newsletter.compose.sanitize import sanitize_html
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.compose.locales import load_locales
 from newsletter.errors import TemplateError
-from newsletter.locales import load_locales
 from tests.conftest import REPO
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from newsletter.article import read_article
-from newsletter.locales import load_locales
-from newsletter.reading import count_text, reading_minutes
+from newsletter.compose.article import read_article
+from newsletter.compose.locales import load_locales
+from newsletter.compose.reading import count_text, reading_minutes
 from newsletter.render import render_issue
 from tests.conftest import REPO, SAMPLE_ARTICLE
 

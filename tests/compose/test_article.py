@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.article import derive_preheader, read_article
+from newsletter.compose.article import derive_preheader, read_article
+from newsletter.compose.reading import display_width
 from newsletter.errors import ArticleError
-from newsletter.reading import display_width
 from tests.conftest import SAMPLE_ARTICLE
 
 

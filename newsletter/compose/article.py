@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from newsletter import markdown
+from newsletter.compose import markdown
+from newsletter.compose.reading import display_width
 from newsletter.errors import ArticleError
-from newsletter.reading import display_width
 from newsletter.userinput import key_line, require_https
 
 __all__ = [

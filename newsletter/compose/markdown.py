@@ -15,7 +15,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.container import container_plugin
 
-from newsletter.sanitize import CONTENT_WIDTH, sanitize_html
+from newsletter.compose.sanitize import CONTENT_WIDTH, sanitize_html
 
 __all__ = ["body_html", "inline_text", "parse", "plain_text"]
 

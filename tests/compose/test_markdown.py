@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newsletter import markdown
+from newsletter.compose import markdown
 
 
 def test_article_headings_start_at_h2_so_the_title_is_the_only_h1() -> None:
