@@ -24,10 +24,10 @@ from newsletter.build import sample_recipient
 from newsletter.compose import markdown
 from newsletter.compose.article import read_article
 from newsletter.config import load_settings
-from newsletter.mime import MessageBuilder
 from newsletter.render import HTML_TEMPLATE, TEXT_TEMPLATE, prepare, render_issue
 from newsletter.render.inline import inline_css
 from newsletter.render.jinja import render_template
+from newsletter.render.mime import MessageBuilder
 from newsletter.render.mjml import compile_mjml
 from newsletter.render.text import body_text
 

@@ -26,9 +26,9 @@ sys.path.insert(0, str(REPO))
 
 from newsletter.compose.article import read_article  # noqa: E402
 from newsletter.config import Settings, load_settings  # noqa: E402
-from newsletter.mime import MessageBuilder, Recipient  # noqa: E402
 from newsletter.providers.smtp import SmtpProvider  # noqa: E402
 from newsletter.render import render_issue  # noqa: E402
+from newsletter.render.mime import MessageBuilder, Recipient  # noqa: E402
 from tests.fakes import sendgrid as fake_sendgrid  # noqa: E402
 from tests.fakes import smtp as fake_smtp  # noqa: E402
 

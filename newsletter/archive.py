@@ -26,9 +26,9 @@ from newsletter.config import Settings
 from newsletter.delivery.issues import IssueRecord, Issues, source_sha
 from newsletter.delivery.states import RowState
 from newsletter.errors import NewsletterError
-from newsletter.issue import RecipientFields, RenderedIssue
-from newsletter.pages import Pages
 from newsletter.render import render_issue
+from newsletter.render.issue import RecipientFields, RenderedIssue
+from newsletter.render.pages import Pages
 
 __all__ = [
     "ArchivedIssue",

@@ -10,11 +10,11 @@ from newsletter.atomic import replace_dir
 from newsletter.audience.models import first_name_of
 from newsletter.compose.article import Article, read_article
 from newsletter.config import Settings
-from newsletter.issue import RenderedIssue
 from newsletter.linkcheck import check_links
-from newsletter.mime import Composed, MessageBuilder, Recipient
 from newsletter.qa import Finding, Inspection, run_rules, spam_findings
 from newsletter.render import render_issue
+from newsletter.render.issue import RenderedIssue
+from newsletter.render.mime import Composed, MessageBuilder, Recipient
 from newsletter.report import Report, build_report
 from newsletter.spam import SpamScore, spam_score
 

@@ -22,8 +22,8 @@ from newsletter.compatibility import ACCEPTED_FILE, accepted, features_used, sup
 from newsletter.compose.article import Article
 from newsletter.compose.reading import display_width
 from newsletter.config import Settings
-from newsletter.issue import RecipientFields, RenderedIssue
-from newsletter.mime import Composed
+from newsletter.render.issue import RecipientFields, RenderedIssue
+from newsletter.render.mime import Composed
 from newsletter.spam import SpamScore
 
 __all__ = ["CLIP_LIMIT", "CLIP_WARN", "STYLE_LIMIT", "Finding", "Inspection", "run_rules"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from newsletter.issue import RenderedIssue
-from newsletter.mime import Composed
 from newsletter.qa import CLIP_LIMIT, Finding
+from newsletter.render.issue import RenderedIssue
+from newsletter.render.mime import Composed
 
 __all__ = ["Report", "build_report"]
 

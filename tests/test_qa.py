@@ -10,9 +10,9 @@ import pytest
 from newsletter.build import sample_recipient
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
-from newsletter.mime import MessageBuilder
 from newsletter.qa import Inspection, run_rules
 from newsletter.render import render_issue
+from newsletter.render.mime import MessageBuilder
 from tests.conftest import SAMPLE_ARTICLE
 
 

@@ -194,8 +194,8 @@ def _dry_run(
     from newsletter.delivery.gate import inspect, override_for
     from newsletter.delivery.journal import Journal
     from newsletter.delivery.runner import rehearse
-    from newsletter.mime import MessageBuilder
     from newsletter.providers.dryrun import DryRunProvider
+    from newsletter.render.mime import MessageBuilder
 
     content = content_for(
         store, config, article, new_issue=new_issue, update_content=update_content

@@ -65,7 +65,7 @@ def build_archive(
     """
 
     from newsletter.archive import build_site
-    from newsletter.pages import Pages
+    from newsletter.render.pages import Pages
 
     config = settings()
     with open_store(config) as store:

@@ -26,10 +26,10 @@ from newsletter.delivery.lock import campaign_lock
 from newsletter.delivery.runner import Progress, Summary, run_campaign
 from newsletter.delivery.states import Campaign, CampaignStatus, NewCampaign, Override, RowState
 from newsletter.errors import ConfigError, NewsletterError
-from newsletter.issue import RenderedIssue
-from newsletter.mime import MessageBuilder
 from newsletter.providers import check_provider, open_provider
 from newsletter.render import render_issue
+from newsletter.render.issue import RenderedIssue
+from newsletter.render.mime import MessageBuilder
 
 __all__ = ["Content", "Plan", "commit", "content_for", "deliver", "plan_send", "resolve"]
 

@@ -21,8 +21,8 @@ from newsletter.compose.article import Article
 from newsletter.config import Settings
 from newsletter.delivery.states import Override
 from newsletter.errors import NewsletterError
-from newsletter.mime import MessageBuilder
 from newsletter.qa import Finding, spam_findings
+from newsletter.render.mime import MessageBuilder
 from newsletter.spam import SpamScore, spam_score
 
 __all__ = ["Examination", "Refused", "enforce", "inspect", "override_for"]

@@ -21,10 +21,10 @@ from newsletter.audience.selfservice import SignupRequest, request_signup
 from newsletter.audience.store import Filters, Store, now
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError, one_line
-from newsletter.pages import Pages
 from newsletter.providers import send_transactional
 from newsletter.providers.base import Sent
 from newsletter.render.confirmation import confirmation_message
+from newsletter.render.pages import Pages
 from newsletter.tokens import CONFIRM_MAX_AGE, NonceTokens
 
 __all__ = ["MAX_PER_DAY", "Invited", "invite", "pending_readers"]

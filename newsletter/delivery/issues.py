@@ -26,7 +26,7 @@ from newsletter.audience.store import Store, now
 from newsletter.compose.article import Article, parse_article
 from newsletter.delivery.ids import new_id
 from newsletter.errors import NewsletterError
-from newsletter.issue import RenderedIssue
+from newsletter.render.issue import RenderedIssue
 
 __all__ = ["IssueRecord", "Issues", "source_sha"]
 

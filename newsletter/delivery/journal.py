@@ -39,8 +39,8 @@ from newsletter.delivery.states import (
     outcome,
 )
 from newsletter.errors import NewsletterError
-from newsletter.mime import Recipient
 from newsletter.providers.base import Result
+from newsletter.render.mime import Recipient
 
 __all__ = ["SKIPPED_FOR", "Journal"]
 

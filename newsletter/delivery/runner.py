@@ -16,7 +16,6 @@ from newsletter.delivery import ledger
 from newsletter.delivery.events import ProviderEvent, apply_events
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.states import CampaignStatus, RowState, outcome
-from newsletter.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
 from newsletter.providers.base import (
     Failed,
     Provider,
@@ -25,6 +24,7 @@ from newsletter.providers.base import (
     RetryLater,
     Uncertain,
 )
+from newsletter.render.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
 
 __all__ = ["Paused", "Summary", "rehearse", "run_campaign"]
 

@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Any
 
 from newsletter.audience.store import Filters
-from newsletter.mime import Recipient
 from newsletter.providers.base import Failed, Result, Sent, Uncertain
+from newsletter.render.mime import Recipient
 
 __all__ = [
     "DELIVERY_RANKS",

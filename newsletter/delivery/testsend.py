@@ -17,15 +17,15 @@ from newsletter.audience.models import first_name_of
 from newsletter.build import sample_recipient
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.mime import MessageBuilder, Recipient
 from newsletter.providers import open_provider
 from newsletter.providers.base import Sent
 from newsletter.providers.dryrun import DryRunProvider
+from newsletter.render.mime import MessageBuilder, Recipient
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from newsletter.issue import RenderedIssue
+    from newsletter.render.issue import RenderedIssue
 
 __all__ = ["TestOutcome", "key_for_test_send", "send_test"]
 

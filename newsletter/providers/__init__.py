@@ -15,9 +15,9 @@ from newsletter.errors import ConfigError
 
 if TYPE_CHECKING:
     from newsletter.config import Settings
-    from newsletter.mime import MessageBuilder
     from newsletter.providers.base import Provider, Result
-    from newsletter.transactional import Transactional
+    from newsletter.render.mime import MessageBuilder
+    from newsletter.render.transactional import Transactional
 
 __all__ = [
     "BACKENDS",

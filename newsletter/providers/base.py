@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from newsletter.errors import NewsletterError
-from newsletter.mime import Envelope
+from newsletter.render.mime import Envelope
 
 __all__ = ["Failed", "Provider", "ProviderError", "Result", "RetryLater", "Sent", "Uncertain"]
 

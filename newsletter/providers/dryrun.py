@@ -19,9 +19,9 @@ from typing import ClassVar
 
 from newsletter.atomic import MARKER, replaceable, write_file
 from newsletter.config import Settings
-from newsletter.mime import Envelope, MessageBuilder
 from newsletter.providers.base import Result, Sent
-from newsletter.transactional import Transactional
+from newsletter.render.mime import Envelope, MessageBuilder
+from newsletter.render.transactional import Transactional
 
 __all__ = ["DryRunProvider", "send_transactional"]
 

@@ -39,10 +39,10 @@ from tenacity import (
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
-from newsletter.mime import Envelope, MessageBuilder, encode_header
-from newsletter.placeholders import FIELDS
 from newsletter.providers.base import Failed, ProviderError, Result, Sent, Uncertain
-from newsletter.transactional import Transactional
+from newsletter.render.mime import Envelope, MessageBuilder, encode_header
+from newsletter.render.placeholders import FIELDS
+from newsletter.render.transactional import Transactional
 
 __all__ = [
     "MAX_PERSONALIZATIONS",

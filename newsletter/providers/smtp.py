@@ -18,9 +18,9 @@ from typing import ClassVar
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
-from newsletter.mime import Envelope, MessageBuilder
 from newsletter.providers.base import Failed, ProviderError, Result, RetryLater, Sent, Uncertain
-from newsletter.transactional import Transactional
+from newsletter.render.mime import Envelope, MessageBuilder
+from newsletter.render.transactional import Transactional
 
 __all__ = ["PROVIDER", "SmtpProvider", "check_settings", "send_transactional"]
 

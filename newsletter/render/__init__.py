@@ -1,6 +1,6 @@
 """Article -> RenderedIssue: Jinja2 -> MJML -> premailer for HTML, Markdown tokens for text.
 
-Runs once per issue; delivery only fills the per-recipient slots (newsletter.placeholders).
+Runs once per issue; delivery only fills the per-recipient slots (newsletter.render.placeholders).
 Each stage is a plain function of the previous stage's value, so benchmarks can time them.
 """
 
@@ -20,11 +20,11 @@ from newsletter.compose.reading import reading_minutes
 from newsletter.compose.sanitize import MAX_DEPTH, too_deep
 from newsletter.config import Settings
 from newsletter.errors import ArticleError, TemplateError
-from newsletter.issue import RenderedIssue
-from newsletter.placeholders import Part, Slots
 from newsletter.render.inline import inline_css
+from newsletter.render.issue import RenderedIssue
 from newsletter.render.jinja import render_template
 from newsletter.render.mjml import compile_mjml
+from newsletter.render.placeholders import Part, Slots
 from newsletter.render.text import body_text
 
 __all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "Prepared", "prepare", "render_issue"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from newsletter.audience.selfservice import Invitation
 from newsletter.compose.locales import load_locales
 from newsletter.config import Settings
-from newsletter.pages import Pages
 from newsletter.render.inline import inline_css
 from newsletter.render.jinja import render_template
 from newsletter.render.mjml import compile_mjml
-from newsletter.transactional import Transactional, new_message_id
+from newsletter.render.pages import Pages
+from newsletter.render.transactional import Transactional, new_message_id
 
 __all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "confirmation_message"]
 

@@ -31,9 +31,9 @@ from newsletter.audience.store import Store
 from newsletter.config import Settings
 from newsletter.delivery.events import prune_events
 from newsletter.errors import ConfigError
-from newsletter.pages import Pages
 from newsletter.providers import check_transactional
 from newsletter.providers.sendgrid_events import SignatureError, load_public_key
+from newsletter.render.pages import Pages
 from newsletter.tokens import CONFIRM_MAX_AGE
 from newsletter.web import archive, signup, unsubscribe, webhooks
 from newsletter.web.headers import LOOPBACK_HOSTS, SecureHeaders

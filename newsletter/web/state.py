@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 from newsletter.archive import RenderedIssues
 from newsletter.audience.store import Store
 from newsletter.config import Settings
-from newsletter.pages import Pages
+from newsletter.render.pages import Pages
 from newsletter.tokens import (
     CONFIRM_MAX_AGE,
     CSRF_MAX_AGE,

@@ -23,8 +23,8 @@ from newsletter.audience.importer import import_file
 from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store
 from newsletter.delivery.runner import rehearse
-from newsletter.mime import MessageBuilder
 from newsletter.providers.dryrun import DryRunProvider
+from newsletter.render.mime import MessageBuilder
 from tests.delivery.helpers import rendered, repo_settings
 
 _cell = st.one_of(

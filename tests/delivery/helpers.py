@@ -14,8 +14,8 @@ from newsletter.config import Settings
 from newsletter.delivery.issues import IssueRecord, Issues
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.states import NewCampaign
-from newsletter.issue import RenderedIssue
 from newsletter.render import render_issue
+from newsletter.render.issue import RenderedIssue
 from tests.conftest import REPO, SAMPLE_ARTICLE
 
 

@@ -17,8 +17,8 @@ from newsletter.audience.store import Consent, Filters, Store
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.runner import run_campaign
 from newsletter.delivery.states import CampaignStatus, RowState
-from newsletter.mime import MessageBuilder
 from newsletter.providers.base import Failed, RetryLater, Sent
+from newsletter.render.mime import MessageBuilder
 from tests.conftest import (
     SAMPLE_ARTICLE,
     import_people,

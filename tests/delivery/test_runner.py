@@ -13,12 +13,12 @@ from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.runner import Paused, rehearse, run_campaign
-from newsletter.mime import Envelope, MessageBuilder
 from newsletter.providers.base import ProviderError, Result, Sent
 from newsletter.providers.dryrun import DryRunProvider
 from newsletter.providers.sendgrid import SendGridProvider
 from newsletter.providers.smtp import SmtpProvider
 from newsletter.render import render_issue
+from newsletter.render.mime import Envelope, MessageBuilder
 from tests.conftest import SAMPLE_ARTICLE
 from tests.delivery.helpers import open_campaign
 from tests.fakes import sendgrid as fake_sendgrid

@@ -7,10 +7,10 @@ import pytest
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
-from newsletter.mime import MessageBuilder, Recipient
 from newsletter.providers.base import Failed, ProviderError, Sent, Uncertain
 from newsletter.providers.sendgrid import SendGridProvider
 from newsletter.render import render_issue
+from newsletter.render.mime import MessageBuilder, Recipient
 from tests.conftest import SAMPLE_ARTICLE
 from tests.fakes.sendgrid import running
 

@@ -10,10 +10,10 @@ import pytest
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
-from newsletter.mime import MessageBuilder, Recipient
 from newsletter.providers.base import Failed, ProviderError, RetryLater, Sent
 from newsletter.providers.smtp import SmtpProvider
 from newsletter.render import render_issue
+from newsletter.render.mime import MessageBuilder, Recipient
 from tests.conftest import SAMPLE_ARTICLE
 from tests.fakes.smtp import running, running_tls, self_signed_certificate
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
-from newsletter.mime import MessageBuilder, Recipient
 from newsletter.render import render_issue
+from newsletter.render.mime import MessageBuilder, Recipient
 from tests.delivery.helpers import repo_settings
 
 TAGS = ["div", "span", "p", "b", "table", "tr", "td", "ul", "li", "blockquote", "script", "img"]

@@ -13,8 +13,8 @@ import pytest
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.errors import TemplateError
-from newsletter.issue import RecipientFields, RenderedIssue
 from newsletter.render import render_issue
+from newsletter.render.issue import RecipientFields, RenderedIssue
 from tests.conftest import FIXTURES, SAMPLE_ARTICLE
 
 ARTICLES = FIXTURES / "articles"

@@ -8,11 +8,11 @@ import pytest
 
 from newsletter.compose.article import read_article
 from newsletter.errors import TemplateError
-from newsletter.issue import RecipientFields
-from newsletter.placeholders import FIELDS, Slots, SlotTemplate
 from newsletter.render import render_issue
 from newsletter.render.inline import inline_css
+from newsletter.render.issue import RecipientFields
 from newsletter.render.mjml import compile_mjml
+from newsletter.render.placeholders import FIELDS, Slots, SlotTemplate
 from tests.conftest import SAMPLE_ARTICLE
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from newsletter.compose import markdown
 from newsletter.compose.article import read_article
-from newsletter.issue import RecipientFields
 from newsletter.render import render_issue
+from newsletter.render.issue import RecipientFields
 from newsletter.render.text import body_text
 from tests.conftest import FIXTURES, SAMPLE_ARTICLE
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from newsletter.placeholders import Slots, SlotTemplate
+from newsletter.render.placeholders import Slots, SlotTemplate
 
 __all__ = ["RecipientFields", "RenderedIssue"]
 

@@ -23,8 +23,8 @@ from urllib.parse import quote
 
 from newsletter.audience.models import NAME_LIMIT
 from newsletter.config import Settings
-from newsletter.issue import RecipientFields, RenderedIssue
-from newsletter.placeholders import SlotTemplate
+from newsletter.render.issue import RecipientFields, RenderedIssue
+from newsletter.render.placeholders import SlotTemplate
 from newsletter.tokens import UnsubscribeTokens
 
 __all__ = ["Composed", "Envelope", "MessageBuilder", "Recipient", "UnsendableAddress", "message_id"]

@@ -11,8 +11,8 @@ from email.header import decode_header, make_header
 import pytest
 
 from newsletter.compose.article import read_article
-from newsletter.mime import MessageBuilder, Recipient, UnsendableAddress, message_id
 from newsletter.render import render_issue
+from newsletter.render.mime import MessageBuilder, Recipient, UnsendableAddress, message_id
 from newsletter.tokens import UnsubscribeTokens
 from tests.conftest import FIXTURES, SAMPLE_ARTICLE
 
