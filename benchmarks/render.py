@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from newsletter.build import sample_recipient
 from newsletter.compose import markdown
 from newsletter.compose.article import read_article
 from newsletter.config import load_settings
+from newsletter.qa.build import sample_recipient
 from newsletter.render import HTML_TEMPLATE, TEXT_TEMPLATE, prepare, render_issue
 from newsletter.render.inline import inline_css
 from newsletter.render.jinja import render_template

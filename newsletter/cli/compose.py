@@ -18,8 +18,8 @@ from newsletter.errors import NewsletterError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from newsletter.qa import Finding
-    from newsletter.report import Report
+    from newsletter.qa.report import Report
+    from newsletter.qa.rules import Finding
 
 __all__ = ["build", "check", "new", "print_findings"]
 
@@ -34,7 +34,7 @@ def build(
 
     Exits 1 when the report has an error, such as HTML over Gmail's 102 KB clip.
     """
-    from newsletter.build import build as run_build
+    from newsletter.qa.build import build as run_build
 
     result = run_build(article, settings())
     report = result.report
@@ -47,7 +47,7 @@ def build(
 
 
 def _print_report(out_dir: Path, report: Report) -> None:
-    from newsletter.qa import CLIP_LIMIT, CLIP_WARN
+    from newsletter.qa.rules import CLIP_LIMIT, CLIP_WARN
 
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
@@ -94,7 +94,7 @@ def check(
 
     Exits 1 when a finding is an error (clipping, missing unsubscribe, unreadable contrast...).
     """
-    from newsletter.build import check as run_check
+    from newsletter.qa.build import check as run_check
 
     checked = run_check(article, settings(), links=check_links, spam=True)
     report = checked.report

@@ -93,7 +93,7 @@ def screenshot(
     article: Annotated[Path, typer.Argument(help="The article: Markdown with front matter.")],
 ) -> None:
     """Write PNGs of ARTICLE at 375 and 600 px, light and dark, into build/<slug>.screenshots/ (Chromium)."""
-    from newsletter.build import check
+    from newsletter.qa.build import check
     from newsletter.screenshot import take_screenshots
 
     config = settings()

@@ -16,14 +16,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from newsletter.build import examine
 from newsletter.compose.article import Article
 from newsletter.config import Settings
 from newsletter.delivery.states import Override
 from newsletter.errors import NewsletterError
-from newsletter.qa import Finding, spam_findings
+from newsletter.qa.build import examine
+from newsletter.qa.rules import Finding, spam_findings
+from newsletter.qa.spam import SpamScore, spam_score
 from newsletter.render.mime import MessageBuilder
-from newsletter.spam import SpamScore, spam_score
 
 __all__ = ["Examination", "Refused", "enforce", "inspect", "override_for"]
 

@@ -29,7 +29,7 @@ from newsletter.delivery.testsend import send_test
 from newsletter.errors import NewsletterError
 from newsletter.preview.session import PreviewSession, Snapshot
 from newsletter.preview.watch import watch
-from newsletter.qa import CLIP_LIMIT
+from newsletter.qa.rules import CLIP_LIMIT
 from newsletter.web.headers import LOOPBACK_HOSTS, SecureHeaders
 
 __all__ = ["create_app"]

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from anyio import to_thread
 
-from newsletter.build import Checked, check
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
-from newsletter.qa import Finding, spam_findings
-from newsletter.spam import SpamScore, spam_score
+from newsletter.qa.build import Checked, check
+from newsletter.qa.rules import Finding, spam_findings
+from newsletter.qa.spam import SpamScore, spam_score
 
 __all__ = ["PreviewSession", "Snapshot"]
 

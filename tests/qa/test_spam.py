@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from newsletter.build import check
-from newsletter.qa import spam_findings
-from newsletter.spam import SpamScore, spam_score
+from newsletter.qa.build import check
+from newsletter.qa.rules import spam_findings
+from newsletter.qa.spam import SpamScore, spam_score
 from tests.conftest import SAMPLE_ARTICLE
 
 installed = pytest.mark.skipif(

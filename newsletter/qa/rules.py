@@ -18,13 +18,13 @@ from urllib.parse import unquote, urlsplit
 import lxml.html
 from lxml.html import HtmlElement
 
-from newsletter.compatibility import ACCEPTED_FILE, accepted, features_used, support
 from newsletter.compose.article import Article
 from newsletter.compose.reading import display_width
 from newsletter.config import Settings
+from newsletter.qa.compatibility import ACCEPTED_FILE, accepted, features_used, support
+from newsletter.qa.spam import SpamScore
 from newsletter.render.issue import RecipientFields, RenderedIssue
 from newsletter.render.mime import Composed
-from newsletter.spam import SpamScore
 
 __all__ = ["CLIP_LIMIT", "CLIP_WARN", "STYLE_LIMIT", "Finding", "Inspection", "run_rules"]
 

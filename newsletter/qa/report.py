@@ -1,11 +1,11 @@
-"""The build report: sizes against Gmail's clip, and the QA findings (newsletter/qa.py)."""
+"""The build report: sizes against Gmail's clip, and the QA findings (newsletter/qa/rules.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from newsletter.qa import CLIP_LIMIT, Finding
+from newsletter.qa.rules import CLIP_LIMIT, Finding
 from newsletter.render.issue import RenderedIssue
 from newsletter.render.mime import Composed
 

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from newsletter.qa import Finding
+from newsletter.qa.rules import Finding
 
 __all__ = ["check_links"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newsletter.build import build
+from newsletter.qa.build import build
 
 
 def codes(report) -> list[str]:

@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from newsletter.build import sample_recipient
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
-from newsletter.qa import Inspection, run_rules
+from newsletter.qa.build import sample_recipient
+from newsletter.qa.rules import Inspection, run_rules
 from newsletter.render import render_issue
 from newsletter.render.mime import MessageBuilder
 from tests.conftest import SAMPLE_ARTICLE

@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from newsletter.build import check
-from newsletter.linkcheck import check_links
+from newsletter.qa.build import check
+from newsletter.qa.linkcheck import check_links
 
 
 class _Site(BaseHTTPRequestHandler):

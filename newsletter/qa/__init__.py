@@ -1,0 +1,1 @@
+"""QA: every rule a finished email must pass before it is sent, and the report of them."""
