@@ -24,7 +24,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from newsletter.audience.addresses import normalize
+from newsletter.addresses import normalize
 from newsletter.errors import ConfigError
 from newsletter.userinput import key_line, require_https
 

@@ -170,7 +170,7 @@ def browser():
     """Real headless Chromium (Debian's), driven by Playwright; CI sets REQUIRE_CHROMIUM=1."""
     if shutil.which("chromium") is None and not os.environ.get("REQUIRE_CHROMIUM"):
         pytest.skip("Chromium is not installed (apt-get install chromium fonts-noto-cjk)")
-    from newsletter.browser import launch
+    from newsletter.preview.browser import launch
 
     with launch() as chromium:
         yield chromium

@@ -29,10 +29,11 @@ from sqlalchemy import delete, func, insert, select, union_all
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
 
-from newsletter.audience.addresses import suppression_hash
-from newsletter.audience.db import schema_version
+from newsletter.addresses import suppression_hash
 from newsletter.audience.models import SUPPRESSED, Status
-from newsletter.audience.schema import (
+from newsletter.audience.store import Store, apply_status, now, record_history
+from newsletter.db.engine import schema_version
+from newsletter.db.schema import (
     MIGRATIONS,
     campaign_recipients,
     campaigns,
@@ -42,7 +43,6 @@ from newsletter.audience.schema import (
     suppressions,
     tags,
 )
-from newsletter.audience.store import Store, apply_status, now, record_history
 from newsletter.errors import NewsletterError, one_line
 
 __all__ = ["ERASURE_LOG", "Manifest", "Restored", "make_backup", "read_erasure_log", "restore"]

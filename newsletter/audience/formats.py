@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsletter.audience.addresses import Address, InvalidAddress, normalize
+from newsletter.addresses import Address, InvalidAddress, normalize
 from newsletter.audience.csvsource import CsvImportError
 from newsletter.audience.export import COLUMNS as NATIVE_COLUMNS
 from newsletter.audience.export import unescape_cell

@@ -28,7 +28,6 @@ from newsletter.audience.csvsource import Progress, open_sheets
 from newsletter.audience.export import escape_cell
 from newsletter.audience.formats import Candidate, RejectedRow, detect
 from newsletter.audience.models import SUPPRESSED, Status
-from newsletter.audience.schema import history, subscribers, suppressions, tags
 from newsletter.audience.store import (
     Consent,
     Store,
@@ -43,6 +42,7 @@ from newsletter.audience.store import (
     suppressed_keys,
     update_subscriber,
 )
+from newsletter.db.schema import history, subscribers, suppressions, tags
 
 __all__ = ["ImportReport", "import_file"]
 

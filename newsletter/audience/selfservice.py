@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
-from newsletter.audience.addresses import Address
+from newsletter.addresses import Address
 from newsletter.audience.models import Status
-from newsletter.audience.schema import confirmations, history, subscribers
 from newsletter.audience.store import (
     Store,
     apply_status,
@@ -27,6 +26,7 @@ from newsletter.audience.store import (
     record_history,
     update_subscriber,
 )
+from newsletter.db.schema import confirmations, history, subscribers
 
 __all__ = [
     "Invitation",

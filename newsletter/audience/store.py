@@ -30,11 +30,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, RowMapping
 
-from newsletter.audience.addresses import Address, normalize, suppression_hash
-from newsletter.audience.db import WRITE, open_engine
+from newsletter.addresses import Address, normalize, suppression_hash
 from newsletter.audience.models import HistoryEntry, Status, Subscriber
 from newsletter.audience.rows import RowProblem, check_row
-from newsletter.audience.schema import (
+from newsletter.db.engine import WRITE, open_engine
+from newsletter.db.schema import (
     UTCDateTime,
     confirmations,
     history,

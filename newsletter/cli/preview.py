@@ -93,8 +93,8 @@ def screenshot(
     article: Annotated[Path, typer.Argument(help="The article: Markdown with front matter.")],
 ) -> None:
     """Write PNGs of ARTICLE at 375 and 600 px, light and dark, into build/<slug>.screenshots/ (Chromium)."""
+    from newsletter.preview.screenshot import take_screenshots
     from newsletter.qa.build import check
-    from newsletter.screenshot import take_screenshots
 
     config = settings()
     checked = check(article, config)

@@ -64,8 +64,8 @@ def build_archive(
     The folder is replaced as a whole: keep nothing else in it.
     """
 
-    from newsletter.archive import build_site
     from newsletter.render.pages import Pages
+    from newsletter.web.site import build_site
 
     config = settings()
     with open_store(config) as store:

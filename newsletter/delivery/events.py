@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.engine import Connection
 
-from newsletter.audience.addresses import InvalidAddress, normalize
-from newsletter.audience.db import insert_ignoring
+from newsletter.addresses import InvalidAddress, normalize
 from newsletter.audience.models import Status
-from newsletter.audience.schema import campaign_recipients, provider_events, subscribers
 from newsletter.audience.store import Store, apply_statuses, bulk_execute, now
+from newsletter.db.engine import insert_ignoring
+from newsletter.db.schema import campaign_recipients, provider_events, subscribers
 from newsletter.delivery.states import DELIVERY_RANKS, RowState
 
 __all__ = ["DELIVERY", "EventSummary", "ProviderEvent", "apply_events", "prune_events"]

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from newsletter.audience.addresses import Address
+from newsletter.addresses import Address
 from newsletter.audience.models import Status, Subscriber
-from newsletter.audience.schema import confirmations
 from newsletter.audience.selfservice import SignupRequest, request_signup
 from newsletter.audience.store import Filters, Store, now
 from newsletter.config import Settings
+from newsletter.db.schema import confirmations
 from newsletter.errors import NewsletterError, one_line
 from newsletter.providers import send_transactional
 from newsletter.providers.base import Sent

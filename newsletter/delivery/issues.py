@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from newsletter.audience.schema import issues
 from newsletter.audience.store import Store, now
 from newsletter.compose.article import Article, parse_article
+from newsletter.db.schema import issues
 from newsletter.delivery.ids import new_id
 from newsletter.errors import NewsletterError
 from newsletter.render.issue import RenderedIssue

@@ -22,9 +22,9 @@ from sqlalchemy import Select, and_, false, func, insert, literal, or_, select, 
 from sqlalchemy.engine import Connection
 
 from newsletter.audience.models import Status, first_name_for
-from newsletter.audience.schema import UTCDateTime, campaigns, subscribers
-from newsletter.audience.schema import campaign_recipients as rows
 from newsletter.audience.store import Filters, Store, filtered, now
+from newsletter.db.schema import UTCDateTime, campaigns, subscribers
+from newsletter.db.schema import campaign_recipients as rows
 from newsletter.delivery import ledger
 from newsletter.delivery.ids import new_id
 from newsletter.delivery.states import (

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import delete, literal, select
 from sqlalchemy.engine import Connection
 
-from newsletter.audience.db import insert_ignoring
-from newsletter.audience.schema import UTCDateTime, deliveries
-from newsletter.audience.schema import campaign_recipients as rows
+from newsletter.db.engine import insert_ignoring
+from newsletter.db.schema import UTCDateTime, deliveries
+from newsletter.db.schema import campaign_recipients as rows
 
 __all__ = ["forget", "readers", "release", "take"]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
-from newsletter.audience.addresses import InvalidAddress, normalize
+from newsletter.addresses import InvalidAddress, normalize
 from newsletter.audience.models import first_name_of
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError

@@ -24,9 +24,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from newsletter.darkmode import forced_dark, own_dark
 from newsletter.delivery.testsend import send_test
 from newsletter.errors import NewsletterError
+from newsletter.preview.darkmode import forced_dark, own_dark
 from newsletter.preview.session import PreviewSession, Snapshot
 from newsletter.preview.watch import watch
 from newsletter.qa.rules import CLIP_LIMIT

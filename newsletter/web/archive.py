@@ -7,8 +7,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from newsletter.archive import atom_feed, index_page, sent_issues
 from newsletter.errors import NewsletterError
+from newsletter.web.site import atom_feed, index_page, sent_issues
 from newsletter.web.state import log, web
 
 __all__ = ["routes"]

@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from newsletter.addresses import InvalidAddress, normalize
 from newsletter.audience import selfservice
-from newsletter.audience.addresses import InvalidAddress, normalize
 from newsletter.audience.selfservice import SignupRequest
 from newsletter.errors import NewsletterError
 from newsletter.providers import send_transactional

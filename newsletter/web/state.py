@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from newsletter.archive import RenderedIssues
 from newsletter.audience.store import Store
 from newsletter.config import Settings
 from newsletter.render.pages import Pages
@@ -21,6 +20,7 @@ from newsletter.tokens import (
     UnsubscribeTokens,
 )
 from newsletter.web.limits import RateLimiter
+from newsletter.web.site import RenderedIssues
 from newsletter.web.writer import Writer
 
 __all__ = ["Web", "client_ip", "log", "notice", "user_agent", "web"]

@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from newsletter.addresses import normalize
 from newsletter.audience import selfservice
-from newsletter.audience.addresses import normalize
-from newsletter.audience.schema import confirmations
 from newsletter.audience.selfservice import SignupRequest
+from newsletter.db.schema import confirmations
 
 
 def request(email: str) -> SignupRequest:

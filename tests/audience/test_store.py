@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from newsletter.audience.db import migrate, open_engine
 from newsletter.audience.importer import import_file
 from newsletter.audience.models import Status
-from newsletter.audience.schema import MIGRATIONS
 from newsletter.audience.store import Consent, Filters, Store, SubscriberError
+from newsletter.db.engine import migrate, open_engine
+from newsletter.db.schema import MIGRATIONS
 from newsletter.errors import NewsletterError
 
 

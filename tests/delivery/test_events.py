@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError
 
 from newsletter.audience.importer import import_file
 from newsletter.audience.models import Status
-from newsletter.audience.schema import campaign_recipients, provider_events
 from newsletter.audience.store import Consent, Filters, Store
+from newsletter.db.schema import campaign_recipients, provider_events
 from newsletter.delivery.events import ProviderEvent, apply_events, prune_events
 from tests.delivery.helpers import open_campaign
 from tests.refusing import refuse_updates

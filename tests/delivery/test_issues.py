@@ -13,14 +13,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
-from newsletter.archive import sent_issues, web_version
-from newsletter.audience.db import migrate
 from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store
+from newsletter.db.engine import migrate
 from newsletter.delivery.campaign import deliver
 from newsletter.delivery.issues import Issues
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.states import RowState
+from newsletter.web.site import sent_issues, web_version
 from tests.cli.test_compose import assert_one_line_error
 from tests.conftest import SAMPLE_ARTICLE, project_store, run_cli, smtp_env
 from tests.delivery.helpers import repo_settings

@@ -321,7 +321,7 @@ def test_a_greylisted_address_waits_for_the_next_pass_without_stalling_the_rest(
 def test_a_first_name_attribute_is_what_the_greeting_uses(store, issue) -> None:
     from sqlalchemy import update
 
-    from newsletter.audience.schema import subscribers
+    from newsletter.db.schema import subscribers
 
     store.add("ada@example.com", name="Augusta Ada King", consent=Consent("test"))
     store.add("chan@example.net", name="陳大文", consent=Consent("test"))
@@ -342,7 +342,7 @@ def test_one_reader_sendgrid_refuses_never_blocks_the_other_999(
     from sqlalchemy import update
 
     from newsletter.audience.importer import import_file
-    from newsletter.audience.schema import subscribers
+    from newsletter.db.schema import subscribers
 
     people = tmp_path / "people.csv"
     people.write_text(

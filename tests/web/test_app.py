@@ -15,8 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from newsletter.audience.schema import confirmations
 from newsletter.audience.store import Store
+from newsletter.db.schema import confirmations
 from newsletter.web.app import create_app, uvicorn_options
 from tests.conftest import run_cli
 from tests.web.conftest import SECRET, Served, serving, web_settings

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
 from newsletter.audience.models import Status
-from newsletter.audience.schema import provider_events, subscribers
+from newsletter.db.schema import provider_events, subscribers
 from newsletter.providers.sendgrid_events import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from tests.web.conftest import Served
 

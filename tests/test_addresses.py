@@ -7,7 +7,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsletter.audience.addresses import InvalidAddress, normalize, suppression_hash
+from newsletter.addresses import InvalidAddress, normalize, suppression_hash
 
 
 def test_the_domain_is_lowercased_and_the_local_part_kept() -> None:

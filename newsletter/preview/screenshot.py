@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from newsletter.atomic import write_file
-from newsletter.browser import launch
+from newsletter.preview.browser import launch
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Request, Route

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from newsletter.audience.schema import MIGRATIONS
+from newsletter.db.schema import MIGRATIONS
 from newsletter.errors import ConfigError, NewsletterError, one_line
 
 __all__ = [

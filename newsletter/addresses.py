@@ -3,7 +3,7 @@
 The domain is lower-cased and IDNA-encoded; the local part is kept as given (some servers
 distinguish case there), but two addresses that differ only in case are the same subscriber.
 Plain ASCII addresses take a strict fast path whose every acceptance email-validator would
-also accept identically (tests/audience/test_addresses.py checks this with hypothesis); the
+also accept identically (tests/test_addresses.py checks this with hypothesis); the
 rest go through email-validator itself. No DNS lookups.
 """
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from newsletter.screenshot import draws_cjk
+from newsletter.preview.screenshot import draws_cjk
 from tests.conftest import SAMPLE_ARTICLE, run_cli
 
 
@@ -70,7 +70,7 @@ def _load(path: Path) -> Image.Image:
     ],
 )
 def test_screenshots_fetch_nothing_beyond_this_machine(url: str, allowed: bool) -> None:
-    from newsletter.screenshot import _loopback_only
+    from newsletter.preview.screenshot import _loopback_only
 
     class Route:
         outcome = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from newsletter.darkmode import forced_dark, own_dark
+from newsletter.preview.darkmode import forced_dark, own_dark
 
 EMAIL = """<html><head><style>
 p { color: #1f2328; }

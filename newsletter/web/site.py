@@ -19,10 +19,10 @@ from typing import Any
 from sqlalchemy import exists, func, select
 
 from newsletter.atomic import replace_dir
-from newsletter.audience.schema import campaign_recipients, campaigns, issues
 from newsletter.audience.store import Store, now
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
+from newsletter.db.schema import campaign_recipients, campaigns, issues
 from newsletter.delivery.issues import IssueRecord, Issues, source_sha
 from newsletter.delivery.states import RowState
 from newsletter.errors import NewsletterError

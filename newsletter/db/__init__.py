@@ -1,0 +1,1 @@
+"""The database: table definitions, migrations and the engine every store opens."""
