@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, ValidationError
 
-from newsletter.audience.models import NAME_LIMIT, name_problem
+from newsletter.recipients import NAME_LIMIT, name_problem
 
 __all__ = [
     "ATTRIBUTES_LIMIT",

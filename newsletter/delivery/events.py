@@ -26,27 +26,9 @@ from newsletter.audience.store import Store, apply_statuses, bulk_execute, now
 from newsletter.db.engine import insert_ignoring
 from newsletter.db.schema import campaign_recipients, provider_events, subscribers
 from newsletter.delivery.states import DELIVERY_RANKS, RowState
+from newsletter.providers.base import ProviderEvent
 
 __all__ = ["DELIVERY", "EventSummary", "ProviderEvent", "apply_events", "prune_events"]
-
-
-@dataclass(frozen=True)
-class ProviderEvent:
-    """One provider event in neutral terms.
-
-    ``kind`` is processed, deferred, delivered, bounce (hard), soft_bounce, dropped, complaint,
-    unsubscribe, open or click. ``subscriber_id`` and ``campaign_id`` are the ids our sends
-    attach to each message: None for mail we did not send (and no subscriber for test sends).
-    """
-
-    event_id: str
-    kind: str
-    occurred_at: dt.datetime
-    email: str | None
-    subscriber_id: int | None
-    campaign_id: str | None
-    reason: str | None = None
-    provider: str = "sendgrid"
 
 
 @dataclass

@@ -93,7 +93,15 @@ def _invite(
     url = f"{settings.base_url}/confirm/{token}?lang={invitation.lang}"
     try:
         result = send_transactional(
-            settings, confirmation_message(settings, pages, invitation, url)
+            settings,
+            confirmation_message(
+                settings,
+                pages,
+                to=invitation.email,
+                name=invitation.name,
+                lang=invitation.lang,
+                confirm_url=url,
+            ),
         )
     except NewsletterError as exc:
         return Invited(reader.email, False, f"not sent: {one_line(str(exc))}")

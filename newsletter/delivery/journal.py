@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Select, and_, false, func, insert, literal, or_, select, update
 from sqlalchemy.engine import Connection
 
-from newsletter.audience.models import Status, first_name_for
+from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store, filtered, now
 from newsletter.db.schema import UTCDateTime, campaigns, subscribers
 from newsletter.db.schema import campaign_recipients as rows
@@ -40,6 +40,7 @@ from newsletter.delivery.states import (
 )
 from newsletter.errors import NewsletterError
 from newsletter.providers.base import Result
+from newsletter.recipients import first_name_for
 from newsletter.render.mime import Recipient
 
 __all__ = ["SKIPPED_FOR", "Journal"]

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 
 from newsletter.audience.store import Filters, Store, now
 from newsletter.delivery import ledger
-from newsletter.delivery.events import ProviderEvent, apply_events
+from newsletter.delivery.events import apply_events
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.states import CampaignStatus, RowState, outcome
 from newsletter.providers.base import (
     Failed,
     Provider,
     ProviderError,
+    ProviderEvent,
     Result,
     RetryLater,
     Uncertain,

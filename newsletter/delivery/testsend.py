@@ -13,13 +13,13 @@ from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
 from newsletter.addresses import InvalidAddress, normalize
-from newsletter.audience.models import first_name_of
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.providers import open_provider
 from newsletter.providers.base import Sent
 from newsletter.providers.dryrun import DryRunProvider
 from newsletter.qa.build import sample_recipient
+from newsletter.recipients import first_name_of
 from newsletter.render.mime import MessageBuilder, Recipient
 
 if TYPE_CHECKING:

@@ -15,6 +15,7 @@ ProviderError instead: the runner pauses the campaign and nothing in the batch c
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
@@ -22,7 +23,16 @@ from typing import ClassVar, Protocol
 from newsletter.errors import NewsletterError
 from newsletter.render.mime import Envelope
 
-__all__ = ["Failed", "Provider", "ProviderError", "Result", "RetryLater", "Sent", "Uncertain"]
+__all__ = [
+    "Failed",
+    "Provider",
+    "ProviderError",
+    "ProviderEvent",
+    "Result",
+    "RetryLater",
+    "Sent",
+    "Uncertain",
+]
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,25 @@ class Uncertain:
 
 
 Result = Sent | Failed | RetryLater | Uncertain
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One provider event in neutral terms.
+
+    ``kind`` is processed, deferred, delivered, bounce (hard), soft_bounce, dropped, complaint,
+    unsubscribe, open or click. ``subscriber_id`` and ``campaign_id`` are the ids our sends
+    attach to each message: None for mail we did not send (and no subscriber for test sends).
+    """
+
+    event_id: str
+    kind: str
+    occurred_at: dt.datetime
+    email: str | None
+    subscriber_id: int | None
+    campaign_id: str | None
+    reason: str | None = None
+    provider: str = "sendgrid"
 
 
 class ProviderError(NewsletterError):

@@ -21,8 +21,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from newsletter.audience.models import subscriber_id_of
-from newsletter.delivery.events import ProviderEvent
+from newsletter.providers.base import ProviderEvent
+from newsletter.recipients import subscriber_id_of
 
 __all__ = [
     "SIGNATURE_HEADER",

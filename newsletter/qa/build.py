@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.atomic import replace_dir
-from newsletter.audience.models import first_name_of
 from newsletter.compose.article import Article, read_article
 from newsletter.config import Settings
 from newsletter.qa.linkcheck import check_links
 from newsletter.qa.report import Report, build_report
 from newsletter.qa.rules import Finding, Inspection, run_rules, spam_findings
 from newsletter.qa.spam import SpamScore, spam_score
+from newsletter.recipients import first_name_of
 from newsletter.render import render_issue
 from newsletter.render.issue import RenderedIssue
 from newsletter.render.mime import Composed, MessageBuilder, Recipient

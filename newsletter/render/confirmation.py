@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from newsletter.audience.selfservice import Invitation
 from newsletter.compose.locales import load_locales
 from newsletter.config import Settings
 from newsletter.render.inline import inline_css
@@ -18,14 +17,14 @@ TEXT_TEMPLATE = "confirm.txt.j2"
 
 
 def confirmation_message(
-    settings: Settings, pages: Pages, invitation: Invitation, confirm_url: str
+    settings: Settings, pages: Pages, *, to: str, name: str | None, lang: str, confirm_url: str
 ) -> Transactional:
-    """The email asking ``invitation.email`` to confirm, in the language they chose."""
-    t = pages.strings[invitation.lang]
+    """The email asking ``to`` to confirm, in the language they chose."""
+    t = pages.strings[lang]
     locales = load_locales(settings.templates_dir)
-    locale = locales.get(invitation.lang) or locales.get("en") or next(iter(locales.values()))
+    locale = locales.get(lang) or locales.get("en") or next(iter(locales.values()))
     context = {
-        "lang": invitation.lang,
+        "lang": lang,
         "t": t,
         "subject": t.confirm_email_subject,
         "font_family": locale.font_family,
@@ -37,8 +36,8 @@ def confirmation_message(
     templates = settings.templates_dir
     mjml = render_template(templates, HTML_TEMPLATE, context)
     return Transactional(
-        to_email=invitation.email,
-        to_name=invitation.name,
+        to_email=to,
+        to_name=name,
         subject=t.confirm_email_subject,
         html=inline_css(compile_mjml(mjml, templates / HTML_TEMPLATE)),
         text=render_template(templates, TEXT_TEMPLATE, context),

@@ -21,8 +21,8 @@ from email.header import Header
 from email.utils import format_datetime
 from urllib.parse import quote
 
-from newsletter.audience.models import NAME_LIMIT
 from newsletter.config import Settings
+from newsletter.recipients import NAME_LIMIT
 from newsletter.render.issue import RecipientFields, RenderedIssue
 from newsletter.render.placeholders import SlotTemplate
 from newsletter.tokens import UnsubscribeTokens

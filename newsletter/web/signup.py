@@ -133,7 +133,14 @@ async def _sign_up(app: Web, signup: SignupRequest) -> None:
             log.info("sign-up for %s: already subscribed or suppressed, nothing sent", who)
             return
         url = f"{app.settings.base_url}/confirm/{token}?lang={invitation.lang}"
-        message = confirmation_message(app.settings, app.pages, invitation, url)
+        message = confirmation_message(
+            app.settings,
+            app.pages,
+            to=invitation.email,
+            name=invitation.name,
+            lang=invitation.lang,
+            confirm_url=url,
+        )
         result = await run_in_threadpool(send_transactional, app.settings, message)
     except NewsletterError as exc:
         reason = _without_address(str(exc), signup.address.email, who)

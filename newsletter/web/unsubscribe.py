@@ -17,8 +17,9 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from newsletter.audience import selfservice
-from newsletter.audience.models import Status, subscriber_id_of
+from newsletter.audience.models import Status
 from newsletter.audience.selfservice import Member
+from newsletter.recipients import subscriber_id_of
 from newsletter.web.state import Web, client_ip, log, notice, user_agent, web
 
 __all__ = ["routes"]

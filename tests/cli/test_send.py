@@ -18,7 +18,8 @@ import pytest
 
 from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store
-from newsletter.delivery.events import ProviderEvent, apply_events
+from newsletter.delivery.events import apply_events
+from newsletter.providers.base import ProviderEvent
 from tests.cli.test_compose import assert_one_line_error
 from tests.conftest import SAMPLE_ARTICLE, SECRET, import_people, run_cli, sendgrid_env, smtp_env
 from tests.fakes import sendgrid as fake_sendgrid

@@ -16,7 +16,8 @@ from newsletter.audience.importer import import_file
 from newsletter.audience.models import Status
 from newsletter.audience.store import Consent, Filters, Store
 from newsletter.db.schema import campaign_recipients, provider_events
-from newsletter.delivery.events import ProviderEvent, apply_events, prune_events
+from newsletter.delivery.events import apply_events, prune_events
+from newsletter.providers.base import ProviderEvent
 from tests.delivery.helpers import open_campaign
 from tests.refusing import refuse_updates
 

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from newsletter.delivery.events import ProviderEvent
+from newsletter.providers.base import ProviderEvent
 from newsletter.providers.sendgrid_events import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
