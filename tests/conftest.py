@@ -17,7 +17,17 @@ from newsletter.config import Settings
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLE_ARTICLE = REPO / "articles" / "2025-09-04-ai-blockchain-healthcare.md"
-SEED_PASTE = REPO.parent / "shared" / "articles" / "weekly-article-2025-09-04.txt"
+
+
+SLOW_FIXTURES = frozenset({"project", "browser", "serve", "served"})
+"""Tests that start the real CLI, a browser or a web server take seconds, not milliseconds."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark them slow, so `pytest -m "not slow"` is the quick loop while editing."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
