@@ -33,8 +33,8 @@ from newsletter.addresses import suppression_hash
 from newsletter.audience.models import SUPPRESSED, Status
 from newsletter.audience.store import Store, apply_status, now, record_history
 from newsletter.db.engine import schema_version
+from newsletter.db.migrations import MIGRATIONS
 from newsletter.db.schema import (
-    MIGRATIONS,
     campaign_recipients,
     campaigns,
     confirmations,

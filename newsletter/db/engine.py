@@ -11,6 +11,8 @@ long read never blocks an unsubscribe.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from newsletter.db.schema import MIGRATIONS
+from newsletter.db.migrations import MIGRATIONS, WITHOUT_FOREIGN_KEYS
 from newsletter.errors import ConfigError, NewsletterError, one_line
 
 __all__ = [
@@ -144,12 +146,29 @@ def migrate(engine: Engine, upto: int = len(MIGRATIONS)) -> None:
                 f"newsletter ({len(MIGRATIONS)}); upgrade newsletter before using it"
             )
     for version, migration in enumerate(MIGRATIONS[:upto], start=1):
-        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            _one_migrator_at_a_time(conn)
-            if schema_version(conn) >= version:
-                continue
-            migration(conn)
-            conn.execute(_versions.update().values(version=version))
+        with engine.connect().execution_options(**WRITE) as conn:
+            rebuild = version in WITHOUT_FOREIGN_KEYS and conn.dialect.name == "sqlite"
+            with _foreign_keys_off(conn) if rebuild else nullcontext(), conn.begin():
+                _one_migrator_at_a_time(conn)
+                if schema_version(conn) >= version:
+                    continue
+                migration(conn)
+                if rebuild and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise NewsletterError(f"migration {version} broke foreign keys: {broken[:3]}")
+                conn.execute(_versions.update().values(version=version))
+
+
+@contextmanager
+def _foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """SQLite ignores this pragma inside a transaction: set it on the driver's connection
+    before SQLAlchemy begins one, and always back on before the connection returns to the pool."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
 
 
 _MIGRATION_LOCK = 0x6E6577736C6574  # any constant: the advisory lock key of this schema

@@ -15,7 +15,7 @@ from newsletter.audience.importer import import_file
 from newsletter.audience.models import Status
 from newsletter.audience.store import Consent, Filters, Store, SubscriberError
 from newsletter.db.engine import migrate, open_engine
-from newsletter.db.schema import MIGRATIONS
+from newsletter.db.migrations import MIGRATIONS
 from newsletter.errors import NewsletterError
 
 
