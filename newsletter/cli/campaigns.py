@@ -90,8 +90,10 @@ def list_campaigns(as_json: JsonOption = False) -> None:
 
 def _row(c: dict[str, Any]) -> list[str]:
     """A campaign as `campaigns list` shows it, escaped for Rich."""
+    from newsletter.delivery.states import CampaignStatus
+
     n = c["counts"]
-    when = c["send_at"] if c["status"] == "scheduled" else c["started_at"]
+    when = c["send_at"] if c["status"] == CampaignStatus.SCHEDULED else c["started_at"]
     return [
         escape(c["id"]),
         escape(c["slug"] or c["issue"]),

@@ -74,6 +74,7 @@ def add(
     ] = None,
 ) -> None:
     """Add one subscriber: subscribed with --consent evidence, otherwise pending (double opt-in)."""
+    from newsletter.audience.models import Status
     from newsletter.audience.store import Consent
 
     with open_store() as store:
@@ -85,7 +86,7 @@ def add(
             consent=Consent(f"cli: {consent}") if consent else None,
         )
     console.print(f"Added {escape(subscriber.email)} as [bold]{subscriber.status}[/]")
-    if subscriber.status == "pending":
+    if subscriber.status is Status.PENDING:
         console.print(
             "[yellow]Pending readers get no issue until they confirm: `newsletter subscribers "
             f"confirm --send {escape(subscriber.email)}` mails them the link (or add --consent "

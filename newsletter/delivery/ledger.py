@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from newsletter.db.engine import insert_ignoring
 from newsletter.db.schema import UTCDateTime, deliveries
 from newsletter.db.schema import campaign_recipients as rows
+from newsletter.delivery.states import RowState
 
 __all__ = ["forget", "readers", "release", "take"]
 
@@ -44,7 +45,7 @@ def take(
     in_batch = (
         rows.c.campaign_id == campaign_id,
         rows.c.batch == batch,
-        rows.c.state == "sending",
+        rows.c.state == RowState.SENDING,
     )
     entered = conn.execute(
         insert_ignoring(conn, deliveries).from_select(

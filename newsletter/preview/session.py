@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import itertools
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from anyio import to_thread
@@ -22,6 +23,16 @@ from newsletter.qa.rules import Finding, spam_findings
 from newsletter.qa.spam import SpamScore, spam_score
 
 __all__ = ["PreviewSession", "Snapshot"]
+
+
+class SpamState(StrEnum):
+    """Where the preview's spam score stands for the current render."""
+
+    PENDING = "pending"
+    DONE = "done"
+    ABSENT = "absent"
+    """SpamAssassin is not installed."""
+    OFF = "off"
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,7 @@ class Snapshot:
     settings: Settings | None
     error: str | None = None
     spam: SpamScore | None = None
-    spam_state: str = "pending"  # pending | done | absent | off
+    spam_state: SpamState = SpamState.PENDING
 
     @property
     def findings(self) -> list[Finding]:
@@ -67,24 +78,24 @@ class PreviewSession:
             checked = check(self.article, settings)
         except NewsletterError as exc:
             return dataclasses.replace(previous, version=version, render=version, error=str(exc))
-        state = "pending" if self.spam else "off"
+        state = SpamState.PENDING if self.spam else SpamState.OFF
         return Snapshot(version, version, checked, settings, None, None, state)
 
     async def rerender(self) -> None:
         """Render off the event loop, publish, then score the new message for spam."""
         async with self._render_lock:
             self.publish(await to_thread.run_sync(self.render_now))
-        if self.snapshot.error is None and self.snapshot.spam_state == "pending":
+        if self.snapshot.error is None and self.snapshot.spam_state is SpamState.PENDING:
             await self.score_spam()
 
     async def score_spam(self) -> None:
         """Score the current message, unless spam scoring is off or already done for it."""
         snapshot = self.snapshot
-        if snapshot.checked is None or snapshot.spam_state != "pending":
+        if snapshot.checked is None or snapshot.spam_state is not SpamState.PENDING:
             return
         score = await to_thread.run_sync(spam_score, snapshot.checked.sample.data)
         if self.snapshot.version == snapshot.version:
-            state = "done" if score is not None else "absent"
+            state = SpamState.DONE if score is not None else SpamState.ABSENT
             self.publish(dataclasses.replace(snapshot, spam=score, spam_state=state), bump=True)
 
     def publish(self, snapshot: Snapshot, *, bump: bool = False) -> None:
