@@ -32,7 +32,6 @@ from newsletter.audience.store import (
     Consent,
     Store,
     apply_status,
-    bulk_insert,
     ids_by_keys,
     now,
     record_history,
@@ -42,6 +41,7 @@ from newsletter.audience.store import (
     suppressed_keys,
     update_subscriber,
 )
+from newsletter.db.bulk import bulk_insert
 from newsletter.db.schema import history, subscribers, suppressions, tags
 
 __all__ = ["ImportReport", "import_file"]

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
     Engine,
     Select,
-    Table,
     and_,
     bindparam,
     delete,
@@ -33,6 +31,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from newsletter.addresses import Address, normalize, suppression_hash
 from newsletter.audience.models import HistoryEntry, Status, Subscriber
 from newsletter.audience.rows import RowProblem, check_row
+from newsletter.db.bulk import bulk_insert, chunked
 from newsletter.db.engine import WRITE, open_engine
 from newsletter.db.schema import (
     UTCDateTime,
@@ -52,8 +51,6 @@ __all__ = [
     "SubscriberError",
     "apply_status",
     "apply_statuses",
-    "bulk_execute",
-    "bulk_insert",
     "filtered",
     "now",
     "spellings",
@@ -412,8 +409,7 @@ class Store:
 
 def rows_by_keys(conn: Connection, keys: Sequence[str]) -> dict[str, RowMapping]:
     found: dict[str, RowMapping] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
+    for chunk in chunked(keys):
         for row in conn.execute(
             select(subscribers).where(subscribers.c.email_key.in_(chunk))
         ).mappings():
@@ -421,94 +417,9 @@ def rows_by_keys(conn: Connection, keys: Sequence[str]) -> dict[str, RowMapping]
     return found
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """executemany through the driver, converting values with each column's own type once.
-
-    SQLAlchemy's executemany rebuilds every row's parameters through its compiler, which cost
-    more than SQLite's own work in a 100,000-row import; the SQL is still compiled by
-    SQLAlchemy for whichever database the URL names.
-    """
-    if not rows:
-        return
-    columns = list(rows[0])
-    compiled = (
-        insert(table)
-        .values({name: bindparam(name) for name in columns})
-        .compile(dialect=conn.dialect)
-    )
-    order = list(compiled.positiontup or columns) if compiled.positional else columns
-    converters = [
-        (index, convert)
-        for index, name in enumerate(order)
-        if (convert := _memoized(table.c[name].type._cached_bind_processor(conn.dialect)))
-    ]
-    pick = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
-    values = (
-        [_converted(pick(row), converters) for row in rows]
-        if converters
-        else [pick(row) for row in rows]
-    )
-    if compiled.positional:
-        conn.exec_driver_sql(str(compiled), values)
-    else:
-        conn.exec_driver_sql(str(compiled), [dict(zip(order, row, strict=True)) for row in values])
-
-
-def bulk_execute(conn: Connection, statement: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-    """executemany of an UPDATE with plain bind values, straight through the driver.
-
-    For statements whose parameters need no type conversion (ids, short strings, numbers);
-    literal values inside the statement (a CASE's constants) keep their compiled defaults.
-    """
-    if not rows:
-        return
-    compiled = statement.compile(dialect=conn.dialect)
-    defaults = {name: bind.value for name, bind in compiled.binds.items()}
-    if compiled.positional:
-        order = compiled.positiontup
-        conn.exec_driver_sql(
-            str(compiled), [tuple(row.get(k, defaults[k]) for k in order) for row in rows]
-        )
-    else:
-        conn.exec_driver_sql(str(compiled), [{**defaults, **row} for row in rows])
-
-
-def _converted(
-    values: tuple[Any, ...], converters: list[tuple[int, Callable[[Any], Any]]]
-) -> tuple[Any, ...]:
-    out = list(values)
-    for index, convert in converters:
-        out[index] = convert(out[index])
-    return tuple(out)
-
-
-def _memoized(convert: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    """Rows of one import share most timestamps; convert each distinct value once."""
-    if convert is None:
-        return None
-    cache: dict[Any, Any] = {}
-
-    def run(value: Any) -> Any:
-        try:
-            return cache[value]
-        except KeyError:
-            result = cache[value] = convert({} if value is _EMPTY else value)
-            return result
-        except TypeError:  # unhashable: a dict of attributes, usually empty
-            if value == {}:
-                return run(_EMPTY)
-            return convert(value)
-
-    return run
-
-
-_EMPTY = object()
-
-
 def ids_by_keys(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
+    for chunk in chunked(keys):
         query = select(subscribers.c.email_key, subscribers.c.id).where(
             subscribers.c.email_key.in_(chunk)
         )
@@ -520,8 +431,7 @@ def suppressed_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
     by_hash = {suppression_hash(key): key for key in keys}
     hashes = list(by_hash)
     found: set[str] = set()
-    for start in range(0, len(hashes), 500):
-        chunk = hashes[start : start + 500]
+    for chunk in chunked(hashes):
         for (email_hash,) in conn.execute(
             select(suppressions.c.email_hash).where(suppressions.c.email_hash.in_(chunk))
         ):

@@ -12,7 +12,7 @@ happened, not when they arrived. Each provider's wire format is parsed in its ow
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection
 
 from newsletter.addresses import InvalidAddress, normalize
 from newsletter.audience.models import Status
-from newsletter.audience.store import Store, apply_statuses, bulk_execute, now
+from newsletter.audience.store import Store, apply_statuses, now
+from newsletter.db.bulk import bulk_execute, chunked
 from newsletter.db.engine import insert_ignoring
 from newsletter.db.schema import campaign_recipients, provider_events, subscribers
 from newsletter.delivery.states import DELIVERY_RANKS, RowState
@@ -77,7 +78,6 @@ _DROPPED_BECAUSE = (
 )
 _BY_ADDRESS_KINDS = frozenset({"bounce", "soft_bounce", "dropped", "complaint", "unsubscribe"})
 """Kinds that may change a status, so worth matching by address when the mail carried no ids."""
-_CHUNK = 500
 
 _RAISE_DELIVERY = (
     update(campaign_recipients)
@@ -247,7 +247,7 @@ def _load_subscribers(
         (subscribers.c.id, ids),
         (subscribers.c.email_key, sorted(set(keys.values()))),
     ):
-        for chunk in _chunks(values):
+        for chunk in chunked(values):
             for row in conn.execute(select(*columns).where(column.in_(chunk))).mappings():
                 states[row["id"]] = dict(row)
     return states, {s["email_key"]: i for i, s in states.items()}
@@ -365,8 +365,3 @@ def _settle_uncertain(conn: Connection, events: Sequence[ProviderEvent]) -> int:
     ]
     bulk_execute(conn, _SETTLE, rows)
     return len(rows)
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from newsletter.audience.models import Status
 from newsletter.audience.store import Filters, Store, filtered, now
+from newsletter.db.bulk import chunked
 from newsletter.db.schema import UTCDateTime, campaigns, subscribers
 from newsletter.db.schema import campaign_recipients as rows
 from newsletter.delivery import ledger
@@ -620,8 +621,7 @@ def _set(
     values: dict[str, Any] = {"state": state, "reason": reason, "updated_at": at}
     if provider_id is not None:
         values["provider_id"] = provider_id
-    for start in range(0, len(subscriber_ids), 500):
-        chunk = subscriber_ids[start : start + 500]
+    for chunk in chunked(subscriber_ids):
         conn.execute(
             update(rows)
             .where(and_(rows.c.campaign_id == campaign_id, rows.c.subscriber_id.in_(chunk)))

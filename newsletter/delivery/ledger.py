@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, literal, select
 from sqlalchemy.engine import Connection
 
+from newsletter.db.bulk import chunked
 from newsletter.db.engine import insert_ignoring
 from newsletter.db.schema import UTCDateTime, deliveries
 from newsletter.db.schema import campaign_recipients as rows
@@ -91,11 +92,11 @@ def forget(
     conn: Connection, issue_id: str, campaign_id: str, subscriber_ids: Sequence[int]
 ) -> None:
     """Give back readers whose message did not go out after all (deferred, refused unsent)."""
-    for start in range(0, len(subscriber_ids), 500):
+    for chunk in chunked(subscriber_ids):
         conn.execute(
             delete(deliveries).where(
                 deliveries.c.issue_id == issue_id,
                 deliveries.c.campaign_id == campaign_id,
-                deliveries.c.subscriber_id.in_(subscriber_ids[start : start + 500]),
+                deliveries.c.subscriber_id.in_(chunk),
             )
         )
