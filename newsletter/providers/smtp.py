@@ -22,22 +22,23 @@ from newsletter.providers.base import Failed, ProviderError, Result, RetryLater,
 from newsletter.render.mime import Envelope, MessageBuilder
 from newsletter.render.transactional import Transactional
 
-__all__ = ["PROVIDER", "SmtpProvider", "check_settings", "send_transactional"]
+__all__ = ["PROVIDER", "SmtpConnection", "SmtpProvider", "check_settings", "send_transactional"]
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _NO_SUCH_ADDRESS = re.compile(r"5\.1\.\d+\b")
 """RFC 3463 5.1.x: the address is wrong for good (no such mailbox, domain or system)."""
 
 
-class SmtpProvider:
-    name: ClassVar[str] = "smtp"
-    max_batch = 50
-    """Small batches: after a crash, at most this many messages are uncertain."""
+class SmtpConnection:
+    """Finished messages to an SMTP server: one reused connection, paced, its answers classified.
+
+    Campaigns send through ``SmtpProvider``; one-off mail (a sign-up confirmation) uses this
+    directly, since it brings its own bytes.
+    """
 
     def __init__(
         self,
         settings: Settings,
-        builder: MessageBuilder | None,
         *,
         retry_after: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -50,22 +51,11 @@ class SmtpProvider:
         if settings.smtp_username and settings.smtp_password is None:
             raise ConfigError("NEWSLETTER_SMTP_USERNAME is set but NEWSLETTER_SMTP_PASSWORD is not")
         self._settings = settings
-        self._builder = builder
         self._interval = 1.0 / settings.smtp_rate if settings.smtp_rate else 0.0
         self._retry_after = settings.smtp_retry_after if retry_after is None else retry_after
         self._sleep, self._clock = sleep, clock
         self._last = float("-inf")
         self._connection: smtplib.SMTP | None = None
-
-    def send(self, batch: Sequence[Envelope]) -> list[Result]:
-        results: list[Result] = []
-        for envelope in batch:
-            try:
-                results.append(self._send_one(envelope))
-            except ProviderError as exc:
-                exc.partial = results  # those went out (or failed) before the error: keep them
-                raise
-        return results
 
     def close(self) -> None:
         if self._connection is not None:
@@ -74,12 +64,6 @@ class SmtpProvider:
             except (smtplib.SMTPException, OSError):
                 self._connection.close()
             self._connection = None
-
-    def _send_one(self, envelope: Envelope) -> Result:
-        if self._builder is None:
-            raise TypeError("this SmtpProvider was opened for single messages only")
-        message = self._builder.message(envelope).data
-        return self.deliver(envelope.recipient.email, message, envelope.message_id)
 
     def deliver(self, recipient: str, message: bytes, message_id: str) -> Result:
         """One SMTP transaction for a finished message."""
@@ -167,6 +151,45 @@ class SmtpProvider:
             self._last = self._clock()
 
 
+class SmtpProvider:
+    """A campaign over SMTP: each envelope built into its message and sent in its own
+    transaction on the shared connection."""
+
+    name: ClassVar[str] = "smtp"
+    max_batch = 50
+    """Small batches: after a crash, at most this many messages are uncertain."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        builder: MessageBuilder,
+        *,
+        retry_after: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._builder = builder
+        self._connection = SmtpConnection(
+            settings, retry_after=retry_after, sleep=sleep, clock=clock
+        )
+
+    def send(self, batch: Sequence[Envelope]) -> list[Result]:
+        results: list[Result] = []
+        for envelope in batch:
+            message = self._builder.message(envelope).data
+            try:
+                results.append(
+                    self._connection.deliver(envelope.recipient.email, message, envelope.message_id)
+                )
+            except ProviderError as exc:
+                exc.partial = results  # those went out (or failed) before the error: keep them
+                raise
+        return results
+
+    def close(self) -> None:
+        self._connection.close()
+
+
 PROVIDER = SmtpProvider
 
 
@@ -202,13 +225,13 @@ def _dot_stuffed(message: bytes) -> bytes:
 
 def check_settings(settings: Settings) -> None:
     """Raise ConfigError now, not at the first message, when the server is not set."""
-    SmtpProvider(settings, None)
+    SmtpConnection(settings)
 
 
 def send_transactional(settings: Settings, message: Transactional) -> Result:
     """One message outside any campaign (a sign-up confirmation), on its own connection."""
-    provider = SmtpProvider(settings, None)
+    connection = SmtpConnection(settings)
     try:
-        return provider.deliver(message.to_email, message.wire(settings), message.message_id)
+        return connection.deliver(message.to_email, message.wire(settings), message.message_id)
     finally:
-        provider.close()
+        connection.close()
