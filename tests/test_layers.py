@@ -72,3 +72,15 @@ def test_no_module_imports_from_a_stage_above_its_own() -> None:
         if RANK[_stage(imported)] > RANK[_stage(module)]
     ]
     assert not upward, "\n".join(upward)
+
+
+def test_the_apps_reach_the_database_only_through_the_list_and_the_journal() -> None:
+    """The CLI, the web app and the preview never write their own SQL against the tables."""
+    direct = [
+        f"{module} imports {imported}"
+        for module, path in _modules()
+        if _stage(module) in {"cli", "web", "preview"}
+        for imported in sorted(_imports(path))
+        if _stage(imported) == "db"
+    ]
+    assert not direct, "\n".join(direct)

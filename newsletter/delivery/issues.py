@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +28,7 @@ from newsletter.delivery.ids import new_id
 from newsletter.errors import NewsletterError
 from newsletter.render.issue import RenderedIssue
 
-__all__ = ["IssueRecord", "Issues", "source_sha"]
+__all__ = ["IssueRecord", "Issues", "Listing", "source_sha"]
 
 
 def source_sha(article: Article) -> str:
@@ -65,6 +65,18 @@ class IssueRecord:
         return source_sha(article) != self.source_sha
 
 
+class Listing(NamedTuple):
+    """What an index of issues shows; the snapshot's fields are None for issues from before v6."""
+
+    id: str
+    slug: str
+    article: str
+    source_sha: str
+    subject: str | None
+    lang: str | None
+    preheader: str | None
+
+
 class Issues:
     """Every read and write of the issues table."""
 
@@ -82,6 +94,13 @@ class Issues:
         with self.store.read() as conn:
             found = conn.execute(select(issues).order_by(issues.c.created_at)).mappings()
             return [IssueRecord(**row) for row in found]
+
+    def listings(self) -> list[Listing]:
+        """Every issue's index entry, read from its snapshot without loading the whole of it."""
+        shown = [issues.c.rendered[key].as_string() for key in ("subject", "lang", "preheader")]
+        query = select(issues.c.id, issues.c.slug, issues.c.article, issues.c.source_sha, *shown)
+        with self.store.read() as conn:
+            return [Listing(*row) for row in conn.execute(query)]
 
     def matching(self, article: Article) -> IssueRecord | None:
         """The issue this file was sent as: same file first, else same slug."""

@@ -18,7 +18,19 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from newsletter.audience.models import Status
@@ -462,6 +474,30 @@ class Journal:
             query = query.where(campaigns.c.status.in_(list(statuses)))
         with self.store.read() as conn:
             return [_from_row(r) for r in conn.execute(query).mappings()]
+
+    def published(self, moment: dt.datetime) -> dict[str, dt.datetime]:
+        """Issue id -> when it first reached the whole list (not a segment), as of ``moment``.
+
+        A campaign counts once it sent someone and its time has come: the archive never shows
+        a scheduled issue early, nor one only a tag or a language received.
+        """
+        delivered = exists().where(
+            rows.c.campaign_id == campaigns.c.id, rows.c.state == RowState.SENT
+        )
+        sent_at = type_coerce(
+            func.coalesce(campaigns.c.send_at, campaigns.c.created_at), UTCDateTime
+        )
+        query = (
+            select(campaigns.c.issue_id, sent_at, campaigns.c.filters)
+            .where(delivered, sent_at <= moment)
+            .order_by(sent_at)
+        )
+        first: dict[str, dt.datetime] = {}
+        with self.store.read() as conn:
+            for issue_id, when, filters in conn.execute(query):
+                if not any((filters or {}).values()):  # to everyone: no tag, no language
+                    first.setdefault(issue_id, when)
+        return first
 
     def due(self, moment: dt.datetime) -> list[Campaign]:
         """Scheduled campaigns whose time has come, and scheduled ones a crash left running."""

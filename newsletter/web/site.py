@@ -14,17 +14,13 @@ import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import exists, func, select
 
 from newsletter.atomic import replace_dir
 from newsletter.audience.store import Store, now
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
-from newsletter.db.schema import campaign_recipients, campaigns, issues
-from newsletter.delivery.issues import IssueRecord, Issues, source_sha
-from newsletter.delivery.states import RowState
+from newsletter.delivery.issues import IssueRecord, Issues, Listing, source_sha
+from newsletter.delivery.journal import Journal
 from newsletter.errors import NewsletterError
 from newsletter.render import render_issue
 from newsletter.render.issue import RecipientFields, RenderedIssue
@@ -63,27 +59,8 @@ def sent_issues(store: Store) -> list[ArchivedIssue]:
     Public means sent by a campaign to the whole list (a tag or language segment may be for
     members only) whose delivery time has come (a scheduled send is not published early).
     """
-    delivered = exists().where(
-        campaign_recipients.c.campaign_id == campaigns.c.id,
-        campaign_recipients.c.state == RowState.SENT,
-    )
-    sent_at = func.coalesce(campaigns.c.send_at, campaigns.c.created_at)
-    query = (
-        select(campaigns.c.issue_id, sent_at, campaigns.c.filters)
-        .where(delivered, sent_at <= now())
-        .order_by(sent_at)
-    )
-    with store.read() as conn:
-        rows = conn.execute(query).all()
-    first: dict[str, dt.datetime] = {}
-    for issue_id, when, filters in rows:
-        if not any((filters or {}).values()):
-            first.setdefault(issue_id, _aware(when))
-    shown = [issues.c.rendered[key].as_string() for key in ("subject", "lang", "preheader")]
-    with store.read() as conn:
-        found = conn.execute(
-            select(issues.c.id, issues.c.slug, issues.c.article, issues.c.source_sha, *shown)
-        ).all()  # the listed fields only: snapshots are large
+    first = Journal(store).published(now())
+    found = Issues(store).listings()
     listed = [_listed(row, first[row.id]) for row in found if row.id in first]
     return sorted(listed, key=lambda issue: issue.sent_at, reverse=True)
 
@@ -163,11 +140,11 @@ def build_site(store: Store, settings: Settings, out_dir: Path, pages: Pages) ->
     return sorted(files)
 
 
-def _listed(row: Any, sent_at: dt.datetime) -> ArchivedIssue:
+def _listed(row: Listing, sent_at: dt.datetime) -> ArchivedIssue:
     """The index entry: from the snapshot, or from the file for an issue sent before snapshots."""
     issue_id, slug, article_path, sha, subject, lang, preheader = row
     if subject is not None:
-        return ArchivedIssue(issue_id, slug, subject, sent_at, lang, preheader, sha)
+        return ArchivedIssue(issue_id, slug, subject, sent_at, lang or "", preheader or "", sha)
     try:
         article = read_article(Path(article_path))
     except NewsletterError:
@@ -188,12 +165,6 @@ def _rendered(record: IssueRecord, settings: Settings) -> RenderedIssue:
             path=path,
         )
     return render_issue(read_article(path), settings)
-
-
-def _aware(value: dt.datetime | str) -> dt.datetime:
-    """coalesce() hands back the stored text, not the column type's datetime."""
-    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _text(parent: ET.Element, tag: str, value: str) -> None:
