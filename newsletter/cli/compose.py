@@ -18,8 +18,8 @@ from newsletter.errors import NewsletterError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from newsletter.qa.findings import Finding
     from newsletter.qa.report import Report
-    from newsletter.qa.rules import Finding
 
 __all__ = ["build", "check", "new", "print_findings"]
 
@@ -47,7 +47,7 @@ def build(
 
 
 def _print_report(out_dir: Path, report: Report) -> None:
-    from newsletter.qa.rules import CLIP_LIMIT, CLIP_WARN
+    from newsletter.qa.size import CLIP_LIMIT, CLIP_WARN
 
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")

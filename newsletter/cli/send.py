@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from newsletter.delivery.gate import Examination
     from newsletter.delivery.runner import Summary
     from newsletter.delivery.states import Override, RowState
-    from newsletter.qa.rules import Finding
+    from newsletter.qa.findings import Finding
 
 __all__ = ["print_summary", "run_with_progress", "send"]
 

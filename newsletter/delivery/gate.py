@@ -21,8 +21,8 @@ from newsletter.config import Settings
 from newsletter.delivery.states import Override
 from newsletter.errors import NewsletterError
 from newsletter.qa.build import examine
-from newsletter.qa.rules import Finding, spam_findings
-from newsletter.qa.spam import SpamScore, spam_score
+from newsletter.qa.findings import Finding
+from newsletter.qa.spam import SpamScore, spam_findings, spam_score
 from newsletter.render.mime import MessageBuilder
 
 __all__ = ["Examination", "Refused", "enforce", "inspect", "override_for"]

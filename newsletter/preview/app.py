@@ -29,7 +29,7 @@ from newsletter.errors import NewsletterError
 from newsletter.preview.darkmode import forced_dark, own_dark
 from newsletter.preview.session import PreviewSession, Snapshot
 from newsletter.preview.watch import watch
-from newsletter.qa.rules import CLIP_LIMIT
+from newsletter.qa.size import CLIP_LIMIT
 from newsletter.web.headers import LOOPBACK_HOSTS, SecureHeaders
 
 __all__ = ["create_app"]

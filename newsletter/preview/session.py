@@ -19,8 +19,8 @@ from anyio import to_thread
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
 from newsletter.qa.build import Checked, check
-from newsletter.qa.rules import Finding, spam_findings
-from newsletter.qa.spam import SpamScore, spam_score
+from newsletter.qa.findings import Finding
+from newsletter.qa.spam import SpamScore, spam_findings, spam_score
 
 __all__ = ["PreviewSession", "Snapshot"]
 

@@ -9,10 +9,11 @@ from pathlib import Path
 from newsletter.atomic import replace_dir
 from newsletter.compose.article import Article, read_article
 from newsletter.config import Settings
+from newsletter.qa.findings import Inspection
 from newsletter.qa.linkcheck import check_links
 from newsletter.qa.report import Report, build_report
-from newsletter.qa.rules import Finding, Inspection, run_rules, spam_findings
-from newsletter.qa.spam import SpamScore, spam_score
+from newsletter.qa.rules import run_rules
+from newsletter.qa.spam import SpamScore, spam_findings, spam_score
 from newsletter.recipients import first_name_of
 from newsletter.render import render_issue
 from newsletter.render.issue import RenderedIssue
@@ -76,28 +77,6 @@ def examine(
         own = {envelope.fields.unsubscribe_url, envelope.fields.web_url}
         findings += check_links(
             a.get("href", "") for a in inspection.tree.iter("a") if a.get("href") not in own
-        )
-    if settings.uses_example_secret:
-        findings.append(
-            Finding(
-                "warning",
-                "example-secret",
-                "secret_key is the public example value: set NEWSLETTER_SECRET_KEY before sending to anyone",
-                "newsletter.toml",
-                "put a long random secret in .env as NEWSLETTER_SECRET_KEY",
-            )
-        )
-    shipped = [name for name in settings.example_identity if name != "secret_key"]
-    if shipped:
-        findings.append(
-            Finding(
-                "warning",
-                "example-identity",
-                f"{', '.join(shipped)} still hold the shipped examples: its links and sender reach "
-                "nobody, and a real send refuses them",
-                "newsletter.toml",
-                "set your own base_url, from_email, reply_to and postal_address",
-            )
         )
     score = spam_score(sample.data) if spam else None
     if score is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -20,7 +20,17 @@ from typing import Any
 
 from lxml.html import HtmlElement
 
-__all__ = ["ACCEPTED_FILE", "CLIENTS", "Support", "accepted", "features_used", "support"]
+from newsletter.qa.findings import Finding, Inspection
+
+__all__ = [
+    "ACCEPTED_FILE",
+    "CLIENTS",
+    "Support",
+    "accepted",
+    "client_support",
+    "features_used",
+    "support",
+]
 
 CLIENTS = ("gmail", "outlook", "apple-mail", "yahoo", "samsung-email")
 ACCEPTED_FILE = "caniemail-accepted.txt"
@@ -91,3 +101,20 @@ def accepted(templates_dir: Path) -> set[str]:
         return set()
     lines: Iterable[str] = path.read_text(encoding="utf-8").splitlines()
     return {line.split("#", 1)[0].strip() for line in lines} - {""}
+
+
+def client_support(i: Inspection) -> Iterator[Finding]:
+    """Features some of Gmail, Outlook, Apple Mail, Yahoo and Samsung Email lack, unless accepted."""
+    for slug in sorted(features_used(i.tree) - accepted(i.settings.templates_dir)):
+        info = support(slug)
+        if not info.unsupported and not info.partial:
+            continue
+        parts = [f"not supported in {', '.join(info.unsupported)}" if info.unsupported else "",
+                 f"partly in {', '.join(info.partial)}" if info.partial else ""]  # fmt: skip
+        yield Finding(
+            "warning",
+            "client-support",
+            f"{info.title}: " + "; ".join(p for p in parts if p),
+            slug,
+            f"use a better supported alternative, or list {slug} in templates/{ACCEPTED_FILE} if a fallback covers it",
+        )

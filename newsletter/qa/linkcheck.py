@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from newsletter.qa.rules import Finding
+from newsletter.qa.findings import Finding
 
 __all__ = ["check_links"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from newsletter.qa.rules import CLIP_LIMIT, Finding
+from newsletter.qa.findings import Finding
+from newsletter.qa.size import CLIP_LIMIT
 from newsletter.render.issue import RenderedIssue
 from newsletter.render.mime import Composed
 

@@ -14,7 +14,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SpamScore", "spam_score"]
+from newsletter.qa.findings import Finding, Severity
+
+__all__ = ["SPAM_ERROR", "SPAM_WARN", "SpamScore", "spam_findings", "spam_score"]
 
 _STATUS = re.compile(rb"^X-Spam-Status:(.*?)(?=^\S)", re.M | re.S)
 
@@ -51,3 +53,23 @@ def spam_score(message: bytes, *, timeout: float = 120.0) -> SpamScore | None:
     tests = re.search(r"tests=(\S*)", text)
     rules = tuple(r for r in (tests.group(1).split(",") if tests else []) if r and r != "none")
     return SpamScore(score, rules)
+
+
+SPAM_WARN, SPAM_ERROR = 1.0, 5.0
+
+
+def spam_findings(score: SpamScore) -> list[Finding]:
+    """SpamAssassin's verdict on the sample message: a warning from 1.0, an error from 5.0."""
+    if score.score < SPAM_WARN:
+        return []
+    severity: Severity = "error" if score.score >= SPAM_ERROR else "warning"
+    message = f"SpamAssassin scores the message {score.score:.1f} ({', '.join(score.rules)})"
+    return [
+        Finding(
+            severity,
+            "spam-score",
+            message,
+            "email.eml",
+            "look up each rule above and change what triggers it",
+        )
+    ]

@@ -10,7 +10,8 @@ import pytest
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.qa.build import sample_recipient
-from newsletter.qa.rules import Inspection, run_rules
+from newsletter.qa.findings import Inspection
+from newsletter.qa.rules import run_rules
 from newsletter.render import render_issue
 from newsletter.render.mime import MessageBuilder
 from tests.conftest import SAMPLE_ARTICLE
@@ -40,8 +41,10 @@ def codes(inspection: Inspection) -> set[str]:
     return {f.code for f in run_rules(inspection)}
 
 
-def test_the_sample_issue_passes_every_rule(settings) -> None:
-    assert run_rules(inspect(settings)) == []
+def test_the_sample_issue_passes_every_rule_but_the_shipped_identity(settings) -> None:
+    """Its settings are the shipped examples: fine for a try, named so nobody sends with them."""
+    codes = [finding.code for finding in run_rules(inspect(settings))]
+    assert codes == ["example-secret", "example-identity"]
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,7 @@ import shutil
 import pytest
 
 from newsletter.qa.build import check
-from newsletter.qa.rules import spam_findings
-from newsletter.qa.spam import SpamScore, spam_score
+from newsletter.qa.spam import SpamScore, spam_findings, spam_score
 from tests.conftest import SAMPLE_ARTICLE
 
 installed = pytest.mark.skipif(
