@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from newsletter.audience.importer import import_file  # noqa: E402
-from newsletter.audience.store import Filters, Store  # noqa: E402
+from newsletter.audience.models import Filters  # noqa: E402
+from newsletter.audience.store import Store  # noqa: E402
 from newsletter.delivery.events import apply_events  # noqa: E402
 from newsletter.delivery.journal import Journal  # noqa: E402
 from newsletter.providers.sendgrid_events import parse_events  # noqa: E402

@@ -31,7 +31,8 @@ from sqlalchemy.engine.url import make_url
 
 from newsletter.addresses import suppression_hash
 from newsletter.audience.models import SUPPRESSED, Status
-from newsletter.audience.store import Store, apply_status, now, record_history
+from newsletter.audience.queries import apply_status, now, record_history
+from newsletter.audience.store import Store
 from newsletter.db.engine import schema_version
 from newsletter.db.migrations import MIGRATIONS
 from newsletter.db.schema import (

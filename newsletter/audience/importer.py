@@ -28,9 +28,7 @@ from newsletter.audience.csvsource import Progress, open_sheets
 from newsletter.audience.export import escape_cell
 from newsletter.audience.formats import Candidate, RejectedRow, detect
 from newsletter.audience.models import SUPPRESSED, Status
-from newsletter.audience.store import (
-    Consent,
-    Store,
+from newsletter.audience.queries import (
     apply_status,
     ids_by_keys,
     now,
@@ -41,6 +39,7 @@ from newsletter.audience.store import (
     suppressed_keys,
     update_subscriber,
 )
+from newsletter.audience.store import Consent, Store
 from newsletter.db.bulk import bulk_insert
 from newsletter.db.schema import history, subscribers, suppressions, tags
 

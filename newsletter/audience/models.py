@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from newsletter.recipients import first_name_for
 
-__all__ = ["SUPPRESSED", "HistoryEntry", "Status", "Subscriber"]
+__all__ = ["SUPPRESSED", "Filters", "HistoryEntry", "Status", "Subscriber"]
 
 
 class Status(StrEnum):
@@ -61,3 +63,34 @@ class HistoryEntry:
     to_status: Status
     actor: str
     reason: str | None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Who a list, an export or a send is for. Tags compare without case; a reader with any of
+    ``tags`` matches, or with all of them when ``all_tags``."""
+
+    status: Status | None = None
+    tags: tuple[str, ...] = ()
+    lang: str | None = None
+    search: str | None = None
+    all_tags: bool = False
+
+    def __post_init__(self) -> None:
+        # one order and one spelling per tag, so equal audiences compare equal
+        unique = {t.strip().lower(): t.strip() for t in reversed(self.tags) if t.strip()}
+        object.__setattr__(self, "tags", tuple(unique[k] for k in sorted(unique)))
+
+    def subscribed(self) -> Filters:
+        """The same filters over subscribed readers only: a send's audience."""
+        return dataclasses.replace(self, status=Status.SUBSCRIBED)
+
+    def as_json(self) -> dict[str, Any]:
+        """How a campaign stores its filters."""
+        return {"tags": list(self.tags), "all_tags": self.all_tags, "lang": self.lang}
+
+    @classmethod
+    def of_json(cls, data: Mapping[str, Any]) -> Filters:
+        """A campaign's stored filters; campaigns from before v6 stored one "tag"."""
+        tags = data.get("tags") or ([data["tag"]] if data.get("tag") else [])
+        return cls(tags=tuple(tags), lang=data.get("lang"), all_tags=bool(data.get("all_tags")))

@@ -16,8 +16,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from newsletter.addresses import Address
 from newsletter.audience.models import Status
-from newsletter.audience.store import (
-    Store,
+from newsletter.audience.queries import (
     apply_status,
     apply_statuses,
     insert_subscriber,
@@ -26,6 +25,7 @@ from newsletter.audience.store import (
     record_history,
     update_subscriber,
 )
+from newsletter.audience.store import Store
 from newsletter.db.schema import confirmations, history, subscribers
 
 __all__ = [

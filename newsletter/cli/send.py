@@ -28,7 +28,8 @@ from newsletter.cli.segment import AllTagsOption, LangOption, TagsOption
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
-    from newsletter.audience.store import Filters, Store
+    from newsletter.audience.models import Filters
+    from newsletter.audience.store import Store
     from newsletter.config import Settings
     from newsletter.delivery.campaign import Content, Plan
     from newsletter.delivery.gate import Examination
@@ -106,7 +107,7 @@ def send(
 
     Running it again continues the same campaign. Whatever the campaigns (segments, retries, schedules, several processes), each reader gets one copy of the issue. Refuses a message with QA errors (`newsletter check`) unless --force says why.
     """
-    from newsletter.audience.store import Filters
+    from newsletter.audience.models import Filters
 
     config = settings()
     filters = Filters(tags=tuple(tag or ()), lang=lang, all_tags=all_tags)
@@ -139,7 +140,7 @@ def _send(
     update_content: bool,
     yes: bool,
 ) -> None:
-    from newsletter.audience.store import now
+    from newsletter.audience.queries import now
     from newsletter.delivery.campaign import commit, plan_send
     from newsletter.delivery.gate import override_for
     from newsletter.delivery.schedule import parse_when
@@ -172,7 +173,7 @@ def _send(
 
 def _rehearse_schedule(config: Settings, at: str, tz: str | None) -> None:
     """A dry run with --at checks the time and says when it would go; it records nothing."""
-    from newsletter.audience.store import now
+    from newsletter.audience.queries import now
     from newsletter.delivery.schedule import describe, parse_when
 
     zone = tz or config.timezone

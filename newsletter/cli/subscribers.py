@@ -18,8 +18,7 @@ from newsletter.cli.segment import AllTagsOption, LangOption, TagsOption
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
-    from newsletter.audience.models import Subscriber
-    from newsletter.audience.store import Filters
+    from newsletter.audience.models import Filters, Subscriber
 
 __all__ = ["app"]
 
@@ -44,8 +43,7 @@ def _filters(
     lang: str | None,
     search: str | None,
 ) -> Filters:
-    from newsletter.audience.models import Status
-    from newsletter.audience.store import Filters
+    from newsletter.audience.models import Filters, Status
 
     if status is not None and status not in {s.value for s in Status}:
         raise NewsletterError(

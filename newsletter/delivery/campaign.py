@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.audience.store import Filters, Store
+from newsletter.audience.models import Filters
+from newsletter.audience.store import Store
 from newsletter.compose.article import Article, read_article
 from newsletter.config import Settings
 from newsletter.delivery.gate import Examination, enforce, inspect

@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection
 
 from newsletter.addresses import InvalidAddress, normalize
 from newsletter.audience.models import Status
-from newsletter.audience.store import Store, apply_statuses, now
+from newsletter.audience.queries import apply_statuses, now
+from newsletter.audience.store import Store
 from newsletter.db.bulk import bulk_execute, chunked
 from newsletter.db.engine import insert_ignoring
 from newsletter.db.schema import campaign_recipients, provider_events, subscribers

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from newsletter.addresses import Address
-from newsletter.audience.models import Status, Subscriber
+from newsletter.audience.models import Filters, Status, Subscriber
+from newsletter.audience.queries import now
 from newsletter.audience.selfservice import SignupRequest, request_signup
-from newsletter.audience.store import Filters, Store, now
+from newsletter.audience.store import Store
 from newsletter.config import Settings
 from newsletter.db.schema import confirmations
 from newsletter.errors import NewsletterError, one_line

@@ -21,7 +21,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from newsletter.audience.store import Store, now
+from newsletter.audience.queries import now
+from newsletter.audience.store import Store
 from newsletter.compose.article import Article, parse_article
 from newsletter.db.schema import issues
 from newsletter.delivery.ids import new_id

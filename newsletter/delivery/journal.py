@@ -33,8 +33,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from newsletter.audience.models import Status
-from newsletter.audience.store import Filters, Store, filtered, now
+from newsletter.audience.models import Filters, Status
+from newsletter.audience.queries import filtered, now
+from newsletter.audience.store import Store
 from newsletter.db.bulk import chunked
 from newsletter.db.schema import UTCDateTime, campaigns, subscribers
 from newsletter.db.schema import campaign_recipients as rows

@@ -11,7 +11,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from newsletter.audience.store import Filters, Store, now
+from newsletter.audience.models import Filters
+from newsletter.audience.queries import now
+from newsletter.audience.store import Store
 from newsletter.delivery import ledger
 from newsletter.delivery.events import apply_events
 from newsletter.delivery.journal import Journal

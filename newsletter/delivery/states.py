@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from newsletter.audience.store import Filters
+from newsletter.audience.models import Filters
 from newsletter.providers.base import Failed, Result, Sent, Uncertain
 from newsletter.render.mime import Recipient
 

@@ -14,7 +14,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from newsletter.audience.store import Store, now
+from newsletter.audience.queries import now
+from newsletter.audience.store import Store
 from newsletter.config import Settings
 from newsletter.delivery.campaign import deliver
 from newsletter.delivery.gate import Refused

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.atomic import replace_dir
-from newsletter.audience.store import Store, now
+from newsletter.audience.queries import now
+from newsletter.audience.store import Store
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.delivery.issues import IssueRecord, Issues, Listing, source_sha

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from newsletter.audience.export import COLUMNS, write_csv
 from newsletter.audience.importer import import_file
 from newsletter.audience.models import Status
-from newsletter.audience.store import Consent, Store, insert_subscriber, set_tags
+from newsletter.audience.queries import insert_subscriber, set_tags
+from newsletter.audience.store import Consent, Store
 
 
 def exported(store: Store) -> str:

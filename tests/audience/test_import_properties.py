@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from newsletter.audience.csvsource import CsvImportError
 from newsletter.audience.export import COLUMNS, write_csv
 from newsletter.audience.importer import import_file
-from newsletter.audience.models import Status
-from newsletter.audience.store import Filters, Store
+from newsletter.audience.models import Filters, Status
+from newsletter.audience.store import Store
 from newsletter.delivery.runner import rehearse
 from newsletter.providers.dryrun import DryRunProvider
 from newsletter.render.mime import MessageBuilder

@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from newsletter.audience.importer import import_file
-from newsletter.audience.models import Status
-from newsletter.audience.store import Consent, Filters, Store, SubscriberError
+from newsletter.audience.models import Filters, Status
+from newsletter.audience.store import Consent, Store, SubscriberError
 from newsletter.db.engine import migrate, open_engine
 from newsletter.db.migrations import MIGRATIONS
 from newsletter.errors import NewsletterError
@@ -194,7 +194,7 @@ def test_a_database_from_a_newer_release_is_refused(database_url: str) -> None:
 WRITER = textwrap.dedent(
     """
     import sys
-    from newsletter.audience.store import Store, Consent
+    from newsletter.audience.store import Consent, Store
     store = Store.open(sys.argv[1])
     for n in range(int(sys.argv[3])):
         store.add(f"{sys.argv[2]}{n}@example.com", consent=Consent("test"))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.audience.models import Status
-from newsletter.audience.store import Filters, Store
+from newsletter.audience.models import Filters, Status
+from newsletter.audience.store import Store
 from newsletter.delivery.events import apply_events
 from newsletter.providers.base import ProviderEvent
 from tests.cli.test_compose import assert_one_line_error

@@ -8,7 +8,8 @@ import time
 import tomllib
 from pathlib import Path
 
-from newsletter.audience.store import Filters, Store
+from newsletter.audience.models import Filters
+from newsletter.audience.store import Store
 from newsletter.compose.article import Article, read_article
 from newsletter.config import Settings
 from newsletter.delivery.issues import IssueRecord, Issues

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from newsletter.audience.importer import import_file
-from newsletter.audience.models import Status
-from newsletter.audience.store import Consent, Filters, Store
+from newsletter.audience.models import Filters, Status
+from newsletter.audience.store import Consent, Store
 from newsletter.db.schema import campaign_recipients, provider_events
 from newsletter.delivery.events import apply_events, prune_events
 from newsletter.providers.base import ProviderEvent

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.audience.models import Status
-from newsletter.audience.store import Filters
+from newsletter.audience.models import Filters, Status
 from tests.cli.test_compose import assert_one_line_error
 from tests.conftest import SAMPLE_ARTICLE, project_store, run_cli, smtp_env
 from tests.delivery.helpers import soon, wait_until

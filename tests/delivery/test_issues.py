@@ -13,8 +13,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
-from newsletter.audience.models import Status
-from newsletter.audience.store import Filters, Store
+from newsletter.audience.models import Filters, Status
+from newsletter.audience.store import Store
 from newsletter.db.engine import migrate
 from newsletter.delivery.campaign import deliver
 from newsletter.delivery.issues import Issues

@@ -13,7 +13,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from newsletter.audience.store import Consent, Filters, Store
+from newsletter.audience.models import Filters
+from newsletter.audience.store import Consent, Store
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.runner import run_campaign
 from newsletter.delivery.states import CampaignStatus, RowState

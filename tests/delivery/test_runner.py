@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.audience.models import Status
-from newsletter.audience.store import Consent, Filters, Store
+from newsletter.audience.models import Filters, Status
+from newsletter.audience.store import Consent, Store
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
 from newsletter.delivery.journal import Journal
