@@ -199,5 +199,7 @@ class _AccessLog:
 def _route(scope: Scope) -> str:
     """The matched route's pattern (/u/{token}), or the first path segment."""
     route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path or "/" + scope.get("path", "/").lstrip("/").split("/", 1)[0]
+    pattern = getattr(route, "path", None)
+    if isinstance(pattern, str) and pattern:
+        return pattern
+    return "/" + str(scope.get("path", "/")).lstrip("/").split("/", 1)[0]

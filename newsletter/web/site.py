@@ -118,7 +118,8 @@ def atom_feed(issues: list[ArchivedIssue], settings: Settings) -> bytes:
         )
         if issue.preheader:
             _text(entry, "summary", issue.preheader)
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    feed_bytes: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return feed_bytes
 
 
 def build_site(store: Store, settings: Settings, out_dir: Path, pages: Pages) -> list[str]:
