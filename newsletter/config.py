@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(description="Signs unsubscribe tokens; keep it out of git.")
     database_url: str = Field(
         default="sqlite:///subscribers/subscribers.db",
-        description="SQLAlchemy URL of the subscriber store; relative SQLite paths start at the working folder.",
+        description="SQLAlchemy URL of the subscriber store; relative SQLite paths start at the settings file's folder.",
     )
     provider: Literal["sendgrid", "smtp"] | None = Field(
         default=None, description="How real sends go out."

@@ -278,7 +278,7 @@ def cancel(campaign: CampaignArgument, yes: YesOption = False) -> None:
 def run_due() -> None:
     """Send every scheduled campaign whose time has come, and continue interrupted ones.
 
-    For cron or a systemd timer (see the README). Exits 1 when a campaign could not be sent.
+    For cron or a systemd timer (see docs/operations.md). Exits 1 when a campaign could not be sent.
     """
     import signal
     import threading

@@ -24,7 +24,7 @@ def serve(
 ) -> None:
     """Serve unsubscribe, sign-up, SendGrid events, the archive and /healthz.
 
-    Run it behind a TLS proxy at base_url, with trusted_proxies set (see the README).
+    Run it behind a TLS proxy at base_url, with trusted_proxies set (see docs/web.md).
     """
     import uvicorn
 

@@ -45,7 +45,7 @@ def render_template(templates_dir: Path, name: str, context: dict[str, Any]) -> 
     except jinja2.UndefinedError as exc:
         line = _template_line(exc.__traceback__, str(path.resolve()))
         raise TemplateError(
-            f"{exc.message}; use a variable the renderer provides (see README.md#templates)",
+            f"{exc.message}; use a variable the renderer provides (see docs/composing.md#templates)",
             path=path,
             line=line,
         ) from None
