@@ -19,6 +19,10 @@ _KEYS = (
 )  # fmt: skip
 
 
+_OPTIONAL = ("colon",)
+"""Keys added after the first release: a locales file without them still loads."""
+
+
 @dataclass(frozen=True)
 class Locale:
     """Everything language-specific the templates print."""
@@ -35,6 +39,8 @@ class Locale:
     read_on_web: str
     unsubscribe: str
     why_you_get_this: str
+    colon: str = ": "
+    """What follows a label ("Unsubscribe: URL"); Chinese uses the full-width "：" alone."""
 
     @property
     def dir(self) -> str:
@@ -75,7 +81,7 @@ def load_locales(templates_dir: Path) -> dict[str, Locale]:
             raise TemplateError(
                 f"[{lang}] is missing {', '.join(missing)}; copy them from [en]", path=path
             )
-        extra = sorted(set(table) - set(_KEYS))
+        extra = sorted(set(table) - set(_KEYS) - set(_OPTIONAL))
         if extra:
             raise TemplateError(f"[{lang}] has unknown keys {', '.join(extra)}", path=path)
         if len(table["month_names"]) != 12:

@@ -98,10 +98,8 @@ def inline_text(token: Token, *, urls: bool) -> str:
     links: list[tuple[str, int]] = []
     for child in token.children or ():
         kind = child.type
-        if kind == "text":
+        if kind in ("text", "code_inline"):
             out.append(child.content)
-        elif kind == "code_inline":
-            out.append(f"`{child.content}`" if urls else child.content)
         elif kind in ("softbreak", "hardbreak"):
             out.append("\n" if urls else " ")
         elif kind == "image" and child.content:

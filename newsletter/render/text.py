@@ -1,14 +1,18 @@
 """Stage 4: the plain-text part, written from the article's Markdown tree, not scraped from HTML.
 
-Headings are underlined to their display width (CJK counts double); list items keep their
-markers and indent everything they contain under the marker; quotes prefix every line,
-blank ones too; links read ``label (URL)``, images ``[alt]``; tables become ``cell | cell``
-rows and code is indented four spaces.
+Paragraphs wrap at 72 columns, CJK characters counting two, between words or between CJK
+characters but never inside a URL or before closing punctuation. Headings are underlined to
+their display width; list items keep their markers and indent everything they contain under
+the marker; quotes prefix every line, blank ones too; links read ``label (URL)``, images
+``[alt]``; tables are aligned columns under a rule, or one ``label: value`` line per cell
+when they are too wide; code is indented four spaces and never wrapped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
 
 import lxml.html
 from markdown_it.token import Token
@@ -18,42 +22,114 @@ from newsletter.compose.markdown import inline_text
 from newsletter.compose.reading import display_width
 from newsletter.compose.sanitize import sanitize_html
 
-__all__ = ["body_text"]
+__all__ = ["WIDTH", "body_text", "wrap"]
 
 Lines = list[str]
+
+WIDTH = 72
+"""Columns of a plain-text line: what mail clients and terminals show without rewrapping."""
+_URL = re.compile(r"(?:https?://|mailto:)\S+")
+_CLOSING = set("，。、；：！？）」』》〉】〕…%％,.;:!?)]}'\"")
+"""Never at the start of a line: kept with what comes before."""
+_OPENING = set("（「『《〈【〔([{")
+"""Never at the end of a line: kept with what comes after."""
 
 
 def body_text(tokens: Sequence[Token]) -> str:
     """The article body as plain text, blocks separated by one blank line."""
-    return "\n".join(_join(_block(node) for node in SyntaxTreeNode(list(tokens)).children))
+    nodes = SyntaxTreeNode(list(tokens)).children
+    return "\n".join(_join(_block(node, WIDTH) for node in nodes))
 
 
-def _block(node: SyntaxTreeNode) -> Lines:
+def wrap(text: str, width: int = WIDTH) -> Lines:
+    """Greedy line filling by display width; a unit wider than the line stands alone."""
+    lines: Lines = []
+    line, used = "", 0
+    for unit, spaced in _units(text):
+        gap = 1 if spaced and line else 0
+        size = display_width(unit)
+        if line and used + gap + size > width:
+            lines.append(line)
+            line, used = unit, size
+        else:
+            line += " " * gap + unit
+            used += gap + size
+    return [*lines, line] if line else lines
+
+
+def _units(text: str) -> Iterator[tuple[str, bool]]:
+    """What a line may not break inside, and whether a space comes before it."""
+    for word in text.split():
+        if _URL.match(word):
+            yield word, True
+            continue
+        pieces: list[str] = []
+        for char in word:
+            wide = unicodedata.east_asian_width(char) in "WF"
+            previous = pieces[-1] if pieces else ""
+            if previous and (
+                char in _CLOSING or previous[-1] in _OPENING or not (wide or _wide(previous[-1]))
+            ):
+                pieces[-1] += char
+            else:
+                pieces.append(char)
+        yield from ((piece, index == 0) for index, piece in enumerate(pieces))
+
+
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in "WF"
+
+
+def _block(node: SyntaxTreeNode, width: int) -> Lines:
     kind = node.type
     if kind == "paragraph":
-        return _inline(node).split("\n")
+        return [line for part in _inline(node).split("\n") for line in wrap(part, width) or [""]]
     if kind == "heading":
         title = _inline(node)
         return [title, ("=" if node.tag == "h2" else "-") * display_width(title)]
     if kind in ("bullet_list", "ordered_list"):
-        return _list(node)
+        return _list(node, width)
     if kind == "blockquote":
-        return [
-            f"> {line}" if line else ">" for line in _join(_block(child) for child in node.children)
-        ]
+        quoted = _join(_block(child, width - 2) for child in node.children)
+        return [f"> {line}" if line else ">" for line in quoted]
     if kind in ("fence", "code_block"):
         return ["    " + line for line in node.content.rstrip("\n").split("\n")]
     if kind == "hr":
         return ["* * *"]
     if kind == "table":
-        return [" | ".join(_inline(cell) for cell in row.children) for row in _rows(node)]
+        return _table([[_inline(cell) for cell in row.children] for row in _rows(node)], width)
     if kind == "html_block":
         text = _html_text(node.content)
         return [text] if text else []
-    return _join(_block(child) for child in node.children)
+    return _join(_block(child, width) for child in node.children)
 
 
-def _list(node: SyntaxTreeNode) -> Lines:
+def _table(rows: list[list[str]], width: int) -> Lines:
+    """Aligned columns under a rule when they fit; else each row as ``header: cell`` lines."""
+    if not rows:
+        return []
+    columns = max(len(row) for row in rows)
+    cells = [row + [""] * (columns - len(row)) for row in rows]
+    widths = [max(display_width(row[i]) for row in cells) for i in range(columns)]
+    if sum(widths) + 2 * (columns - 1) <= width:
+        lines = ["  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                 for row in cells]  # fmt: skip
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return lines
+    header, *body = cells
+    records = [
+        [line for label, cell in zip(header, row, strict=True) if cell
+         for line in wrap(f"{label}: {cell}" if label else cell, width)]
+        for row in body
+    ]  # fmt: skip
+    return _join(records)
+
+
+def _pad(cell: str, width: int) -> str:
+    return cell + " " * (width - display_width(cell))
+
+
+def _list(node: SyntaxTreeNode, width: int) -> Lines:
     start = node.attrs.get("start")
     number = int(start) if start is not None else 1
     tight = all(p.hidden for item in node.children for p in item.children if p.type == "paragraph")
@@ -61,7 +137,8 @@ def _list(node: SyntaxTreeNode) -> Lines:
     for item in node.children:
         marker = "- " if node.type == "bullet_list" else f"{number}. "
         number += 1
-        body = _join((_block(child) for child in item.children), blank=not tight) or [""]
+        inner = width - len(marker)
+        body = _join((_block(child, inner) for child in item.children), blank=not tight) or [""]
         if lines and not tight:
             lines.append("")
         lines.append((marker + body[0]).rstrip())

@@ -157,7 +157,7 @@ def test_rich_markdown_renders_as_email_html(settings) -> None:
 def test_article_text_that_looks_like_jinja_appears_as_written(settings) -> None:
     issue = render(ARTICLES / "rich.md", settings)
     html, text = issue.personalize(FIELDS)
-    for part in (html, text):
+    for part in (html, " ".join(text.split())):  # the text part may wrap it over two lines
         assert "{{ recipient.unsubscribe_url }}" in part and "{% for x in y %}" in part
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from newsletter.compose import markdown
 from newsletter.compose.article import read_article
+from newsletter.compose.reading import display_width
 from newsletter.render import render_issue
 from newsletter.render.issue import RecipientFields
 from newsletter.render.text import body_text
@@ -55,7 +56,7 @@ def test_raw_html_links_keep_their_url() -> None:
 
 def test_tables_code_quotes_and_images() -> None:
     source = "| a | b |\n|---|---|\n| 1 | 2 |\n\n```\nx = 1\n```\n\n> quoted\n\n![A chart](https://example.com/c.png)"
-    assert text_of(source) == "a | b\n1 | 2\n\n    x = 1\n\n> quoted\n\n[A chart]"
+    assert text_of(source) == "a  b\n-  -\n1  2\n\n    x = 1\n\n> quoted\n\n[A chart]"
 
 
 def test_raw_html_contributes_its_text_only() -> None:
@@ -71,7 +72,7 @@ def test_the_whole_text_part_has_no_markup_and_carries_the_footer(settings) -> N
     assert "Unsubscribe: https://news.example.com/u/T" in text
     assert "View in browser: https://news.example.com/w" in text
     assert settings.postal_address in text
-    assert "link (https://example.com/a?x=1&y=2)" in text
+    assert "link\n(https://example.com/a?x=1&y=2)." in text  # wrapped before the URL, not in it
     assert "Click-jacked paragraph" in text and "document.cookie" not in text
 
 
@@ -83,6 +84,40 @@ def test_the_chinese_sample_reads_top_to_bottom(settings) -> None:
     assert (
         text.index("醫療數據安全的AI與區塊鏈應用")
         < text.index("對香港的啟示")
-        < text.index("取消訂閱:")
+        < text.index("取消訂閱：")
     )
-    assert "在網頁閱讀全文: https://blog.example.com/post/ai-blockchain-healthcare-2025" in text
+    assert "在網頁閱讀全文：https://blog.example.com/post/ai-blockchain-healthcare-2025" in text
+
+
+def test_paragraphs_wrap_at_72_columns_counting_chinese_characters_as_two(settings) -> None:
+    body = render_issue(read_article(SAMPLE_ARTICLE), settings).text.split("-- \n")[0]
+    lines = body.splitlines()
+    assert max(display_width(line) for line in lines if "https://" not in line) <= 72
+    assert max(len(line) for line in lines) > 30  # not one line per sentence either
+    assert not [line for line in lines if line and line[0] in "，。、；：！？）」』》,.;:!?)"]
+
+
+def test_a_url_is_never_broken_and_a_long_one_stands_on_its_own_line() -> None:
+    url = "https://example.com/" + "a" * 90
+    lines = text_of(f"See [the report]({url}) for the numbers.").splitlines()
+    assert f"({url})" in lines
+
+
+def test_a_table_too_wide_for_a_line_reads_as_one_label_per_cell() -> None:
+    note, source = "n" * 40, "s" * 40
+    table = f"| Name | Note | Source |\n|---|---|---|\n| Ada | {note} | {source} |\n| Bob | | x |"
+    assert text_of(table) == (f"Name: Ada\nNote: {note}\nSource: {source}\n\nName: Bob\nSource: x")
+
+
+def test_a_chinese_table_aligns_by_display_width() -> None:
+    source = "| 項目 | 數值 |\n|---|---|\n| 市場 | 50億 |\n| AI | 25% |"
+    assert text_of(source).splitlines() == ["項目  數值", "----  ----", "市場  50億", "AI    25%"]
+
+
+def test_inline_code_reads_as_its_text_without_backticks() -> None:
+    assert text_of("Set `secret_key` first.") == "Set secret_key first."
+
+
+def test_the_signature_separator_is_dash_dash_space(settings) -> None:
+    text = render_issue(read_article(SAMPLE_ARTICLE), settings).text
+    assert "\n\n-- \n" in text
