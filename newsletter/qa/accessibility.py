@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from lxml.html import HtmlElement
 
 from newsletter.qa.findings import Finding, Inspection
+from newsletter.render.colours import contrast, parse_colour
 
 __all__ = ["MIN_CONTRAST", "MIN_FONT_PX", "accessibility"]
 
@@ -57,6 +58,7 @@ def accessibility(i: Inspection) -> Iterator[Finding]:
                 'add role="presentation", or th cells for a data table',
             )
     yield from _contrast_and_size(i)
+    yield from _dark_contrast(i)
 
 
 def _contrast_and_size(i: Inspection) -> Iterator[Finding]:
@@ -75,11 +77,11 @@ def _contrast_and_size(i: Inspection) -> Iterator[Finding]:
                 "templates/email.mjml.j2",
                 f"use at least {MIN_FONT_PX}px",
             )
-        colour = _inherited(element, r"(?<![-\w])color:\s*(#[0-9a-f]{3,6})\b")
+        colour = parse_colour(_inherited(element, r"(?<![-\w])color:\s*([^;!]+)") or "")
         if not colour:
             continue
         background = _background(element)
-        ratio = _contrast(colour, background)
+        ratio = contrast(colour, background)
         if ratio < MIN_CONTRAST and (colour, background) not in seen:
             seen.add((colour, background))
             yield Finding(
@@ -111,22 +113,48 @@ def _hidden(element: HtmlElement) -> bool:
 def _background(element: HtmlElement) -> str:
     """The nearest background colour, from CSS or an old bgcolor attribute; white by default."""
     for e in (element, *element.iterancestors()):
-        if css := re.search(r"background(?:-color)?:\s*(#[0-9a-f]{3,6})\b", _style(e)):
-            return css.group(1)
-        if re.fullmatch(r"#[0-9a-fA-F]{3,6}", e.get("bgcolor") or ""):
-            return str(e.get("bgcolor")).lower()
+        css = re.search(r"background(?:-color)?:\s*([^;!]+)", _style(e))
+        if css and (colour := parse_colour(css.group(1))):
+            return colour
+        if colour := parse_colour(e.get("bgcolor") or ""):
+            return colour
     return "#ffffff"
 
 
-def _luminance(colour: str) -> float:
-    hex_digits = colour.lstrip("#")
-    if len(hex_digits) == 3:
-        hex_digits = "".join(c * 2 for c in hex_digits)
-    channels = [int(hex_digits[k : k + 2], 16) / 255 for k in (0, 2, 4)]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+_DARK_BLOCK = re.compile(
+    r"@media[^{]*prefers-color-scheme:\s*dark[^{]*\{((?:[^{}]*\{[^{}]*\})*)[^{}]*\}"
+)
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 
 
-def _contrast(foreground: str, background: str) -> float:
-    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
+def _dark_contrast(i: Inspection) -> Iterator[Finding]:
+    """The email's own dark rules: every text colour they set against the dark page and card."""
+    styles = " ".join(s.text or "" for s in i.tree.iter("style"))
+    backgrounds: set[str] = set()
+    colours: dict[str, str] = {}
+    for block in _DARK_BLOCK.findall(styles):
+        for selectors, body in _RULE.findall(block):
+            declared = dict(_declarations(body))
+            surface = any(name in selectors for name in ("body", ".page", ".card"))
+            if surface and (background := parse_colour(declared.get("background-color", ""))):
+                backgrounds.add(background)
+            if colour := parse_colour(declared.get("color", "")):
+                colours.setdefault(colour, selectors.strip())
+    for colour, selectors in colours.items():
+        for background in sorted(backgrounds):
+            ratio = contrast(colour, background)
+            if ratio < MIN_CONTRAST:
+                yield Finding(
+                    "error",
+                    "contrast-dark",
+                    f"in dark mode, {selectors} text {colour} on {background} has contrast "
+                    f"{ratio:.1f}:1, under {MIN_CONTRAST}:1 (WCAG AA)",
+                    "templates/email.mjml.j2 (prefers-color-scheme: dark)",
+                    "lighten the text colour of that dark rule",
+                )
+
+
+def _declarations(body: str) -> Iterator[tuple[str, str]]:
+    for declaration in body.split(";"):
+        name, _, value = declaration.partition(":")
+        yield name.strip().lower(), value.replace("!important", "").strip()

@@ -20,6 +20,7 @@ from newsletter.compose.reading import reading_minutes
 from newsletter.compose.sanitize import MAX_DEPTH, too_deep
 from newsletter.config import Settings
 from newsletter.errors import ArticleError, TemplateError
+from newsletter.render.colours import DARK_CARD, dark_safe
 from newsletter.render.inline import inline_css
 from newsletter.render.issue import RenderedIssue
 from newsletter.render.jinja import render_template
@@ -31,6 +32,8 @@ __all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "Prepared", "prepare", "render_issu
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
+PREHEADER_SPACER = Markup("&zwnj;&nbsp;" * 90)
+"""After the preheader: inbox previews show blank space, not the masthead's first words."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ class Prepared:
             "logo_url": settings.logo_url,
             "logo_alt": settings.logo_alt,
             "accent_color": settings.accent_color,
+            "accent_color_dark": dark_safe(settings.accent_color),
+            "dark_card": DARK_CARD,
+            "preheader_spacer": PREHEADER_SPACER,
             "postal_address": settings.postal_address,
         }
 

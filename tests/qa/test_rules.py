@@ -61,6 +61,15 @@ def test_the_sample_issue_passes_every_rule_but_the_shipped_identity(settings) -
             "table-role",
         ),
         (lambda h: h.replace("color:#57606a", "color:#c8ccd0"), "contrast"),
+        (lambda h: h.replace("</body>", '<p style="color:red">on white</p></body>'), "contrast"),
+        (
+            lambda h: h.replace("</body>", '<p style="color: rgb(160, 160, 160)">grey</p></body>'),
+            "contrast",
+        ),
+        (
+            lambda h: h.replace("color: #9da7b3 !important", "color: #30363d !important"),
+            "contrast-dark",
+        ),
         (lambda h: h.replace("font-size:14px", "font-size:11px", 1), "font-size"),
         (
             lambda h: h.replace("</body>", '<img src="http://example.com/x.png"></body>'),
