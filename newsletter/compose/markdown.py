@@ -26,6 +26,7 @@ _RAW_BR = re.compile(r"^<br\s*/?>$", re.I)
 _IMG = re.compile(r"<img\b([^>]*?)>")
 _WIDTH = re.compile(r'\swidth="(\d+)"')
 _STYLE = re.compile(r'\sstyle="[^"]*"')
+_DEAD_LINK = re.compile(r"<a(?![^>]*\shref=)[^>]*>(.*?)</a>", re.S)
 _H1 = re.compile(r"<(/?)h1\b")
 
 
@@ -68,22 +69,31 @@ def raw_html(tokens: Sequence[Token]) -> Iterator[tuple[int, str]]:
 def body_html(tokens: Sequence[Token]) -> str:
     """Render tokens to HTML, then keep only what is safe and meaningful in an email."""
     html = sanitize_html(_parser().renderer.render(list(tokens), _parser().options, {}))
-    return _fit_images(_H1.sub(r"<\1h2", html))
+    return _fit_images(_unwrap_dead_links(_H1.sub(r"<\1h2", html)))
+
+
+def _unwrap_dead_links(html: str) -> str:
+    """A link the sanitizer took the address from (javascript:, data:) reads as its text,
+    not as blue underlined words going nowhere."""
+    return _DEAD_LINK.sub(r"\1", html)
 
 
 def _fit_images(html: str) -> str:
     """Full width up to the image's own width: shrinks on a phone, never grows past its pixels.
 
-    The width attribute stays for Outlook, which ignores CSS sizes.
+    The width attribute stays for Outlook, which ignores CSS sizes. An image without one keeps
+    its natural size up to the column (an icon stays an icon; check warns about Outlook). Every
+    image gets an alt, empty when the article gave none (check warns to write one).
     """
 
     def fit(match: re.Match[str]) -> str:
         attributes = _STYLE.sub("", match.group(1)).rstrip("/ ")
+        if " alt=" not in f" {attributes}":
+            attributes += ' alt=""'
         width = _WIDTH.search(attributes)
         if width is None:
-            attributes += f' width="{CONTENT_WIDTH}"'
-        limit = width.group(1) if width else CONTENT_WIDTH
-        return f'<img{attributes} style="display:block;width:100%;max-width:{limit}px;height:auto;border:0">'
+            return f'<img{attributes} style="display:block;max-width:100%;height:auto;border:0">'
+        return f'<img{attributes} style="display:block;width:100%;max-width:{width.group(1)}px;height:auto;border:0">'
 
     return _IMG.sub(fit, html)
 

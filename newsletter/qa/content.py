@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from newsletter.compose import markdown
 from newsletter.qa.findings import Finding, Inspection
 
 __all__ = ["IMAGE_MAX_BYTES", "VAGUE_LINK_TEXT", "images", "links"]
@@ -30,10 +32,16 @@ VAGUE_LINK_TEXT = {
 }
 
 
+_RAW_IMG = re.compile(r"<img\b[^>]*>", re.I)
+_RAW_ALT = re.compile(r"\salt\s*=", re.I)
+_RAW_SRC = re.compile(r"""\ssrc\s*=\s*["']([^"']*)["']""", re.I)
+
+
 def images(i: Inspection) -> Iterator[Finding]:
+    unlabelled = _written_without_alt(i)
     for img in i.tree.iter("img"):
         src = str(img.get("src", ""))
-        if img.get("alt") is None:
+        if img.get("alt") is None or src in unlabelled:
             yield Finding(
                 "warning",
                 "image-alt",
@@ -68,6 +76,18 @@ def images(i: Inspection) -> Iterator[Finding]:
         yield from _local_image(i.article.path.parent, src)
 
 
+def _written_without_alt(i: Inspection) -> set[str]:
+    """Images the article's raw HTML gave no alt: the email carries alt="" for them, but the
+    editor should still write one."""
+    pieces = (html for _, html in markdown.raw_html(markdown.parse(i.article.body)))
+    return {
+        source.group(1)
+        for piece in pieces
+        for tag in _RAW_IMG.findall(piece)
+        if not _RAW_ALT.search(tag) and (source := _RAW_SRC.search(tag))
+    }
+
+
 def _local_image(base: Path, src: str) -> Iterator[Finding]:
     """A picture still on the editor's disk: too heavy for a phone on mobile data, or missing."""
     if not src or urlsplit(src).scheme or src.startswith("//"):
@@ -94,13 +114,15 @@ def _local_image(base: Path, src: str) -> Iterator[Finding]:
 def links(i: Inspection) -> Iterator[Finding]:
     for link in i.tree.iter("a"):
         href = link.get("href")
-        if href is None:
-            continue
         text = " ".join(link.text_content().split())
         label = f'link "{text[:40]}"'
-        if href.strip() in ("", "#"):
+        if href is None or href.strip() in ("", "#"):
             yield Finding(
-                "error", "link-empty", f"{label} goes nowhere", href, "give the link its address"
+                "error",
+                "link-empty",
+                f"{label} goes nowhere",
+                href or "",
+                "give the link its address",
             )
         elif href.lower().startswith("javascript:"):
             yield Finding(

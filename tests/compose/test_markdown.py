@@ -39,3 +39,24 @@ def test_every_image_shrinks_on_a_phone_and_never_grows_past_the_layout() -> Non
 
 def test_a_raw_h1_in_the_article_becomes_an_h2() -> None:
     assert markdown.body_html(markdown.parse("<h1>Raw heading</h1>")) == "<h2>Raw heading</h2>"
+
+
+def _html(source: str) -> str:
+    return markdown.body_html(markdown.parse(source))
+
+
+def test_a_raw_image_without_a_width_keeps_its_natural_size_up_to_the_column() -> None:
+    html = _html('<img src="https://example.com/icon.png" alt="Icon">')
+    assert "max-width:100%" in html
+    assert "width:100%" not in html.replace("max-width:100%", "")
+    assert 'width="' not in html
+
+
+def test_every_image_carries_alt_even_when_the_article_gave_none() -> None:
+    html = _html('<img src="https://example.com/x.png" width="100">')
+    assert 'alt=""' in html
+
+
+def test_a_link_made_unsafe_reads_as_its_text_not_as_a_link_going_nowhere() -> None:
+    html = _html('Please <a href="javascript:steal()">click here</a> now.')
+    assert "<a" not in html and "click here" in html

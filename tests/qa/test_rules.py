@@ -87,6 +87,10 @@ def test_the_sample_issue_passes_every_rule_but_the_shipped_identity(settings) -
         ),
         (lambda h: h.replace("</body>", '<a href="#">menu</a></body>'), "link-empty"),
         (
+            lambda h: h.replace("</body>", "<a>a template link without href</a></body>"),
+            "link-empty",
+        ),
+        (
             lambda h: h.replace("</body>", '<a href="javascript:go()">go</a></body>'),
             "link-javascript",
         ),
