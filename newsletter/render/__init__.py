@@ -70,6 +70,7 @@ class Prepared:
             "preheader": article.preheader,
             "article": article.meta,
             "meta_line": " · ".join(item for item in meta if item),
+            "meta_items": [item for item in meta if item],
             "greeting": locale.greeting.format(first_name=recipient["first_name"]),
             "why_you_get_this": locale.why_you_get_this.format(newsletter=settings.newsletter_name),
             "recipient": recipient,

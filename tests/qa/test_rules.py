@@ -125,7 +125,8 @@ def test_a_missing_unsubscribe_link_or_address_is_an_error(settings) -> None:
         altered(base, html=base.sample.html.replace(url, "https://example.com/"))
     )
     assert "unsubscribe-text" in codes(altered(base, text=base.sample.text.replace(url, "")))
-    assert "postal-html" in codes(altered(base, html=base.sample.html.replace(address, "")))
+    first_part = address.split(", ")[0]  # the footer prints the address in unbreakable parts
+    assert "postal-html" in codes(altered(base, html=base.sample.html.replace(first_part, "")))
     assert "postal-text" in codes(altered(base, text=base.sample.text.replace(address, "")))
     headless = base.sample.data.replace(
         b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n", b""

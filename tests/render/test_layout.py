@@ -1,0 +1,50 @@
+"""The email laid out in real Chromium at phone and desktop widths: nothing scrolls sideways,
+and phrases that must stay whole (each meta item, each part of the address) do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from newsletter.compose.article import read_article
+from newsletter.render import render_issue
+from newsletter.render.issue import RecipientFields
+from tests.conftest import FIXTURES, SAMPLE_ARTICLE
+
+FIELDS = RecipientFields("Ada", "https://news.example.com/u/T", "https://news.example.com/w")
+WHOLE = """() => [...document.querySelectorAll('span[style*="nowrap"]')]
+    .map((span) => [span.textContent, span.getClientRects().length])"""
+
+
+def _page(browser: Any, settings: Any, article: Any, width: int) -> Any:
+    html, _ = render_issue(read_article(article), settings).personalize(FIELDS)
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.set_content(html)
+    return page
+
+
+@pytest.mark.parametrize("width", [320, 375, 600])
+@pytest.mark.parametrize(
+    "article", [SAMPLE_ARTICLE, FIXTURES / "articles" / "rich.md"], ids=lambda p: p.stem
+)
+def test_nothing_scrolls_sideways(browser: Any, settings: Any, article: Any, width: int) -> None:
+    page = _page(browser, settings, article, width)
+    try:
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_meta_items_and_address_parts_never_break_inside(
+    browser: Any, settings: Any, width: int
+) -> None:
+    page = _page(browser, settings, SAMPLE_ARTICLE, width)
+    try:
+        whole = page.evaluate(WHOLE)
+    finally:
+        page.close()
+    texts = [text for text, _ in whole]
+    assert "讀畢需時 4 分鐘" in texts and "Hong Kong" in texts
+    assert [text for text, lines in whole if lines != 1] == []
