@@ -167,6 +167,13 @@ def new(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing output file.")
     ] = False,
+    keep_punctuation: Annotated[
+        bool,
+        typer.Option(
+            "--keep-punctuation",
+            help="Keep half-width ,:;!?() in Chinese text as pasted (by default made full-width).",
+        ),
+    ] = False,
 ) -> None:
     """Start an article: convert a blog paste with --from, or write an empty one to fill in."""
     from newsletter.atomic import write_file
@@ -189,7 +196,13 @@ def new(
         except UnicodeDecodeError:
             raise NewsletterError("not UTF-8 text; save the paste as UTF-8", path=source) from None
         try:
-            converted = convert_paste(pasted, source_name=source.name, lang=lang, date=issue_date)
+            converted = convert_paste(
+                pasted,
+                source_name=source.name,
+                lang=lang,
+                date=issue_date,
+                keep_punctuation=keep_punctuation,
+            )
         except ValueError as exc:
             raise NewsletterError(str(exc), path=source) from None
         target = output or Path("articles") / f"{source.stem}.md"
@@ -204,6 +217,11 @@ def new(
             console.print(f"Heading   {escape(heading)}")
         for line in converted.dropped:
             console.print(f"Dropped   {escape(line)}")
+        if converted.punctuation:
+            console.print(
+                f"Punctuation  {counted(converted.punctuation, 'half-width mark')} in Chinese "
+                "text made full-width (，：（）); --keep-punctuation keeps them"
+            )
     if target.exists() and not force:
         raise NewsletterError(
             "already exists; choose another --output or pass --force", path=target

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from newsletter.compose.article import derive_preheader, slugify
+from newsletter.compose.punctuation import full_width
 from newsletter.compose.reading import count_text, display_width
 
 __all__ = ["Converted", "convert_paste"]
@@ -53,6 +54,8 @@ class Converted:
     dropped: tuple[str, ...]
     date_note: str = ""
     """How the date was chosen when the text did not give it whole, for the editor to check."""
+    punctuation: int = 0
+    """Half-width marks in Chinese text made full-width."""
 
 
 def convert_paste(
@@ -62,17 +65,22 @@ def convert_paste(
     lang: str | None = None,
     date: dt.date | None = None,
     today: dt.date | None = None,
+    keep_punctuation: bool = False,
 ) -> Converted:
     """Convert the pasted text; the file name, else the nearest year, completes a date without one."""
     lines = [line.replace("\u00a0", " ").strip() for line in text.replace("\r\n", "\n").split("\n")]
     lines, dropped = _drop_furniture(lines)
+    lang = lang or _detect_lang("\n".join(line for line in lines if line))
+    changed = 0
+    if lang.startswith("zh") and not keep_punctuation:
+        converted = [full_width(line) for line in lines]
+        lines, changed = [line for line, _ in converted], sum(n for _, n in converted)
     content = [line for line in lines if line]
     if not content:
         raise ValueError("the pasted text is empty")
     title, rest = content[0], content[1:]
     today = today or dt.date.today()
     author, found, reading, rest = _meta_lines(rest, source_name, today)
-    lang = lang or _detect_lang("\n".join(content))
     date, date_note = _choose_date(date, found, source_name, today)
     body, headings = _body(rest)
     front = {
@@ -92,7 +100,9 @@ def convert_paste(
     if reading:
         yaml_text += f"# The blog said {reading!r}; newsletter computes the reading time itself.\n"
     markdown = f"---\n{yaml_text}---\n\n{body}\n"
-    return Converted(markdown, title, lang, date, tuple(headings), tuple(dropped), date_note)
+    return Converted(
+        markdown, title, lang, date, tuple(headings), tuple(dropped), date_note, changed
+    )
 
 
 def _choose_date(

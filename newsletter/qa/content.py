@@ -8,9 +8,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from newsletter.compose import markdown
+from newsletter.compose.punctuation import mixed_marks
 from newsletter.qa.findings import Finding, Inspection
 
-__all__ = ["IMAGE_MAX_BYTES", "VAGUE_LINK_TEXT", "images", "links"]
+__all__ = ["IMAGE_MAX_BYTES", "VAGUE_LINK_TEXT", "images", "links", "punctuation"]
 
 IMAGE_MAX_BYTES = 2**20
 """A local picture over 1 MiB costs a phone reader seconds on mobile data."""
@@ -152,3 +153,27 @@ def links(i: Inspection) -> Iterator[Finding]:
                 href,
                 "use words that name the destination",
             )
+
+
+def punctuation(i: Inspection) -> Iterator[Finding]:
+    """Chinese text with half-width ,:() in it reads as mixed: the footer and preheader are full-width."""
+    if not i.article.lang.startswith("zh"):
+        return
+    tokens = markdown.parse(i.article.body)
+    words = [
+        child.content
+        for token in tokens
+        if token.type == "inline"
+        for child in token.children or ()
+        if child.type == "text"  # not code, not URLs in links
+    ]
+    marks = mixed_marks("\n".join([i.article.meta.title, *words]))
+    if marks:
+        yield Finding(
+            "warning",
+            "mixed-punctuation",
+            f"{len(marks)} half-width marks in Chinese text, such as “{marks[0].strip()}”",
+            str(i.article.path),
+            "use full-width ，：；！？（） between Chinese characters; `newsletter new --from` "
+            "converts a blog paste",
+        )

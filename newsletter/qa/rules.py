@@ -12,7 +12,7 @@ from __future__ import annotations
 from newsletter.qa.accessibility import accessibility
 from newsletter.qa.compatibility import client_support
 from newsletter.qa.compliance import compliance, sending_identity
-from newsletter.qa.content import images, links
+from newsletter.qa.content import images, links, punctuation
 from newsletter.qa.findings import Finding, Inspection, Rule
 from newsletter.qa.size import preview, size
 
@@ -30,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     preview,
     images,
     links,
+    punctuation,
     compliance,
     sending_identity,
     accessibility,

@@ -99,10 +99,8 @@ def test_a_front_matter_mistake_is_one_line_and_writes_nothing(project: Path, sa
 def test_an_unknown_template_variable_names_the_template_line(project: Path, sample: Path) -> None:
     template = project / "templates" / "email.mjml.j2"
     lines = template.read_text("utf-8").splitlines(keepends=True)
-    line = next(i for i, text in enumerate(lines, 1) if "{{ meta_line }}" in text)
-    lines[line - 1] = lines[line - 1].replace(
-        "{{ meta_line }}", "{{ meta_line }} {{ sponsor_name }}"
-    )
+    line = next(i for i, text in enumerate(lines, 1) if "{{ greeting }}" in text)
+    lines[line - 1] = lines[line - 1].replace("{{ greeting }}", "{{ greeting }} {{ sponsor_name }}")
     template.write_text("".join(lines), encoding="utf-8")
     result = run_cli("build", str(sample), cwd=project)
     assert_one_line_error(result, f"templates/email.mjml.j2:{line}:", "'sponsor_name' is undefined")

@@ -16,7 +16,7 @@ from tests.conftest import SAMPLE_ARTICLE
 
 def test_the_sample_article_reads_with_its_front_matter() -> None:
     article = read_article(SAMPLE_ARTICLE)
-    assert article.meta.title == "叁壹智能新聞:人工智能與區塊鏈在醫療與科研的融合應用"
+    assert article.meta.title == "叁壹智能新聞：人工智能與區塊鏈在醫療與科研的融合應用"
     assert article.meta.author == "Dennis Lau @ Trilogies"
     assert article.meta.date == dt.date(2025, 9, 4)
     assert article.lang == "zh-Hant"

@@ -9,6 +9,7 @@ import pytest
 from newsletter.compose import markdown
 from newsletter.compose.article import parse_article
 from newsletter.compose.blogpaste import convert_paste
+from newsletter.compose.punctuation import full_width
 from tests.conftest import FIXTURES
 
 PASTES = FIXTURES / "blogpaste"
@@ -26,7 +27,7 @@ def test_the_seed_article_converts_to_the_reviewed_markdown() -> None:
 
 def test_title_author_and_date_lines_become_front_matter() -> None:
     article = parse_article(convert_seed().markdown, SEED.with_suffix(".md"))
-    assert article.meta.title == "叁壹智能新聞:人工智能與區塊鏈在醫療與科研的融合應用"
+    assert article.meta.title == "叁壹智能新聞：人工智能與區塊鏈在醫療與科研的融合應用"
     assert article.meta.author == "Dennis Lau @ Trilogies"
     assert article.meta.date == dt.date(2025, 9, 4)  # the year comes from the file name
     assert article.lang == "zh-Hant"
@@ -55,9 +56,9 @@ def test_short_chinese_lines_without_closing_punctuation_become_headings() -> No
 def test_the_source_note_stays_a_note_and_page_furniture_is_dropped() -> None:
     converted = convert_seed()
     assert converted.markdown.rstrip().endswith(
-        "::: note\n(本文約1100字,參考以下來源:Forbes、Healthcare IT News、Nature Medicine、"
+        "::: note\n（本文約1100字，參考以下來源：Forbes、Healthcare IT News、Nature Medicine、"
         "World Economic Forum、Science、IEEE Transactions、MIT Technology Review、UNESCO、"
-        "The Lancet等。)\n:::"
+        "The Lancet等。）\n:::"
     )
     assert converted.dropped == ("留言",)
     assert "留言" not in converted.markdown
@@ -116,3 +117,20 @@ def test_a_year_from_the_file_name_is_named_as_the_source() -> None:
 def test_a_full_date_needs_no_note() -> None:
     paste = "Title\n- Ada\n- Sep 4, 2025\n\nText.\n"
     assert convert_paste(paste, source_name="paste.txt").date_note == ""
+
+
+def test_half_width_marks_in_chinese_text_become_full_width_and_are_counted() -> None:
+    converted = convert_seed()
+    assert converted.punctuation == 95
+    assert "2025年，人工智能（AI）與區塊鏈" in converted.markdown
+
+
+def test_latin_text_numbers_and_urls_keep_their_marks() -> None:
+    text, changed = full_width("see (RFC 8058), then 3.5, 4: https://example.com/a?x=1,2 中文")
+    assert changed == 0 and text.startswith("see (RFC 8058), then 3.5, 4: https://")
+
+
+def test_the_editor_can_keep_the_punctuation_as_pasted() -> None:
+    paste = "標題\n- 陳編輯\n\n人工智能(AI)與區塊鏈,很好。\n"
+    kept = convert_paste(paste, source_name="x.txt", keep_punctuation=True)
+    assert kept.punctuation == 0 and "人工智能(AI)與區塊鏈,很好" in kept.markdown
