@@ -148,7 +148,7 @@ class MessageBuilder:
             self._head
             + f"To: {format_address(recipient.name, recipient.email, 'To')}{CRLF}"
             + f"Message-ID: {envelope.message_id}{CRLF}"
-            + f"List-Unsubscribe: <{envelope.unsubscribe_url}>,{CRLF} <{envelope.unsubscribe_mailto}>{CRLF}"
+            + _list_unsubscribe(envelope.unsubscribe_url, envelope.unsubscribe_mailto)
             + self._mime_head
             + f"{CRLF}--{boundary}{CRLF}"
             + _part("text/plain", self._text_cte, text)
@@ -165,12 +165,35 @@ class MessageBuilder:
             f"From: {format_address(settings.sender_name, settings.from_email, 'From')}",
             f"Subject: {encode_header(subject_prefix + issue.subject, 'Subject')}",
             f"Date: {format_datetime(date.astimezone(dt.UTC))}",
-            f"List-Id: {encode_header(settings.newsletter_name, 'List-Id')} <{settings.list_label}>",
+            _folded(
+                "List-Id:",
+                encode_header(settings.newsletter_name, "List-Id"),
+                f"<{settings.list_label}>",
+            ),
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
         ]
         if settings.reply_to:
             headers.insert(1, f"Reply-To: {format_address(None, settings.reply_to, 'Reply-To')}")
         return CRLF.join(headers) + CRLF
+
+
+LINE = 78
+"""RFC 5322's recommended limit for a header line, folded where whitespace allows."""
+
+
+def _folded(*pieces: str) -> str:
+    """Pieces joined by a space, or by a fold where the line would pass 78 octets."""
+    out = pieces[0]
+    for piece in pieces[1:]:
+        last = out.rsplit(CRLF, 1)[-1]
+        first = piece.split(CRLF, 1)[0]
+        out += (" " if len(last) + 1 + len(first) <= LINE else CRLF + " ") + piece
+    return out
+
+
+def _list_unsubscribe(url: str, mailto: str) -> str:
+    """Per recipient, so built by hand: each target on its own line when the line is long."""
+    return _folded("List-Unsubscribe:", f"<{url}>,", f"<{mailto}>") + CRLF
 
 
 def format_address(name: str | None, email: str, header: str) -> str:

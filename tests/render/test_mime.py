@@ -158,3 +158,17 @@ def test_absurd_names_and_subject_words_still_fit_998_octet_lines(settings) -> N
     data = builder.build(Recipient(key="6", email="long@example.com", name="N" * 1200))
     assert max(len(line) for line in data.split(b"\r\n")) < 998
     assert parse(data)["To"].addresses[0].display_name == "N" * 200
+
+
+def test_header_lines_stay_under_78_octets_wherever_folding_allows(builder: MessageBuilder) -> None:
+    data = builder.message(builder.envelope(CHAN)).data
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    too_long = [
+        line for line in head.split("\r\n")
+        if len(line) > 78 and " " in line.strip()  # a single token cannot be folded
+    ]  # fmt: skip
+    assert too_long == []
+    message = parse(data)
+    assert message["List-Id"].endswith("<newsletter.example.com>")
+    unfolded = " ".join(str(message["List-Unsubscribe"]).split())
+    assert re.fullmatch(r"<https://[^>]+>, <mailto:[^>]+>", unfolded)
