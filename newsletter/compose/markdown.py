@@ -26,6 +26,8 @@ _RAW_BR = re.compile(r"^<br\s*/?>$", re.I)
 _IMG = re.compile(r"<img\b([^>]*?)>")
 _WIDTH = re.compile(r'\swidth="(\d+)"')
 _STYLE = re.compile(r'\sstyle="[^"]*"')
+_NUMBER_UNIT = re.compile(r"(?<=\d) (?=[%％‰])")
+"""The space in "0.6 %": no-break, so a number never ends one line and its unit starts the next."""
 _DEAD_LINK = re.compile(r"<a(?![^>]*\shref=)[^>]*>(.*?)</a>", re.S)
 _H1 = re.compile(r"<(/?)h1\b")
 
@@ -69,7 +71,8 @@ def raw_html(tokens: Sequence[Token]) -> Iterator[tuple[int, str]]:
 def body_html(tokens: Sequence[Token]) -> str:
     """Render tokens to HTML, then keep only what is safe and meaningful in an email."""
     html = sanitize_html(_parser().renderer.render(list(tokens), _parser().options, {}))
-    return _fit_images(_unwrap_dead_links(_H1.sub(r"<\1h2", html)))
+    html = _NUMBER_UNIT.sub("\u00a0", _H1.sub(r"<\1h2", html))
+    return _fit_images(_unwrap_dead_links(html))
 
 
 def _unwrap_dead_links(html: str) -> str:

@@ -60,3 +60,8 @@ def test_every_image_carries_alt_even_when_the_article_gave_none() -> None:
 def test_a_link_made_unsafe_reads_as_its_text_not_as_a_link_going_nowhere() -> None:
     html = _html('Please <a href="javascript:steal()">click here</a> now.')
     assert "<a" not in html and "click here" in html
+
+
+def test_a_number_and_its_percent_sign_stay_on_one_line() -> None:
+    assert "0.6\u00a0%" in _html("Error rate fell to 0.6 % this week.")
+    assert "25\u00a0％" in _html("增長 25 ％。")
