@@ -26,6 +26,8 @@ _RAW_BR = re.compile(r"^<br\s*/?>$", re.I)
 _IMG = re.compile(r"<img\b([^>]*?)>")
 _WIDTH = re.compile(r'\swidth="(\d+)"')
 _STYLE = re.compile(r'\sstyle="[^"]*"')
+_TABLE_OPEN = re.compile(r"<table(?=[\s>])")
+_PRE_OPEN = re.compile(r"<pre(?=[\s>])")
 _NUMBER_UNIT = re.compile(r"(?<=\d) (?=[%％‰])")
 """The space in "0.6 %": no-break, so a number never ends one line and its unit starts the next."""
 _DEAD_LINK = re.compile(r"<a(?![^>]*\shref=)[^>]*>(.*?)</a>", re.S)
@@ -72,7 +74,16 @@ def body_html(tokens: Sequence[Token]) -> str:
     """Render tokens to HTML, then keep only what is safe and meaningful in an email."""
     html = sanitize_html(_parser().renderer.render(list(tokens), _parser().options, {}))
     html = _NUMBER_UNIT.sub("\u00a0", _H1.sub(r"<\1h2", html))
-    return _fit_images(_unwrap_dead_links(html))
+    return _scrolling_tables(_fit_images(_unwrap_dead_links(html)))
+
+
+def _scrolling_tables(html: str) -> str:
+    """A table wider than a phone scrolls inside its own box, so its cells keep words and
+    numbers whole and the email never scrolls sideways (width 0, at least 100%: the box
+    takes the column's width, not the table's). Scrolling boxes take the keyboard focus."""
+    html = _TABLE_OPEN.sub('<div class="scroll" tabindex="0" style="overflow-x:auto"><table', html)
+    html = _PRE_OPEN.sub('<pre tabindex="0"', html)  # keyboards can scroll code too
+    return html.replace("</table>", "</table></div>")
 
 
 def _unwrap_dead_links(html: str) -> str:

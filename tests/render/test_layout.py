@@ -26,7 +26,9 @@ def _page(browser: Any, settings: Any, article: Any, width: int) -> Any:
 
 @pytest.mark.parametrize("width", [320, 375, 600])
 @pytest.mark.parametrize(
-    "article", [SAMPLE_ARTICLE, FIXTURES / "articles" / "rich.md"], ids=lambda p: p.stem
+    "article",
+    [SAMPLE_ARTICLE, FIXTURES / "articles" / "rich.md", FIXTURES / "articles" / "features.md"],
+    ids=lambda p: p.stem,
 )
 def test_nothing_scrolls_sideways(browser: Any, settings: Any, article: Any, width: int) -> None:
     page = _page(browser, settings, article, width)
