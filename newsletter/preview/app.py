@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from newsletter.delivery.testsend import send_test
 from newsletter.errors import NewsletterError
 from newsletter.preview.darkmode import forced_dark, own_dark
+from newsletter.preview.inbox import snippet
 from newsletter.preview.session import PreviewSession, Snapshot
 from newsletter.preview.watch import watch
 from newsletter.qa.size import CLIP_LIMIT
@@ -169,6 +170,7 @@ def _context(snapshot: Snapshot, token: str) -> dict[str, object]:
             "report": checked.report,
             "sample": checked.sample,
             "sender": settings.sender_name,
+            "snippet": snippet(checked.sample.html),
             "headers": [(name, str(value)) for name, value in headers.items()],
             "provider": settings.provider or "dry run (no provider configured)",
         }

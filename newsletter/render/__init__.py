@@ -32,7 +32,7 @@ __all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "Prepared", "prepare", "render_issu
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
-PREHEADER_SPACER = Markup("&zwnj;&nbsp;" * 90)
+PREHEADER_SPACER = Markup("&zwnj;&nbsp;" * 140)
 """After the preheader: inbox previews show blank space, not the masthead's first words."""
 
 
