@@ -78,7 +78,7 @@ def test_an_article_nested_deeper_than_an_email_survives_does_not_render(listed:
 
 def test_a_scheduled_issue_that_fails_qa_at_its_time_is_paused_not_sent(listed: Path) -> None:
     """The gate runs again when the time comes: here the postal address setting changed."""
-    at = soon(3)
+    at = soon(8)  # the send that schedules it must finish first, even on a loaded machine
     article = str(SAMPLE_ARTICLE)
     with fake_smtp.running() as server:
         env = smtp_env(server.port)
@@ -122,7 +122,7 @@ def test_a_spam_score_over_five_stops_the_send_before_the_first_message(listed: 
 def test_a_force_covers_the_errors_it_was_given_for_and_no_new_ones(
     listed: Path, clipped: Path
 ) -> None:
-    at = soon(3)
+    at = soon(8)  # the send that schedules it must finish first, even on a loaded machine
     with fake_smtp.running() as server:
         env = smtp_env(server.port)
         scheduled = run_cli(

@@ -50,7 +50,7 @@ def test_a_bad_time_says_what_to_write(value: str, zone: str | None, words: str)
 
 
 def test_a_scheduled_campaign_claims_nobody_before_its_time(listed: Path) -> None:
-    at = soon(4)
+    at = soon(15)  # two CLI runs must fit before it, even on a loaded machine
     with fake_smtp.running() as server:
         env = smtp_env(server.port)
         scheduled = run_cli("send", ARTICLE, "--at", at, "--yes", cwd=listed, env=env)
@@ -76,7 +76,7 @@ def test_a_scheduled_campaign_claims_nobody_before_its_time(listed: Path) -> Non
 
 
 def test_a_cancelled_schedule_sends_nothing_and_frees_the_readers(listed: Path) -> None:
-    at = soon(3)
+    at = soon(8)  # the send that schedules it must finish first, even on a loaded machine
     with fake_smtp.running() as server:
         env = smtp_env(server.port)
         assert run_cli("send", ARTICLE, "--at", at, "--yes", cwd=listed, env=env).returncode == 0
