@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from newsletter.delivery.testsend import send_test
 from newsletter.errors import NewsletterError
+from newsletter.preview.blocked import images_off, links
 from newsletter.preview.darkmode import forced_dark, own_dark
 from newsletter.preview.inbox import snippet
 from newsletter.preview.session import PreviewSession, Snapshot
@@ -64,6 +65,8 @@ def create_app(session: PreviewSession, *, hosts: list[str] | None = None) -> St
         checked = session.snapshot.checked
         scheme = SCHEMES.get(request.query_params.get("scheme", "light"), SCHEMES["light"])
         body = scheme(checked.sample.html) if checked else "<p>Nothing rendered yet.</p>"
+        if request.query_params.get("images") == "off":
+            body = images_off(body)
         return HTMLResponse(
             body,
             headers={
@@ -71,6 +74,16 @@ def create_app(session: PreviewSession, *, hosts: list[str] | None = None) -> St
                 "X-Frame-Options": "SAMEORIGIN",
                 "Cache-Control": "no-store",
             },
+        )
+
+    async def download(request: Request) -> Response:
+        checked = session.snapshot.checked
+        if checked is None:
+            return Response("nothing rendered yet", status_code=409)
+        return Response(
+            checked.sample.html,
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{checked.issue.slug}.html"'},
         )
 
     async def events(request: Request) -> StreamingResponse:
@@ -104,6 +117,7 @@ def create_app(session: PreviewSession, *, hosts: list[str] | None = None) -> St
             Route("/", page),
             Route("/report", report),
             Route("/email", email_html),
+            Route("/email.html", download),
             Route("/events", events),
             Route("/send-test", test_send, methods=["POST"]),
             Mount("/static", StaticFiles(packages=[("newsletter.preview", "static")])),
@@ -171,6 +185,7 @@ def _context(snapshot: Snapshot, token: str) -> dict[str, object]:
             "sample": checked.sample,
             "sender": settings.sender_name,
             "snippet": snippet(checked.sample.html),
+            "links": links(checked.sample.html),
             "headers": [(name, str(value)) for name, value in headers.items()],
             "provider": settings.provider or "dry run (no provider configured)",
         }

@@ -239,3 +239,44 @@ def test_a_missing_article_is_one_line_and_exit_1(project: Path) -> None:
     result = run_cli("preview", "nowhere.md", "--no-open", cwd=project)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: nowhere.md: article not found; check the path"
+
+
+def test_the_checks_and_the_test_send_are_on_the_first_screen_beside_the_frames(page) -> None:
+    """At 1400x900 nothing a marketer needs is 4,000 px down: the frames scroll inside."""
+    for selector in ("#report", "#links", "#send-test", "#frame-phone", "#frame-desktop"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["y"] < 900, selector
+    frame_box = page.locator("#frame-phone").bounding_box()
+    assert frame_box is not None and frame_box["y"] + frame_box["height"] <= 900 + 20
+    assert page.evaluate("document.documentElement.scrollHeight") < 1400
+
+
+def test_the_links_list_shows_each_links_text_and_target(page) -> None:
+    listed = page.inner_text("#links")
+    assert "在瀏覽器中查看" in listed
+    assert "https://blog.example.com/post/ai-blockchain-healthcare-2025" in listed
+
+
+def test_the_page_turns_dark_with_a_dark_email(page) -> None:
+    ground = "getComputedStyle(document.body).backgroundColor"
+    assert page.evaluate(ground) == "rgb(238, 240, 243)"
+    page.click("#scheme-dark")
+    assert page.evaluate(ground) == "rgb(13, 17, 23)"
+
+
+def test_images_off_shows_the_email_as_readers_who_block_images_see_it(page) -> None:
+    page.click("#images-off")
+    page.wait_for_function("document.getElementById('frame-phone').src.includes('images=off')")
+    page.wait_for_load_state()
+    sources = frame(page, "phone").evaluate(
+        "() => [...document.images].map((image) => image.getAttribute('src'))"
+    )
+    assert all(source == "" for source in sources)
+
+
+def test_the_html_can_be_downloaded_as_a_file(page) -> None:
+    with page.expect_download() as download:
+        page.click("#tab-source")
+        page.click("#download-html")
+    assert download.value.suggested_filename == "2025-09-04-ai-blockchain-healthcare.html"
+    assert "<!doctype html>" in Path(download.value.path()).read_text(encoding="utf-8")

@@ -1,11 +1,12 @@
-// The preview page: view toggles kept across reloads, frames sized to the email, live reload.
+// The preview page: view toggles kept across reloads, frames that scroll inside, live reload.
 "use strict";
 
-const defaults = { layout: "both", width: "375", scheme: "light", tab: "email" };
+const defaults = { layout: "both", width: "375", scheme: "light", tab: "email", images: "on" };
 const state = Object.assign({}, defaults, JSON.parse(sessionStorage.getItem("preview") || "{}"));
 
 function apply() {
   document.body.dataset.layout = state.layout;
+  document.body.dataset.scheme = state.scheme;
   for (const button of document.querySelectorAll("[data-set]")) {
     const on = state[button.dataset.set] === button.dataset.value;
     button.setAttribute(button.getAttribute("role") === "tab" ? "aria-selected" : "aria-pressed", String(on));
@@ -16,21 +17,19 @@ function apply() {
   const phone = document.getElementById("frame-phone");
   const desktop = document.getElementById("frame-desktop");
   if (!phone) return;
-  if (phone.style.width !== state.width + "px") {
-    phone.style.width = state.width + "px";
-    requestAnimationFrame(() => fit(phone));
-  }
-  const src = "/email?scheme=" + state.scheme + "&v=" + document.body.dataset.render;
+  phone.style.width = state.width + "px";
+  const src = "/email?scheme=" + state.scheme + "&images=" + state.images +
+    "&v=" + document.body.dataset.render;
   for (const frame of [phone, desktop]) {
     if (frame.getAttribute("src") !== src) frame.setAttribute("src", src);
   }
 }
 
-function fit(frame) {
-  const doc = frame.contentDocument;
-  if (!doc || !doc.documentElement) return;
-  frame.style.height = "0px";
-  frame.style.height = doc.documentElement.scrollHeight + "px";
+function copyHtml(button) {
+  button.addEventListener("click", async () => {
+    await navigator.clipboard.writeText(document.querySelector("pre.source").textContent);
+    button.textContent = "Copied";
+  });
 }
 
 function listen() {
@@ -81,10 +80,8 @@ document.addEventListener("DOMContentLoaded", () => {
       apply();
     });
   }
-  for (const frame of document.querySelectorAll("iframe")) {
-    frame.addEventListener("load", () => fit(frame));
-  }
-  window.addEventListener("resize", () => document.querySelectorAll("iframe").forEach(fit));
+  const copy = document.getElementById("copy-html");
+  if (copy) copyHtml(copy);
   const form = document.getElementById("send-test");
   if (form) sendTest(form);
   apply();
