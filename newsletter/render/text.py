@@ -32,6 +32,7 @@ _URL = re.compile(r"(?:https?://|mailto:)\S+")
 _CLOSING = set("，。、；：！？）」』》〉】〕…%％,.;:!?)]}'\"")
 """Never at the start of a line: kept with what comes before."""
 _OPENING = set("（「『《〈【〔([{")
+_BLOCK_END = re.compile(r"</(?:p|div|h[1-6]|li|blockquote|table|tr|ul|ol)>", re.I)
 """Never at the end of a line: kept with what comes after."""
 
 
@@ -99,8 +100,9 @@ def _block(node: SyntaxTreeNode, width: int) -> Lines:
     if kind == "table":
         return _table([[_inline(cell) for cell in row.children] for row in _rows(node)], width)
     if kind == "html_block":
-        text = _html_text(node.content)
-        return [text] if text else []
+        return _join(
+            [line for line in wrap(paragraph, width)] for paragraph in _html_text(node.content)
+        )
     return _join(_block(child, width) for child in node.children)
 
 
@@ -170,8 +172,15 @@ def _join(blocks: object, *, blank: bool = True) -> Lines:
     return lines
 
 
-def _html_text(html: str) -> str:
-    safe = sanitize_html(html)
+def _html_text(html: str) -> list[str]:
+    """Raw HTML's text, one paragraph per block element, so two blocks never run together."""
+    safe = _BLOCK_END.sub(lambda end: end.group(0) + "\n\n", sanitize_html(html))
     if not safe.strip():
-        return ""
-    return " ".join(lxml.html.fromstring(f"<div>{safe}</div>").text_content().split())
+        return []
+    tree = lxml.html.fromstring(f"<div>{safe}</div>")
+    for link in tree.iter("a"):  # as Markdown links read: "label (URL)"
+        href = link.get("href")
+        if href and href != link.text_content().strip():
+            link.tail = f" ({href}){link.tail or ''}"
+    text = tree.text_content()
+    return [" ".join(part.split()) for part in text.split("\n\n") if part.strip()]

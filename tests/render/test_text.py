@@ -121,3 +121,8 @@ def test_inline_code_reads_as_its_text_without_backticks() -> None:
 def test_the_signature_separator_is_dash_dash_space(settings) -> None:
     text = render_issue(read_article(SAMPLE_ARTICLE), settings).text
     assert "\n\n-- \n" in text
+
+
+def test_raw_html_blocks_keep_their_paragraphs_and_link_targets() -> None:
+    source = '<p>Please <a href="https://example.com/go">click here</a></p><p>Next paragraph.</p>'
+    assert text_of(source) == "Please click here (https://example.com/go)\n\nNext paragraph."
