@@ -280,3 +280,11 @@ def test_the_html_can_be_downloaded_as_a_file(page) -> None:
         page.click("#download-html")
     assert download.value.suggested_filename == "2025-09-04-ai-blockchain-healthcare.html"
     assert "<!doctype html>" in Path(download.value.path()).read_text(encoding="utf-8")
+
+
+def test_zoom_shows_more_of_the_email_at_once(page) -> None:
+    full = page.locator("#frame-desktop").bounding_box()
+    page.click("#zoom-50")
+    half = page.locator("#frame-desktop").bounding_box()
+    assert full is not None and half is not None
+    assert abs(half["width"] - full["width"] / 2) < 2

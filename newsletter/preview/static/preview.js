@@ -1,12 +1,14 @@
 // The preview page: view toggles kept across reloads, frames that scroll inside, live reload.
 "use strict";
 
-const defaults = { layout: "both", width: "375", scheme: "light", tab: "email", images: "on" };
+const defaults = { layout: "both", width: "375", scheme: "light", tab: "email", images: "on", zoom: "100" };
 const state = Object.assign({}, defaults, JSON.parse(sessionStorage.getItem("preview") || "{}"));
 
 function apply() {
   document.body.dataset.layout = state.layout;
   document.body.dataset.scheme = state.scheme;
+  const frames = document.getElementById("panel-email");
+  if (frames) frames.style.zoom = String(Number(state.zoom) / 100);
   for (const button of document.querySelectorAll("[data-set]")) {
     const on = state[button.dataset.set] === button.dataset.value;
     button.setAttribute(button.getAttribute("role") === "tab" ? "aria-selected" : "aria-pressed", String(on));
