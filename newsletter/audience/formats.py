@@ -421,7 +421,8 @@ def parse_tags(cell: str) -> tuple[str, ...]:
             return tuple(str(t) for t in json.loads(cell))
         except (json.JSONDecodeError, RecursionError, TypeError):
             pass  # not a JSON list after all: read it as text
-    items = next(csv.reader([cell.replace(";", ",")], skipinitialspace=True))
+    flat = ",".join(cell.replace(";", ",").splitlines())  # a line break separates tags too
+    items = next(csv.reader([flat], skipinitialspace=True))
     return tuple(
         dict.fromkeys(item.strip().strip('"').strip() for item in items if item.strip().strip('"'))
     )

@@ -78,3 +78,9 @@ def test_a_mapped_column_becomes_the_field_or_attribute_it_names() -> None:
     row = fmt.candidate(2, ["ana@example.com", "pro"], consent=None)
     assert row.address.email == "ana@example.com" and row.attributes == {"plan": "pro"}
     assert row.status is Status.PENDING
+
+
+def test_a_tags_cell_with_a_quote_and_a_line_break_is_read_not_a_crash() -> None:
+    """Found by the import properties: csv refused the cell ("new-line character seen")."""
+    assert parse_tags('0"\n0') == ("0",)
+    assert parse_tags('"Health"\n"香港"') == ("Health", "香港")
