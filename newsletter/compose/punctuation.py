@@ -9,16 +9,13 @@ pair of brackets: on either side or inside); Latin text, numbers and URLs keep t
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from newsletter.compose.reading import is_wide
 
 __all__ = ["full_width", "mixed_marks"]
 
 _FULL = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？", "(": "（", ")": "）"}
 _URL = re.compile(r"(?:https?://|mailto:|www\.)\S+")
-
-
-def _wide(char: str) -> bool:
-    return bool(char) and unicodedata.east_asian_width(char) in "WF"
 
 
 def full_width(text: str) -> tuple[str, int]:
@@ -52,10 +49,10 @@ def _chinese_marks(text: str, protected: set[int]) -> list[int]:
             inside = text[start + 1 : index] if start is not None else ""
             after = text[index + 1 : index + 2]
             if start is not None and (
-                _wide(_previous(text, start)) or _wide(after) or any(map(_wide, inside))
+                is_wide(_previous(text, start)) or is_wide(after) or any(map(is_wide, inside))
             ):
                 found += [start, index]
-        elif _wide(before) or _wide(text[index + 1 : index + 2]):
+        elif is_wide(before) or is_wide(text[index + 1 : index + 2]):
             found.append(index)
     return sorted(found)
 

@@ -11,6 +11,7 @@ __all__ = [
     "WORDS_PER_MINUTE",
     "count_text",
     "display_width",
+    "is_wide",
     "reading_minutes",
 ]
 
@@ -41,6 +42,11 @@ def reading_minutes(text: str) -> int:
     return max(1, math.floor(words / WORDS_PER_MINUTE + cjk / CJK_CHARS_PER_MINUTE + 0.5))
 
 
+def is_wide(char: str) -> bool:
+    """A character that takes two columns (CJK and full-width forms); False for ""."""
+    return bool(char) and unicodedata.east_asian_width(char) in "WF"
+
+
 def display_width(text: str) -> int:
     """Columns a string takes in a terminal or an inbox list: wide (CJK) characters count double."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return sum(2 if is_wide(c) else 1 for c in text)

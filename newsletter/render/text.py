@@ -11,7 +11,6 @@ when they are too wide; code is indented four spaces and never wrapped.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 
 import lxml.html
@@ -19,7 +18,7 @@ from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
 from newsletter.compose.markdown import inline_text
-from newsletter.compose.reading import display_width
+from newsletter.compose.reading import display_width, is_wide
 from newsletter.compose.sanitize import sanitize_html
 
 __all__ = ["WIDTH", "body_text", "wrap"]
@@ -66,19 +65,16 @@ def _units(text: str) -> Iterator[tuple[str, bool]]:
             continue
         pieces: list[str] = []
         for char in word:
-            wide = unicodedata.east_asian_width(char) in "WF"
             previous = pieces[-1] if pieces else ""
             if previous and (
-                char in _CLOSING or previous[-1] in _OPENING or not (wide or _wide(previous[-1]))
+                char in _CLOSING
+                or previous[-1] in _OPENING
+                or not (is_wide(char) or is_wide(previous[-1]))
             ):
                 pieces[-1] += char
             else:
                 pieces.append(char)
         yield from ((piece, index == 0) for index, piece in enumerate(pieces))
-
-
-def _wide(char: str) -> bool:
-    return unicodedata.east_asian_width(char) in "WF"
 
 
 def _block(node: SyntaxTreeNode, width: int) -> Lines:
