@@ -10,17 +10,18 @@ from newsletter.providers.base import Failed, RetryLater, Sent
 from tests.delivery.helpers import open_campaign
 
 
-def _listed(store: Store, count: int) -> None:
-    for n in range(count):
+def _started(store: Store, readers: int) -> tuple[Journal, str]:
+    """A running campaign of the sample issue to ``readers`` subscribed readers."""
+    for n in range(readers):
         store.add(f"reader{n}@example.org", consent=Consent("test"))
+    journal = Journal(store)
+    return journal, journal.start(open_campaign(store)).id
 
 
 def test_a_started_campaign_claims_its_frozen_audience_in_batches_in_list_order(
     store: Store,
 ) -> None:
-    _listed(store, 5)
-    journal = Journal(store)
-    campaign = journal.start(open_campaign(store)).id
+    journal, campaign = _started(store, 5)
     store.add("late@example.org", consent=Consent("test"))  # after the freeze: not this campaign's
     first = journal.claim(campaign, 2)
     second = journal.claim(campaign, 10)
@@ -32,9 +33,7 @@ def test_a_started_campaign_claims_its_frozen_audience_in_batches_in_list_order(
 
 
 def test_each_answer_sets_its_readers_state(store: Store) -> None:
-    _listed(store, 3)
-    journal = Journal(store)
-    campaign = journal.start(open_campaign(store)).id
+    journal, campaign = _started(store, 3)
     claim = journal.claim(campaign, 3)
     assert claim is not None
     (a, _), (b, _), (c, _) = claim.recipients
@@ -49,9 +48,7 @@ def test_each_answer_sets_its_readers_state(store: Store) -> None:
 
 
 def test_a_reader_deferred_too_often_is_failed_not_tried_forever(store: Store) -> None:
-    _listed(store, 1)
-    journal = Journal(store)
-    campaign = journal.start(open_campaign(store)).id
+    journal, campaign = _started(store, 1)
     states = []
     for _ in range(MAX_ATTEMPTS):
         claim = journal.claim(campaign, 1)
@@ -63,9 +60,7 @@ def test_a_reader_deferred_too_often_is_failed_not_tried_forever(store: Store) -
 
 
 def test_retry_of_failed_readers_moves_only_them_back(store: Store) -> None:
-    _listed(store, 2)
-    journal = Journal(store)
-    campaign = journal.start(open_campaign(store)).id
+    journal, campaign = _started(store, 2)
     claim = journal.claim(campaign, 2)
     assert claim is not None
     (a, _), (b, _) = claim.recipients
@@ -78,9 +73,7 @@ def test_retry_of_failed_readers_moves_only_them_back(store: Store) -> None:
 def test_a_cancelled_campaign_claims_nobody_further_and_says_how_many_it_stopped(
     store: Store,
 ) -> None:
-    _listed(store, 4)
-    journal = Journal(store)
-    campaign = journal.start(open_campaign(store)).id
+    journal, campaign = _started(store, 4)
     assert journal.claim(campaign, 1) is not None
     assert journal.cancel(campaign) == 3
     assert journal.claim(campaign, 10) is None
