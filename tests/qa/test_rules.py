@@ -201,11 +201,6 @@ def test_a_local_image_that_is_not_there_is_an_error(settings) -> None:
 
 def test_half_width_marks_in_chinese_text_are_a_warning(settings, write_article) -> None:
     path = write_article("人工智能(AI)與區塊鏈,改變醫療。", lang="zh-Hant")
-    article = read_article(path)
-    issue = render_issue(article, settings)
-    builder = MessageBuilder(issue, settings, campaign="qa")
-    envelope = builder.envelope(sample_recipient(settings))
-    inspection = Inspection.of(article, issue, builder.message(envelope), envelope.fields, settings)
-    found = [f for f in run_rules(inspection) if f.code == "mixed-punctuation"]
+    found = [f for f in run_rules(inspect(settings, path)) if f.code == "mixed-punctuation"]
     assert len(found) == 1 and found[0].severity == "warning"
     assert "3 half-width marks" in found[0].message
