@@ -8,12 +8,9 @@ from typing import Any
 
 import pytest
 
-from newsletter.compose.article import read_article
-from newsletter.render import render_issue
-from newsletter.render.issue import RecipientFields
 from tests.conftest import FIXTURES, SAMPLE_ARTICLE
+from tests.render.in_browser import email_page
 
-FIELDS = RecipientFields("Ada", "https://news.example.com/u/T", "https://news.example.com/w")
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 """The WCAG rules only: best-practice landmark rules (one <main>, content in regions) do not
 fit an email, whose mail client supplies the page around it."""
@@ -29,13 +26,8 @@ def test_axe_finds_no_wcag_violation(
 ) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
-    html, _ = render_issue(read_article(article), settings).personalize(FIELDS)
-    page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
-    try:
-        page.set_content(html)
+    with email_page(browser, settings, article, width, scheme=scheme) as page:
         results = Axe().run(page, options=WCAG)
-    finally:
-        page.close()
     violations = [
         (v["id"], v["impact"], [node["html"][:120] for node in v["nodes"]])
         for v in results.response["violations"]

@@ -11,10 +11,8 @@ import pytest
 from newsletter.compose.article import read_article
 from newsletter.render import render_issue
 from newsletter.render.colours import contrast, dark_safe
-from newsletter.render.issue import RecipientFields
 from tests.conftest import SAMPLE_ARTICLE
-
-FIELDS = RecipientFields("Ada", "https://news.example.com/u/T", "https://news.example.com/w")
+from tests.render.in_browser import email_page
 
 # Computed colours of the parts readers complained about, as #rrggbb.
 PROBE = """() => {
@@ -39,13 +37,8 @@ PROBE = """() => {
 
 @pytest.fixture
 def dark(browser: Any, settings: Any) -> dict[str, str]:
-    html, _ = render_issue(read_article(SAMPLE_ARTICLE), settings).personalize(FIELDS)
-    page = browser.new_page(viewport={"width": 375, "height": 3000}, color_scheme="dark")
-    try:
-        page.set_content(html)
+    with email_page(browser, settings, SAMPLE_ARTICLE, 375, scheme="dark", height=3000) as page:
         return dict(page.evaluate(PROBE))
-    finally:
-        page.close()
 
 
 def test_the_page_behind_a_short_email_turns_dark_too(dark: dict[str, str]) -> None:

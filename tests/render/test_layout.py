@@ -7,21 +7,11 @@ from typing import Any
 
 import pytest
 
-from newsletter.compose.article import read_article
-from newsletter.render import render_issue
-from newsletter.render.issue import RecipientFields
 from tests.conftest import FIXTURES, SAMPLE_ARTICLE
+from tests.render.in_browser import email_page
 
-FIELDS = RecipientFields("Ada", "https://news.example.com/u/T", "https://news.example.com/w")
 WHOLE = """() => [...document.querySelectorAll('span[style*="nowrap"]')]
     .map((span) => [span.textContent, span.getClientRects().length])"""
-
-
-def _page(browser: Any, settings: Any, article: Any, width: int) -> Any:
-    html, _ = render_issue(read_article(article), settings).personalize(FIELDS)
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    page.set_content(html)
-    return page
 
 
 @pytest.mark.parametrize("width", [320, 375, 600])
@@ -31,22 +21,16 @@ def _page(browser: Any, settings: Any, article: Any, width: int) -> Any:
     ids=lambda p: p.stem,
 )
 def test_nothing_scrolls_sideways(browser: Any, settings: Any, article: Any, width: int) -> None:
-    page = _page(browser, settings, article, width)
-    try:
+    with email_page(browser, settings, article, width) as page:
         assert page.evaluate("document.documentElement.scrollWidth") <= width
-    finally:
-        page.close()
 
 
 @pytest.mark.parametrize("width", [320, 375])
 def test_meta_items_and_address_parts_never_break_inside(
     browser: Any, settings: Any, width: int
 ) -> None:
-    page = _page(browser, settings, SAMPLE_ARTICLE, width)
-    try:
+    with email_page(browser, settings, SAMPLE_ARTICLE, width) as page:
         whole = page.evaluate(WHOLE)
-    finally:
-        page.close()
     texts = [text for text, _ in whole]
     assert "讀畢需時 4 分鐘" in texts and "Hong Kong" in texts
     assert [text for text, lines in whole if lines != 1] == []
@@ -72,11 +56,8 @@ LINES = """(selector) => [...document.querySelectorAll(selector)].map((el) => {
 def test_titles_and_headings_break_into_balanced_lines_not_a_lonely_last_one(
     browser: Any, settings: Any, width: int
 ) -> None:
-    page = _page(browser, settings, SAMPLE_ARTICLE, width)
-    try:
+    with email_page(browser, settings, SAMPLE_ARTICLE, width) as page:
         headings = page.evaluate(LINES, "h1, .article h2")
-    finally:
-        page.close()
     assert any(len(lines) > 1 for lines in headings)  # the title wraps at these widths
     lonely = [lines for lines in headings if len(lines) > 1 and lines[-1] < lines[0] / 2]
     assert lonely == []
