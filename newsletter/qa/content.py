@@ -80,7 +80,7 @@ def images(i: Inspection) -> Iterator[Finding]:
 def _written_without_alt(i: Inspection) -> set[str]:
     """Images the article's raw HTML gave no alt: the email carries alt="" for them, but the
     editor should still write one."""
-    pieces = (html for _, html in markdown.raw_html(markdown.parse(i.article.body)))
+    pieces = (html for _, html in markdown.raw_html(i.body_tokens))
     return {
         source.group(1)
         for piece in pieces
@@ -159,10 +159,9 @@ def punctuation(i: Inspection) -> Iterator[Finding]:
     """Chinese text with half-width ,:() in it reads as mixed: the footer and preheader are full-width."""
     if not i.article.lang.startswith("zh"):
         return
-    tokens = markdown.parse(i.article.body)
     words = [
         child.content
-        for token in tokens
+        for token in i.body_tokens
         if token.type == "inline"
         for child in token.children or ()
         if child.type == "text"  # not code, not URLs in links

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import lxml.html
 from lxml.html import HtmlElement
+from markdown_it.token import Token
 
+from newsletter.compose import markdown
 from newsletter.compose.article import Article
 from newsletter.config import Settings
 from newsletter.render.issue import RecipientFields, RenderedIssue
@@ -38,6 +41,11 @@ class Inspection:
     fields: RecipientFields
     settings: Settings
     tree: HtmlElement
+
+    @cached_property
+    def body_tokens(self) -> list[Token]:
+        """The article body's Markdown tokens, parsed once for every rule that reads the source."""
+        return markdown.parse(self.article.body)
 
     @classmethod
     def of(
