@@ -10,6 +10,7 @@ import json
 import os
 import re
 import tomllib
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -28,7 +29,7 @@ from newsletter.addresses import normalize
 from newsletter.errors import ConfigError
 from newsletter.userinput import key_line, require_https
 
-__all__ = ["DEFAULT_CONFIG", "DOTENV", "Settings", "config_path", "load_settings"]
+__all__ = ["DEFAULT_CONFIG", "DOTENV", "ClickTracking", "Settings", "config_path", "load_settings"]
 
 DEFAULT_CONFIG = Path("newsletter.toml")
 DOTENV = Path(".env")
@@ -40,6 +41,17 @@ _RESERVED = ("example.com", "example.net", "example.org", "test", "example", "in
 """Domains reserved for examples (RFC 2606, 6761): nobody reads mail or serves pages there."""
 ENV_PREFIX = "NEWSLETTER_"
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class ClickTracking(StrEnum):
+    """Whether links in campaigns lead through `serve` to be counted (docs/reporting.md)."""
+
+    OFF = "off"
+    """Links are exactly the author's."""
+    AGGREGATE = "aggregate"
+    """Clicks are counted per link; nothing says who clicked."""
+    PER_READER = "per-reader"
+    """Clicks are counted per link and reader."""
 
 
 class Settings(BaseSettings):
@@ -100,6 +112,11 @@ class Settings(BaseSettings):
     )
     max_consecutive_failures: int = Field(
         default=50, ge=1, description="Pause a campaign after this many failures in a row."
+    )
+    click_tracking: ClickTracking = Field(
+        default=ClickTracking.OFF,
+        description="off, aggregate (clicks per link) or per-reader (per link and reader); "
+        "tracked links lead through `newsletter serve` at base_url.",
     )
     outbox_dir: Path = Path("outbox")
     templates_dir: Path = Path("templates")

@@ -1,6 +1,8 @@
 """Signed tokens: unsubscribe links, double opt-in confirmations and the sign-up form's CSRF.
 
-Unsubscribe tokens name a subscriber and a list, never an address.
+Unsubscribe tokens name a subscriber, a list and the campaign whose mail carried them (so the
+report counts who left after which issue), never an address. Click tokens name a campaign and
+a link's position, and the reader only when click tracking is per reader.
 
 itsdangerous signs the subscriber id with an HMAC keyed by the configured secret, salted
 with the list id, so a token cannot be forged, guessed from another, or used for another
@@ -13,12 +15,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, TimestampSigner
+from itsdangerous import BadSignature, Signer, TimestampSigner
 
 __all__ = [
     "CONFIRM_MAX_AGE",
     "CSRF_MAX_AGE",
     "UNSUBSCRIBE_MAX_AGE",
+    "ClickClaim",
+    "ClickTokens",
     "NonceTokens",
     "UnsubscribeClaim",
     "UnsubscribeTokens",
@@ -30,13 +34,19 @@ CSRF_MAX_AGE = 2 * 3600
 _SALT = "newsletter.unsubscribe.v1:"
 
 
+_CAMPAIGN_SEP = "~"
+"""Between subscriber and campaign in an unsubscribe token; in neither of their ids."""
+
+
 @dataclass(frozen=True)
 class UnsubscribeClaim:
     subscriber: str
     list_id: str
+    campaign: str | None = None
+    """None for tokens made before campaigns were named in them."""
 
 
-class _KeyCachingSigner(TimestampSigner):
+class _KeyCachingSigner(Signer):
     """Derives the HMAC key once; itsdangerous would derive it again for every token."""
 
     def __init__(self, secret_key: str, salt: str):
@@ -47,23 +57,74 @@ class _KeyCachingSigner(TimestampSigner):
         return self._derived if secret_key is None else super().derive_key(secret_key)
 
 
+class _KeyCachingTimestampSigner(_KeyCachingSigner, TimestampSigner):
+    """The same, with the signing time in the token (for links that expire)."""
+
+
 class UnsubscribeTokens:
     """Issue and check unsubscribe tokens for one list (about 6 µs a token)."""
 
     def __init__(self, secret_key: str, list_id: str):
-        self._signer = _KeyCachingSigner(secret_key, salt=_SALT + list_id)
+        self._signer = _KeyCachingTimestampSigner(secret_key, salt=_SALT + list_id)
         self._list_id = list_id
 
-    def issue(self, subscriber: str) -> str:
-        return self._signer.sign(subscriber).decode("ascii")
+    def issue(self, subscriber: str, campaign: str | None = None) -> str:
+        value = subscriber if campaign is None else f"{subscriber}{_CAMPAIGN_SEP}{campaign}"
+        return self._signer.sign(value).decode("ascii")
 
     def verify(self, token: str) -> UnsubscribeClaim | None:
         """The claim, or None for a forged, tampered, expired or foreign token."""
         try:
-            subscriber = self._signer.unsign(token, max_age=UNSUBSCRIBE_MAX_AGE)
-        except (BadSignature, ValueError, TypeError):
+            value = self._signer.unsign(token, max_age=UNSUBSCRIBE_MAX_AGE).decode("utf-8")
+        except (BadSignature, ValueError, TypeError, UnicodeDecodeError):
             return None
-        return UnsubscribeClaim(subscriber.decode("utf-8"), self._list_id)
+        subscriber, sep, campaign = value.rpartition(_CAMPAIGN_SEP)
+        if not sep:
+            return UnsubscribeClaim(value, self._list_id)
+        return UnsubscribeClaim(subscriber, self._list_id, campaign)
+
+
+class ClickTokens:
+    """Tracked links: ``CAMPAIGN.POSITION.SIG``, and ``SUBSCRIBER.SIG`` for the reader.
+
+    The link part is signed once per campaign and link; the reader part once per recipient
+    (one HMAC, the cost of the unsubscribe token). Both have no expiry: a link in an email
+    kept for years must still lead where it led. Each part has its own salt, and the reader
+    part is bound to the campaign, so neither can be made up, altered or moved to another
+    campaign; combining parts of one message only clicks another link of that message.
+    """
+
+    def __init__(self, secret_key: str, list_id: str):
+        self._links = _KeyCachingSigner(secret_key, salt=f"newsletter.click.v1:{list_id}")
+        self._readers = _KeyCachingSigner(secret_key, salt=f"newsletter.reader.v1:{list_id}")
+
+    def link(self, campaign: str, position: int) -> str:
+        return self._links.sign(f"{campaign}.{position}").decode("ascii")
+
+    def reader(self, campaign: str, subscriber: str) -> str:
+        signed = self._readers.sign(f"{campaign}.{subscriber}").decode("ascii")
+        return signed[len(campaign) + 1 :]
+
+    def verify(self, link: str, reader: str | None = None) -> ClickClaim | None:
+        """The claim, or None when either part is forged, altered or from another campaign."""
+        try:
+            campaign, _, position = self._links.unsign(link).decode("ascii").rpartition(".")
+            if not campaign or not position.isdigit() or len(position) > 6:
+                return None
+            subscriber = None
+            if reader is not None:
+                subscriber = self._readers.unsign(f"{campaign}.{reader}").decode("ascii")
+                subscriber = subscriber[len(campaign) + 1 :]
+        except (BadSignature, ValueError, TypeError, UnicodeDecodeError):
+            return None
+        return ClickClaim(campaign, int(position), subscriber)
+
+
+@dataclass(frozen=True)
+class ClickClaim:
+    campaign: str
+    position: int
+    subscriber: str | None
 
 
 class NonceTokens:
@@ -74,7 +135,9 @@ class NonceTokens:
     """
 
     def __init__(self, secret_key: str, purpose: str, list_id: str, max_age: int):
-        self._signer = _KeyCachingSigner(secret_key, salt=f"newsletter.{purpose}.v1:{list_id}")
+        self._signer = _KeyCachingTimestampSigner(
+            secret_key, salt=f"newsletter.{purpose}.v1:{list_id}"
+        )
         self._max_age = max_age
 
     def issue(self) -> tuple[str, str]:

@@ -7,11 +7,11 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from newsletter.recipients import first_name_for
 
-__all__ = ["SUPPRESSED", "Filters", "HistoryEntry", "Status", "Subscriber"]
+__all__ = ["SUPPRESSED", "Filters", "HistoryEntry", "Move", "Status", "Subscriber"]
 
 
 class Status(StrEnum):
@@ -63,6 +63,19 @@ class HistoryEntry:
     to_status: Status
     actor: str
     reason: str | None
+
+
+class Move(NamedTuple):
+    """One status change to write, with its history row; plain 6-tuples are Moves without a campaign."""
+
+    subscriber_id: int
+    from_status: Status | None
+    to_status: Status
+    actor: str
+    reason: str | None
+    at: dt.datetime
+    campaign_id: str | None = None
+    """The campaign whose mail the change came from (an unsubscribe link, a bounce event)."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, RowMapping
 
 from newsletter.addresses import suppression_hash
-from newsletter.audience.models import Filters, Status, Subscriber
+from newsletter.audience.models import Filters, Move, Status, Subscriber
 from newsletter.db.bulk import bulk_insert, chunked
 from newsletter.db.schema import (
     UTCDateTime,
@@ -52,6 +52,9 @@ __all__ = [
     "update_subscriber",
 ]
 
+
+Changes = Move | tuple[int, Status | None, Status, str, str | None, dt.datetime]
+"""A status change: a Move, or its first six fields (no campaign)."""
 
 _MOVE = (
     update(subscribers)
@@ -167,20 +170,19 @@ def spellings(conn: Connection) -> dict[str, str]:
     return found
 
 
-def record_history(
-    conn: Connection,
-    entries: Sequence[tuple[int, Status | None, Status, str, str | None, dt.datetime]],
-) -> None:
+def record_history(conn: Connection, entries: Sequence[Changes]) -> None:
+    moves = [Move(*entry) for entry in entries]
     rows = [
         {
-            "subscriber_id": i,
-            "from_status": f,
-            "to_status": t,
-            "actor": a,
-            "reason": r,
-            "changed_at": at,
+            "subscriber_id": m.subscriber_id,
+            "from_status": m.from_status,
+            "to_status": m.to_status,
+            "actor": m.actor,
+            "reason": m.reason,
+            "changed_at": m.at,
+            "campaign_id": m.campaign_id,
         }
-        for i, f, t, a, r, at in entries
+        for m in moves
     ]
     bulk_insert(conn, history, rows)
 
@@ -198,10 +200,7 @@ def apply_status(
     apply_statuses(conn, [(row["id"], Status(row["status"]), status, actor, reason, at)])
 
 
-def apply_statuses(
-    conn: Connection,
-    moves: Sequence[tuple[int, Status | None, Status, str, str | None, dt.datetime]],
-) -> None:
+def apply_statuses(conn: Connection, moves: Sequence[Changes]) -> None:
     """Many moves, in order, in two statements (history rows have the same shape).
 
     confirmed_at is set on a first subscribe, unsubscribed_at on every unsubscribe; the
@@ -219,7 +218,7 @@ def apply_statuses(
                 "b_confirmed": at if status == Status.SUBSCRIBED else None,
                 "b_unsubscribed": at if status == Status.UNSUBSCRIBED else None,
             }
-            for subscriber_id, _, status, _, _, at in moves
+            for subscriber_id, _, status, _, _, at, *_ in moves
         ],
     )
     record_history(conn, moves)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from newsletter.addresses import Address
-from newsletter.audience.models import Status
+from newsletter.audience.models import Move, Status
 from newsletter.audience.queries import (
     apply_status,
     apply_statuses,
@@ -30,6 +31,7 @@ from newsletter.db.schema import confirmations, history, subscribers
 
 __all__ = [
     "Invitation",
+    "Leaving",
     "Member",
     "SignupRequest",
     "clean_name",
@@ -89,12 +91,21 @@ def member(store: Store, subscriber_id: int) -> Member | None:
         return None if row is None else _member(conn, row)
 
 
-def unsubscribe(store: Store, subscriber_id: int, *, reason: str) -> Member | None:
+def unsubscribe(
+    store: Store, subscriber_id: int, *, reason: str, campaign: str | None = None
+) -> Member | None:
     """Leave at once (one-click or the page's button); leaving twice changes nothing."""
-    return unsubscribe_many(store, [(subscriber_id, reason)])[0]
+    return unsubscribe_many(store, [Leaving(subscriber_id, reason, campaign)])[0]
 
 
-def unsubscribe_many(store: Store, requests: Sequence[tuple[int, str]]) -> list[Member | None]:
+class Leaving(NamedTuple):
+    subscriber_id: int
+    reason: str
+    campaign: str | None = None
+    """The campaign whose unsubscribe link was used: the report counts leavers per issue."""
+
+
+def unsubscribe_many(store: Store, requests: Sequence[Leaving]) -> list[Member | None]:
     """Many leavers in one transaction (the web app groups concurrent one-clicks), in order.
 
     Two statements for the whole group, whatever its size (apply_statuses): compiling
@@ -102,23 +113,24 @@ def unsubscribe_many(store: Store, requests: Sequence[tuple[int, str]]) -> list[
     """
     moment = now()
     with store.write() as conn:
-        ids = sorted({subscriber_id for subscriber_id, _ in requests})
+        ids = sorted({leaving.subscriber_id for leaving in requests})
         rows = {
             row["id"]: row
             for row in conn.execute(select(subscribers).where(subscribers.c.id.in_(ids))).mappings()
         }
         statuses = {subscriber_id: Status(row["status"]) for subscriber_id, row in rows.items()}
         moves = []
-        for subscriber_id, reason in requests:
+        for subscriber_id, reason, campaign in requests:
             if statuses.get(subscriber_id) in (Status.SUBSCRIBED, Status.PENDING):
                 moves.append(
-                    (
+                    Move(
                         subscriber_id,
                         statuses[subscriber_id],
                         Status.UNSUBSCRIBED,
                         ACTOR,
                         reason,
                         moment,
+                        campaign,
                     )
                 )
                 statuses[subscriber_id] = Status.UNSUBSCRIBED
@@ -130,7 +142,7 @@ def unsubscribe_many(store: Store, requests: Sequence[tuple[int, str]]) -> list[
             else _member(conn, row)
             for subscriber_id, row in rows.items()
         }
-    return [members.get(subscriber_id) for subscriber_id, _ in requests]
+    return [members.get(leaving.subscriber_id) for leaving in requests]
 
 
 def resubscribe(

@@ -28,6 +28,7 @@ from newsletter.errors import ConfigError, NewsletterError, one_line
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "WRITE",
+    "insert_adding",
     "insert_ignoring",
     "migrate",
     "open_engine",
@@ -94,12 +95,25 @@ def open_engine(url: str) -> Engine:
 
 def insert_ignoring(conn: Connection, table: Table) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING on the primary key: a row already there is skipped."""
+    keys = [column.name for column in table.primary_key]
+    insert: Any = _insert(conn, table)
+    return insert.on_conflict_do_nothing(index_elements=keys)
+
+
+def _insert(conn: Connection, table: Table) -> Any:
     dialects = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
     if conn.dialect.name not in dialects:
         raise NewsletterError(f"newsletter needs SQLite or PostgreSQL, not {conn.dialect.name}")
-    keys = [column.name for column in table.primary_key]
-    insert: Any = dialects[conn.dialect.name](table)
-    return insert.on_conflict_do_nothing(index_elements=keys)
+    return dialects[conn.dialect.name](table)
+
+
+def insert_adding(conn: Connection, table: Table, column: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE adding to ``column``: a counter that may exist already."""
+    insert: Any = _insert(conn, table)
+    keys = [c.name for c in table.primary_key]
+    return insert.on_conflict_do_update(
+        index_elements=keys, set_={column: table.c[column] + insert.excluded[column]}
+    )
 
 
 def schema_version(conn: Connection) -> int:

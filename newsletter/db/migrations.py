@@ -349,6 +349,38 @@ _V7_SUBSCRIBERS = """CREATE TABLE subscribers_v7 (
 )"""
 
 
+def _v8_reporting(conn: Connection) -> None:
+    """What the report needs: clicks, provider events counted per hour (the events themselves
+    are pruned after a week), and the campaign a status change came from."""
+    frozen = MetaData()
+    Table(
+        "link_clicks",
+        frozen,
+        Column("id", Integer, primary_key=True),
+        Column("campaign_id", String(200), nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("subscriber_id", Integer),
+        Column("clicked_at", UTCDateTime, nullable=False),
+        Column("machine", String(16)),
+        sqlite_autoincrement=True,
+    )
+    Table(
+        "event_hours",
+        frozen,
+        Column("campaign_id", String(200), primary_key=True),
+        Column("kind", String(32), primary_key=True),
+        Column("hour", UTCDateTime, primary_key=True),
+        Column("count", Integer, nullable=False),
+    )
+    frozen.create_all(conn)
+    for statement in (
+        "CREATE INDEX ix_link_clicks_campaign ON link_clicks (campaign_id, clicked_at)",
+        "ALTER TABLE status_history ADD COLUMN campaign_id VARCHAR(200)",
+        "CREATE INDEX ix_status_history_campaign ON status_history (campaign_id, to_status)",
+    ):
+        conn.execute(text(statement))
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_tables,
     _v2_indexes_and_append_only_history,
@@ -357,6 +389,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v5_append_only_history_on_postgresql,
     _v6_issues_and_ledger,
     _v7_subscriber_ids_never_reused_on_sqlite,
+    _v8_reporting,
 )
 """Position + 1 is the schema version each migration produces. Only ever append."""
 

@@ -28,8 +28,10 @@ __all__ = [
     "campaigns",
     "confirmations",
     "deliveries",
+    "event_hours",
     "history",
     "issues",
+    "link_clicks",
     "metadata",
     "provider_events",
     "subscribers",
@@ -105,6 +107,7 @@ history = Table(
     Column("to_status", String(16), nullable=False),
     Column("actor", Text, nullable=False),
     Column("reason", Text),
+    Column("campaign_id", String(200)),  # v8: the campaign whose mail the change came from
 )
 
 suppressions = Table(
@@ -189,6 +192,29 @@ provider_events = Table(
     Column("campaign_id", String(200)),
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
+)
+
+link_clicks = Table(
+    "link_clicks",
+    metadata,
+    # One row per request to a tracked link; the reader only when click_tracking = per-reader.
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", String(200), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("subscriber_id", Integer),
+    Column("clicked_at", UTCDateTime, nullable=False),
+    Column("machine", String(16)),  # why a machine, not a reader, made it (NULL: a reader)
+    sqlite_autoincrement=True,
+)
+
+event_hours = Table(
+    "event_hours",
+    metadata,
+    # Provider events per campaign, kind and hour: outlive the week the events are kept.
+    Column("campaign_id", String(200), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
 )
 
 confirmations = Table(

@@ -139,7 +139,9 @@ def plan_send(
     if campaign is None and remaining == 0 and send_at is None:
         raise NewsletterError(_nobody(journal, content.issue))
     campaign_id = campaign.id if campaign else new_id("c")
-    builder = MessageBuilder(content.rendered, settings, campaign=campaign_id)
+    builder = MessageBuilder(
+        content.rendered, settings, campaign=campaign_id, tracking=settings.click_tracking
+    )
     examination = inspect(content.article, builder, settings)
     started = campaign is not None and campaign.status != CampaignStatus.SCHEDULED
     languages = journal.languages(
@@ -213,7 +215,9 @@ def deliver(
         raise NewsletterError(f"campaign {campaign.id} ({campaign.label}) was cancelled")
     issues = Issues(store)
     issue = _with_snapshot(issues, issues.get(campaign.issue_id), settings)
-    builder = MessageBuilder(issue.rendered_as_sent(), settings, campaign=campaign.id)
+    builder = MessageBuilder(
+        issue.rendered_as_sent(), settings, campaign=campaign.id, tracking=settings.click_tracking
+    )
     gate = examination or inspect(issue.article_as_sent(), builder, settings)
     enforce(gate.rules, campaign.override)
     sender = open_provider(campaign.provider or settings.provider, settings, builder)

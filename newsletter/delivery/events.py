@@ -21,16 +21,16 @@ from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.engine import Connection
 
 from newsletter.addresses import InvalidAddress, normalize
-from newsletter.audience.models import Status
+from newsletter.audience.models import Move, Status
 from newsletter.audience.queries import apply_statuses, now
 from newsletter.audience.store import Store
 from newsletter.db.bulk import bulk_execute, chunked
-from newsletter.db.engine import insert_ignoring
-from newsletter.db.schema import campaign_recipients, provider_events, subscribers
+from newsletter.db.engine import insert_adding, insert_ignoring
+from newsletter.db.schema import campaign_recipients, event_hours, provider_events, subscribers
 from newsletter.delivery.states import DELIVERY_RANKS, RowState
 from newsletter.providers.base import ProviderEvent
 
-__all__ = ["DELIVERY", "EventSummary", "ProviderEvent", "apply_events", "prune_events"]
+__all__ = ["DELIVERY", "EventSummary", "ProviderEvent", "apply_events", "hour_of", "prune_events"]
 
 
 @dataclass
@@ -130,6 +130,7 @@ def apply_events(
         summary.applied, summary.duplicates = len(new), len(events) - len(new)
         _apply_to_subscribers(conn, new, soft_bounce_limit, summary)
         _raise_deliveries(conn, new)
+        _count_hours(conn, new)
         summary.confirmed = _settle_uncertain(conn, new)
     return summary
 
@@ -172,7 +173,7 @@ def _apply_to_subscribers(
     keys = _address_keys(events)
     states, ids_by_key = _load_subscribers(conn, events, keys)
     before = {i: (s["bounce_count"], s["last_bounce_reason"]) for i, s in states.items()}
-    moves: list[tuple[int, Status, Status, str, str | None, dt.datetime]] = []
+    moves: list[Move] = []
     for event in events:
         subscriber_id = _matched_id(event, keys, ids_by_key)
         state = None if subscriber_id is None else states.get(subscriber_id)
@@ -183,13 +184,14 @@ def _apply_to_subscribers(
         if moved is not None:
             status, reason = moved
             moves.append(
-                (
+                Move(
                     state["id"],
                     Status(state["status"]),
                     status,
                     event.provider,
                     reason,
                     event.occurred_at,
+                    event.campaign_id,
                 )
             )
             state.update(status=status, status_changed_at=event.occurred_at)
@@ -330,6 +332,24 @@ def _raise_deliveries(conn: Connection, events: Sequence[ProviderEvent]) -> None
                 for (c, s), d in best.items()
             ],
         )
+
+
+def _count_hours(conn: Connection, events: Sequence[ProviderEvent]) -> None:
+    """Add the events of our campaigns to their hourly counts, which the report reads."""
+    counts: dict[tuple[str, str, dt.datetime], int] = {}
+    for e in events:
+        if e.campaign_id is not None and e.subscriber_id is not None:
+            key = (e.campaign_id, e.kind, hour_of(e.occurred_at))
+            counts[key] = counts.get(key, 0) + 1
+    if counts:
+        rows = [
+            {"campaign_id": c, "kind": k, "hour": h, "count": n} for (c, k, h), n in counts.items()
+        ]
+        conn.execute(insert_adding(conn, event_hours, "count"), rows)
+
+
+def hour_of(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _settle_uncertain(conn: Connection, events: Sequence[ProviderEvent]) -> int:

@@ -41,7 +41,7 @@ from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.providers.base import Failed, ProviderError, Result, Sent, Uncertain
 from newsletter.render.mime import Envelope, MessageBuilder, encode_header
-from newsletter.render.placeholders import FIELDS
+from newsletter.render.placeholders import SLOT_FIELDS
 from newsletter.render.transactional import Transactional
 
 __all__ = [
@@ -66,6 +66,14 @@ STOPPING = {
     403: "refused access",
     413: "found the request too large",
 }
+
+
+_NO_TRACKING = {
+    "click_tracking": {"enable": False, "enable_text": False},
+    "open_tracking": {"enable": False},
+}
+"""In every request: SendGrid's tracking rewrites links through its own domain and adds a pixel.
+Clicks, when counted at all, are counted by `serve` (newsletter/render/tracking.py)."""
 
 
 class _Transient(Exception):
@@ -105,9 +113,12 @@ class SendGridProvider:
         self._mail_send = _MailSend(settings, sleep)
         self._builder = builder
         self._base = _base_payload(settings, builder)
-        slots = builder.issue.slots
+        issue = builder.issue
+        used = set(issue.html_template.fields) | set(issue.text_template.fields)
         self._tokens = {
-            field: (slots.token("h", field), slots.token("t", field)) for field in FIELDS
+            field: (issue.slots.token("h", field), issue.slots.token("t", field))
+            for field in SLOT_FIELDS
+            if field in used
         }
 
     def send(self, batch: Sequence[Envelope]) -> list[Result]:
@@ -143,8 +154,9 @@ class SendGridProvider:
 
     def _personalization(self, envelope: Envelope) -> dict[str, Any]:
         substitutions: dict[str, str] = {}
-        for field, value in self._builder.issue.values(envelope.fields).items():
-            html_token, text_token = self._tokens[field]
+        values = self._builder.issue.values(envelope.fields)
+        for field, (html_token, text_token) in self._tokens.items():
+            value = values[field]
             substitutions[html_token] = html.escape(value)
             substitutions[text_token] = value
         to = {"email": envelope.recipient.email}
@@ -235,10 +247,7 @@ def send_transactional(
             {"type": "text/html", "value": message.html},
         ],
         "categories": [message.category],
-        "tracking_settings": {
-            "click_tracking": {"enable": False, "enable_text": False},
-            "open_tracking": {"enable": False},
-        },
+        "tracking_settings": _NO_TRACKING,
     }
     if settings.reply_to:
         payload["reply_to"] = {"email": settings.reply_to}
@@ -332,6 +341,7 @@ def _base_payload(settings: Settings, builder: MessageBuilder) -> dict[str, Any]
         ],
         "headers": {"List-Id": f"{_unfolded(settings.newsletter_name)} <{settings.list_label}>"},
         "categories": list(dict.fromkeys(settings.sendgrid_categories))[:10],
+        "tracking_settings": _NO_TRACKING,
     }
     if settings.reply_to:
         payload["reply_to"] = {"email": settings.reply_to}

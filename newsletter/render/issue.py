@@ -17,6 +17,8 @@ class RecipientFields:
     first_name: str | None
     unsubscribe_url: str
     web_url: str
+    click_reader: str = ""
+    """The reader's part of tracked links (per-reader click tracking only)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class RenderedIssue:
             "first_name": (fields.first_name or "").strip() or self.first_name_fallback,
             "unsubscribe_url": fields.unsubscribe_url,
             "web_url": fields.web_url,
+            "click_reader": fields.click_reader,
         }
 
     def personalize(self, fields: RecipientFields) -> tuple[str, str]:

@@ -21,11 +21,12 @@ from email.header import Header
 from email.utils import format_datetime
 from urllib.parse import quote
 
-from newsletter.config import Settings
+from newsletter.config import ClickTracking, Settings
 from newsletter.recipients import NAME_LIMIT
 from newsletter.render.issue import RecipientFields, RenderedIssue
 from newsletter.render.placeholders import SlotTemplate
-from newsletter.tokens import UnsubscribeTokens
+from newsletter.render.tracking import track_links
+from newsletter.tokens import ClickTokens, UnsubscribeTokens
 
 __all__ = ["Composed", "Envelope", "MessageBuilder", "Recipient", "UnsendableAddress", "message_id"]
 
@@ -93,9 +94,14 @@ class MessageBuilder:
         campaign: str,
         date: dt.datetime | None = None,
         subject_prefix: str = "",
+        tracking: ClickTracking = ClickTracking.OFF,
     ):
-        self.issue = issue
         self.campaign = campaign
+        self._clicks = ClickTokens(settings.secret_key.get_secret_value(), settings.list_label)
+        self._per_reader = tracking == ClickTracking.PER_READER
+        if tracking != ClickTracking.OFF:
+            issue = self._tracked(issue, settings.base_url)
+        self.issue = issue
         self.subject = subject_prefix + issue.subject
         self._domain = settings.sending_domain
         self._base_url = settings.base_url
@@ -123,15 +129,16 @@ class MessageBuilder:
     def envelope(self, recipient: Recipient) -> Envelope:
         """What every provider needs per recipient: ids, unsubscribe links, field values."""
         _require_sendable(recipient.email)
-        token = self._tokens.issue(recipient.key)
+        token = self._tokens.issue(recipient.key, self.campaign)
         unsubscribe = f"{self._base_url}/u/{token}"
+        reader = self._clicks.reader(self.campaign, recipient.key) if self._per_reader else ""
         mailto = f"{self._mailto_prefix}{token}"  # tokens are URL-safe: nothing to quote
         return Envelope(
             recipient=recipient,
             message_id=message_id(self.campaign, recipient.key, self._domain),
             unsubscribe_url=unsubscribe,
             unsubscribe_mailto=mailto,
-            fields=RecipientFields(recipient.first_name, unsubscribe, self.issue.web_url),
+            fields=RecipientFields(recipient.first_name, unsubscribe, self.issue.web_url, reader),
         )
 
     def compose(self, recipient: Recipient) -> Composed:
@@ -157,6 +164,14 @@ class MessageBuilder:
             + f"{CRLF}--{boundary}--{CRLF}"
         ).encode("ascii")
         return Composed(html, text, data, len(html_part))
+
+    def _tracked(self, issue: RenderedIssue, base_url: str) -> RenderedIssue:
+        """Each tracked link through ``/l/``: signed once per link, plus the reader's slot."""
+        reader = f"/{issue.slots.token('h', 'click_reader')}" if self._per_reader else ""
+        return track_links(
+            issue,
+            lambda position: f"{base_url}/l/{self._clicks.link(self.campaign, position)}{reader}",
+        )
 
     def _fixed_headers(
         self, issue: RenderedIssue, settings: Settings, date: dt.datetime, subject_prefix: str

@@ -22,10 +22,12 @@ from typing import Literal
 
 from newsletter.errors import TemplateError
 
-__all__ = ["FIELDS", "Part", "SlotTemplate", "Slots"]
+__all__ = ["FIELDS", "SLOT_FIELDS", "Part", "SlotTemplate", "Slots"]
 
 FIELDS = ("first_name", "unsubscribe_url", "web_url")
 """Every per-recipient field a template may print, through ``recipient.<field>``."""
+SLOT_FIELDS = (*FIELDS, "click_reader")
+"""Also the reader's part of tracked links, which click tracking puts in hrefs after rendering."""
 
 Part = Literal["h", "t"]
 
@@ -63,7 +65,7 @@ class SlotTemplate:
     def compile(cls, source: str, slots: Slots, part: Part) -> SlotTemplate:
         pieces = slots.pattern(part).split(source)
         chunks, fields = tuple(pieces[0::2]), tuple(pieces[1::2])
-        unknown = sorted(set(fields) - set(FIELDS))
+        unknown = sorted(set(fields) - set(SLOT_FIELDS))
         if unknown:
             raise TemplateError(
                 f"unknown recipient field(s) {', '.join(unknown)}; use {', '.join(FIELDS)}"

@@ -1,7 +1,7 @@
 """`newsletter serve`: the app the configured base_url points to.
 
-Unsubscribe (one-click and the page), double opt-in sign-up, SendGrid's event webhook, the
-web archive and a health check, under strict security headers and body limits. Handlers are
+Unsubscribe (one-click and the page), tracked links, double opt-in sign-up, SendGrid's event
+webhook, the web archive and a health check, under strict security headers and body limits. Handlers are
 async; database work runs in Starlette's thread pool, one short transaction per request.
 """
 
@@ -35,7 +35,7 @@ from newsletter.providers import check_transactional
 from newsletter.providers.sendgrid_events import SignatureError, load_public_key
 from newsletter.render.pages import Pages
 from newsletter.tokens import CONFIRM_MAX_AGE
-from newsletter.web import archive, signup, unsubscribe, webhooks
+from newsletter.web import archive, clicks, signup, unsubscribe, webhooks
 from newsletter.web.headers import LOOPBACK_HOSTS, SecureHeaders
 from newsletter.web.limits import BodyLimit
 from newsletter.web.state import Web, log, web
@@ -75,6 +75,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
     app = Starlette(
         routes=[
             *unsubscribe.routes,
+            *clicks.routes,
             *signup.routes,
             *archive.routes,
             *webhooks.routes,
@@ -128,6 +129,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await app.state.web.clicks.close()
 
 
 async def _housekeeping(app: Web) -> None:

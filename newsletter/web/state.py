@@ -16,9 +16,11 @@ from newsletter.render.pages import Pages
 from newsletter.tokens import (
     CONFIRM_MAX_AGE,
     CSRF_MAX_AGE,
+    ClickTokens,
     NonceTokens,
     UnsubscribeTokens,
 )
+from newsletter.web.clicklog import BurstWatch, ClickLog, LinkTargets
 from newsletter.web.limits import RateLimiter
 from newsletter.web.site import RenderedIssues
 from newsletter.web.writer import Writer
@@ -42,6 +44,10 @@ class Web:
     writer: Writer = field(init=False)
     rendered_issues: RenderedIssues = field(init=False)
     unsubscribe_tokens: UnsubscribeTokens = field(init=False)
+    click_tokens: ClickTokens = field(init=False)
+    link_targets: LinkTargets = field(init=False)
+    clicks: ClickLog = field(init=False)
+    bursts: BurstWatch = field(default_factory=lambda: BurstWatch())
     confirm_tokens: NonceTokens = field(init=False)
     csrf_tokens: NonceTokens = field(init=False)
     signups_per_ip: RateLimiter = field(default_factory=lambda: RateLimiter(*SIGNUPS_PER_IP))
@@ -53,6 +59,9 @@ class Web:
         secret = self.settings.secret_key.get_secret_value()
         list_id = self.settings.list_label
         self.unsubscribe_tokens = UnsubscribeTokens(secret, list_id)
+        self.click_tokens = ClickTokens(secret, list_id)
+        self.link_targets = LinkTargets(self.store)
+        self.clicks = ClickLog(self.store, self.writer)
         self.confirm_tokens = NonceTokens(secret, "confirm", list_id, CONFIRM_MAX_AGE)
         self.csrf_tokens = NonceTokens(secret, "csrf", list_id, CSRF_MAX_AGE)
 

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from newsletter.audience import selfservice
 from newsletter.audience.models import Status
-from newsletter.audience.selfservice import Member
+from newsletter.audience.selfservice import Leaving, Member
 from newsletter.recipients import subscriber_id_of
 from newsletter.web.state import Web, client_ip, log, notice, user_agent, web
 
@@ -40,8 +40,9 @@ async def page(request: Request) -> HTMLResponse:
 
 async def act(request: Request) -> HTMLResponse:
     app = web(request)
-    subscriber_id = _subscriber(app, request)
-    if subscriber_id is None:
+    claim = app.unsubscribe_tokens.verify(request.path_params["token"])
+    subscriber_id = subscriber_id_of(claim.subscriber) if claim else None
+    if claim is None or subscriber_id is None:
         return _invalid(app, request)
     form = await _form(request)
     if form.get("action") == "resubscribe":
@@ -53,7 +54,7 @@ async def act(request: Request) -> HTMLResponse:
     else:
         one_click = form.get("List-Unsubscribe") == "One-Click"
         reason = "one-click (List-Unsubscribe-Post)" if one_click else "unsubscribe page"
-        member = await app.writer.unsubscribe(subscriber_id, reason)
+        member = await app.writer.unsubscribe(Leaving(subscriber_id, reason, claim.campaign))
         state = "left"
     if member is None:
         return _invalid(app, request)

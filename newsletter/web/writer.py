@@ -17,7 +17,7 @@ from typing import TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from newsletter.audience import selfservice
-from newsletter.audience.selfservice import Member
+from newsletter.audience.selfservice import Leaving, Member
 from newsletter.audience.store import Store
 
 __all__ = ["Writer"]
@@ -35,7 +35,7 @@ class Writer:
         self.transactions = 0
         """Group transactions run so far (the tests watch grouping through it)."""
         self._gate = asyncio.Lock()
-        self._waiting: list[tuple[int, str, asyncio.Future[Member | None]]] = []
+        self._waiting: list[tuple[Leaving, asyncio.Future[Member | None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def run(self, write: Callable[[], T]) -> T:
@@ -43,10 +43,10 @@ class Writer:
         async with self._gate:
             return await run_in_threadpool(write)
 
-    async def unsubscribe(self, subscriber_id: int, reason: str) -> Member | None:
+    async def unsubscribe(self, leaving: Leaving) -> Member | None:
         """Unsubscribe, sharing a transaction with whoever else is leaving right now."""
         future: asyncio.Future[Member | None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((subscriber_id, reason, future))
+        self._waiting.append((leaving, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await future
@@ -57,7 +57,7 @@ class Writer:
             async with self._gate:
                 group = self._waiting[:GROUP_LIMIT]
                 del self._waiting[:GROUP_LIMIT]
-                requests = [(subscriber_id, reason) for subscriber_id, reason, _ in group]
+                requests = [leaving for leaving, _ in group]
                 try:
                     self.transactions += 1
                     members = await run_in_threadpool(
@@ -65,12 +65,12 @@ class Writer:
                     )
                 except BaseException as exc:
                     log.error("unsubscribe group of %d failed: %s", len(group), type(exc).__name__)
-                    for *_, future in group:
+                    for _, future in group:
                         if not future.done():
                             future.set_exception(exc)
                     if not isinstance(exc, Exception):
                         raise
                     continue
-            for (*_, future), member in zip(group, members, strict=True):
+            for (_, future), member in zip(group, members, strict=True):
                 if not future.done():  # its request was cancelled; the others still get theirs
                     future.set_result(member)

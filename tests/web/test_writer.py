@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from newsletter.audience.models import Status
+from newsletter.audience.selfservice import Leaving
 from newsletter.audience.store import Consent
 from newsletter.web.writer import Writer
 from tests.refusing import allow_updates, refuse_updates
@@ -29,7 +30,7 @@ def test_fifty_concurrent_unsubscribes_share_a_few_transactions(store, readers) 
     writer = Writer(store)
 
     async def burst() -> list:
-        return await asyncio.gather(*(writer.unsubscribe(i, "one-click") for i in readers))
+        return await asyncio.gather(*(writer.unsubscribe(Leaving(i, "one-click")) for i in readers))
 
     members = run(burst)
     assert [m.status for m in members] == [Status.UNSUBSCRIBED] * 50
@@ -44,7 +45,7 @@ def test_a_failed_group_answers_every_waiter_and_the_next_one_works(store, reade
 
     async def burst() -> list:
         return await asyncio.gather(
-            *(writer.unsubscribe(i, "one-click") for i in readers[:10]), return_exceptions=True
+            *(writer.unsubscribe(Leaving(i, "one-click")) for i in readers[:10]), return_exceptions=True
         )
 
     outcomes = run(burst)
@@ -53,7 +54,7 @@ def test_a_failed_group_answers_every_waiter_and_the_next_one_works(store, reade
         allow_updates(conn, "no_leaving", "subscribers")
 
     async def one() -> object:
-        return await writer.unsubscribe(readers[0], "one-click")
+        return await writer.unsubscribe(Leaving(readers[0], "one-click"))
 
     assert run(one).status is Status.UNSUBSCRIBED
 
@@ -62,7 +63,7 @@ def test_a_cancelled_request_does_not_strand_the_others_in_its_group(store, read
     writer = Writer(store)
 
     async def scenario() -> list:
-        tasks = [asyncio.create_task(writer.unsubscribe(i, "one-click")) for i in readers[:5]]
+        tasks = [asyncio.create_task(writer.unsubscribe(Leaving(i, "one-click"))) for i in readers[:5]]
         await asyncio.sleep(0)
         tasks[2].cancel()
         return await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
