@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         description="off, aggregate (clicks per link) or per-reader (per link and reader); "
         "tracked links lead through `newsletter serve` at base_url.",
     )
+    machine_click_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description="Clicks this soon after a message was sent count as a link scanner's.",
+    )
     outbox_dir: Path = Path("outbox")
     templates_dir: Path = Path("templates")
     build_dir: Path = Path("build")

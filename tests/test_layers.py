@@ -22,10 +22,11 @@ LAYERS: list[set[str]] = [
     {"audience"},
     {"providers"},
     {"delivery"},
-    {"web", "preview"},
+    {"web", "preview", "reports"},
     {"cli", "__main__"},
 ]
-"""Lowest first. web and preview share a level: the preview borrows web's security headers."""
+"""Lowest first. web and preview share a level (the preview borrows web's security headers);
+reports read what delivery and serve stored."""
 
 RANK = {stage: level for level, stages in enumerate(LAYERS) for stage in stages}
 

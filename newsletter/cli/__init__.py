@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from newsletter import __version__
-from newsletter.cli import backup, campaigns, compose, preview, send, subscribers, web
+from newsletter.cli import backup, campaigns, compose, preview, report, send, subscribers, web
 from newsletter.cli.context import console, err_console, options
 from newsletter.errors import NewsletterError, file_problem, one_line
 
@@ -37,7 +37,9 @@ app.command()(campaigns.worker)
 app.command()(backup.backup)
 app.command()(backup.restore)
 app.command()(web.serve)
+app.command("report")(report.list_report)
 app.add_typer(subscribers.app, name="subscribers")
+campaigns.app.command("report")(report.campaign_report)
 app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(web.archive_app, name="archive")
 

@@ -140,6 +140,14 @@ def _rules(body: dict[str, Any]) -> list[tuple[str | None, str]]:
                     problems.append(
                         (f"{prefix}.to", "to.name may not contain , or ; unless quoted")
                     )
+    tracking = body.get("tracking_settings", {})
+    if (
+        tracking.get("click_tracking", {}).get("enable") is not False
+        or tracking.get("open_tracking", {}).get("enable") is not False
+    ):
+        problems.append(
+            ("tracking_settings", "SendGrid's click and open tracking must be off in every request")
+        )
     if any(not c.isascii() for c in body.get("categories", [])):
         problems.append(("categories", "categories must be ASCII"))
     return problems

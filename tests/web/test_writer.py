@@ -45,7 +45,8 @@ def test_a_failed_group_answers_every_waiter_and_the_next_one_works(store, reade
 
     async def burst() -> list:
         return await asyncio.gather(
-            *(writer.unsubscribe(Leaving(i, "one-click")) for i in readers[:10]), return_exceptions=True
+            *(writer.unsubscribe(Leaving(i, "one-click")) for i in readers[:10]),
+            return_exceptions=True,
         )
 
     outcomes = run(burst)
@@ -63,7 +64,9 @@ def test_a_cancelled_request_does_not_strand_the_others_in_its_group(store, read
     writer = Writer(store)
 
     async def scenario() -> list:
-        tasks = [asyncio.create_task(writer.unsubscribe(Leaving(i, "one-click"))) for i in readers[:5]]
+        tasks = [
+            asyncio.create_task(writer.unsubscribe(Leaving(i, "one-click"))) for i in readers[:5]
+        ]
         await asyncio.sleep(0)
         tasks[2].cancel()
         return await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
