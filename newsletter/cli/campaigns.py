@@ -112,6 +112,7 @@ def show(campaign: CampaignArgument, as_json: JsonOption = False) -> None:
     from newsletter.delivery.campaign import resolve
     from newsletter.delivery.issues import Issues
     from newsletter.delivery.journal import Journal
+    from newsletter.delivery.reputation import rates_of
     from newsletter.delivery.states import RowState
 
     with open_store() as store:
@@ -140,6 +141,16 @@ def show(campaign: CampaignArgument, as_json: JsonOption = False) -> None:
             "confirmed_by_provider": journal.confirmed(found.id),
             "delivery": journal.deliveries(found.id) if found.provider != "smtp" else None,
             "recipients": problems,
+        }
+        rates = rates_of(store, found)
+        data["rates"] = {
+            "complaint_rate": rates.complaint_rate,
+            "bounce_rate": rates.bounce_rate,
+            "unsubscribed": rates.unsubscribed,
+            "unsubscribe_rate": rates.unsubscribe_rate,
+            "warnings": [
+                {"level": level.value, "message": line} for level, line in rates.warnings()
+            ],
         }
     if as_json:
         print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
@@ -174,6 +185,7 @@ def _print_campaign(data: dict[str, Any]) -> None:
         console.print("delivery events: not available over SMTP (only what the server answered)")
     else:
         console.print(_delivery_line(data["delivery"]))
+    _print_rates(data["rates"])
     if data["recipients"]:
         table = Table("address", "state", "reason")
         for row in data["recipients"]:
@@ -181,6 +193,19 @@ def _print_campaign(data: dict[str, Any]) -> None:
                 escape(row["email"] or "(erased)"), row["state"], escape(row["reason"] or "")
             )
         console.print(table)
+
+
+def _print_rates(rates: dict[str, Any]) -> None:
+    from newsletter.delivery.reputation import percent
+
+    console.print(
+        f"unsubscribed: {rates['unsubscribed']} ({percent(rates['unsubscribe_rate'])})  "
+        f"bounce rate: {percent(rates['bounce_rate'])}  "
+        f"complaint rate: {percent(rates['complaint_rate'])}  (`campaigns report` for more)"
+    )
+    for warning in rates["warnings"]:
+        colour = "red" if warning["level"] == "error" else "yellow"
+        err_console.print(f"[{colour}]{warning['level']}:[/] {escape(warning['message'])}")
 
 
 def _file_changed(article: str, sha: str) -> bool:

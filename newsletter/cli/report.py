@@ -75,7 +75,7 @@ def list_report(html: HtmlOption = None, as_json: JsonOption = False) -> None:
 
 
 def _print_campaign(report: CampaignReport) -> None:
-    from newsletter.reports.rates import percent
+    from newsletter.delivery.reputation import percent
 
     console.print(f"[bold]{escape(report.campaign)}[/] {escape(report.label)} ({report.status})")
     console.print(escape(report.subject))

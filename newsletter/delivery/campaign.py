@@ -24,6 +24,7 @@ from newsletter.delivery.ids import new_id
 from newsletter.delivery.issues import IssueRecord, Issues
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.lock import campaign_lock
+from newsletter.delivery.reputation import last_campaign_findings
 from newsletter.delivery.runner import Progress, Summary, run_campaign
 from newsletter.delivery.states import Campaign, CampaignStatus, NewCampaign, Override, RowState
 from newsletter.errors import ConfigError, NewsletterError
@@ -143,6 +144,8 @@ def plan_send(
         content.rendered, settings, campaign=campaign_id, tracking=settings.click_tracking
     )
     examination = inspect(content.article, builder, settings)
+    if campaign is None:  # a new send: the last campaign's complaints and bounces first
+        examination.rules.extend(last_campaign_findings(store))
     started = campaign is not None and campaign.status != CampaignStatus.SCHEDULED
     languages = journal.languages(
         issue_id=content.issue.id if content.issue else None,

@@ -24,10 +24,10 @@ from newsletter.audience.store import Store
 from newsletter.db.schema import campaign_recipients, event_hours, history, link_clicks
 from newsletter.delivery.clicks import Machine, link_targets
 from newsletter.delivery.journal import Journal
+from newsletter.delivery.reputation import rates_from, row_counts, unsubscribe_counts
 from newsletter.delivery.states import Campaign, CampaignStatus, RowState
-from newsletter.reports.rates import Rates
 
-__all__ = ["CampaignReport", "LinkCount", "campaign_report", "rates_of"]
+__all__ = ["CampaignReport", "LinkCount", "campaign_report"]
 COMPARED = 12
 """Earlier campaigns shown beside this one."""
 SERIES = ("delivered", "bounces", "complaints", "unsubscribes", "clicks", "machine_clicks")
@@ -89,13 +89,13 @@ def campaign_report(store: Store, campaign_id: str, *, early_seconds: int = 60) 
     journal = Journal(store)
     campaign = journal.campaign(campaign_id)
     with store.read() as conn:
-        rows = _row_counts(conn, [campaign_id]).get(campaign_id, Counter())
+        rows = row_counts(conn, [campaign_id]).get(campaign_id, Counter())
         left = _unsubscribes(conn, campaign_id)
         hours = _event_hours(conn, campaign_id)
         clicks, links = _clicks(conn, campaign_id, hours, early_seconds)
     for moment in left:
         hours[moment[:_HOUR]]["unsubscribes"] += 1
-    rates = _rates(campaign, rows, len(left))
+    rates = rates_from(campaign, rows, len(left))
     compared = _compared(store, journal, campaign)
     targets = link_targets(store, campaign_id) or []
     return CampaignReport(
@@ -131,42 +131,6 @@ def campaign_report(store: Store, campaign_id: str, *, early_seconds: int = 60) 
     )
 
 
-def rates_of(store: Store, campaign: Campaign) -> Rates:
-    """The campaign's rates alone (for `campaigns show` and the gate before the next send)."""
-    with store.read() as conn:
-        rows = _row_counts(conn, [campaign.id]).get(campaign.id, Counter())
-        left = _unsubscribe_counts(conn, [campaign.id]).get(campaign.id, 0)
-    return _rates(campaign, rows, left)
-
-
-def _rates(campaign: Campaign, rows: Counter[tuple[str, str]], unsubscribed: int) -> Rates:
-    delivery = {key: n for (kind, key), n in rows.items() if kind == "delivery"}
-    return Rates(
-        sent=rows[("state", RowState.SENT.value)],
-        delivered=delivery.get("delivered", 0) + delivery.get("complained", 0),
-        bounced=delivery.get("bounced", 0) + delivery.get("dropped", 0),
-        complained=delivery.get("complained", 0),
-        unsubscribed=unsubscribed,
-        events=campaign.provider == "sendgrid",
-    )
-
-
-def _row_counts(conn: Connection, ids: list[str]) -> dict[str, Counter[tuple[str, str]]]:
-    """Per campaign: rows by ("state", state) and by ("delivery", what events reported)."""
-    r = campaign_recipients.c
-    found: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
-    query = (
-        select(r.campaign_id, r.state, r.delivery, func.count())
-        .where(r.campaign_id.in_(ids))
-        .group_by(r.campaign_id, r.state, r.delivery)
-    )
-    for campaign_id, state, delivery, count in conn.execute(query):
-        found[campaign_id][("state", state)] += count
-        if delivery is not None:
-            found[campaign_id][("delivery", delivery)] += count
-    return found
-
-
 def _unsubscribes(conn: Connection, campaign_id: str) -> list[str]:
     """When each reader who left through this campaign's mail left (ISO text), first time only."""
     query = (
@@ -175,15 +139,6 @@ def _unsubscribes(conn: Connection, campaign_id: str) -> list[str]:
         .group_by(history.c.subscriber_id)
     )
     return [moment for _, moment in conn.execute(query)]
-
-
-def _unsubscribe_counts(conn: Connection, ids: list[str]) -> dict[str, int]:
-    query = (
-        select(history.c.campaign_id, func.count(history.c.subscriber_id.distinct()))
-        .where(history.c.campaign_id.in_(ids), history.c.to_status == Status.UNSUBSCRIBED)
-        .group_by(history.c.campaign_id)
-    )
-    return {campaign_id: count for campaign_id, count in conn.execute(query)}
 
 
 def _event_hours(conn: Connection, campaign_id: str) -> defaultdict[str, Counter[str]]:
@@ -285,11 +240,11 @@ def _compared(store: Store, journal: Journal, campaign: Campaign) -> list[Compar
     chosen = upto[-(COMPARED + 1) :] or [campaign]
     ids = [c.id for c in chosen]
     with store.read() as conn:
-        rows = _row_counts(conn, ids)
-        left = _unsubscribe_counts(conn, ids)
+        rows = row_counts(conn, ids)
+        left = unsubscribe_counts(conn, ids)
     out = []
     for c in chosen:
-        rates = _rates(c, rows.get(c.id, Counter()), left.get(c.id, 0))
+        rates = rates_from(c, rows.get(c.id, Counter()), left.get(c.id, 0))
         out.append(
             Compared(
                 campaign=c.id,

@@ -15,10 +15,15 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 
+from newsletter.delivery.reputation import (
+    BOUNCE_WARNING,
+    COMPLAINT_ERROR,
+    COMPLAINT_WARNING,
+    percent,
+)
 from newsletter.reports import charts
 from newsletter.reports.audience import ListReport
 from newsletter.reports.campaign import CampaignReport
-from newsletter.reports.rates import BOUNCE_WARNING, COMPLAINT_ERROR, COMPLAINT_WARNING, percent
 
 __all__ = ["GENERATOR", "campaign_page", "list_page"]
 

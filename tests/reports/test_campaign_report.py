@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import FIXTURES, SECRET
+from tests.conftest import FIXTURES, SAMPLE_ARTICLE, SECRET
 from tests.fakes import sendgrid as fake_sendgrid
 from tests.web.test_app import _port_from_log, serve_process
 from tests.web.test_webhooks import PUBLIC, signed
@@ -158,3 +158,9 @@ def test_the_report_counts_what_the_provider_the_readers_and_the_machines_did(
     printed = cli(project, env, "campaigns", "report", campaign)
     assert printed.returncode == 0 and "complaint rate" in printed.stderr
     assert "research.example.net" in printed.stdout
+
+    shown = cli(project, env, "campaigns", "show", campaign)
+    assert "complaint rate: 0.34 %" in shown.stdout and "error:" in shown.stderr
+    refused = cli(project, env, "send", str(SAMPLE_ARTICLE), "--yes")
+    assert refused.returncode == 1 and "complaint-rate" in refused.stderr
+    assert "--force" in refused.stderr
