@@ -40,7 +40,13 @@ def report() -> CampaignReport:
         clickers=180,
         links=[
             LinkCount(position=1, url=CJK_LINK, clicks=150, machine_clicks=9, readers=130),
-            LinkCount(position=0, url="https://news.example.org/health", clicks=75, machine_clicks=8, readers=60),
+            LinkCount(
+                position=0,
+                url="https://news.example.org/health",
+                clicks=75,
+                machine_clicks=8,
+                readers=60,
+            ),
         ],
         hours=hours,
         complaint_rate=1 / 1980,
@@ -49,8 +55,15 @@ def report() -> CampaignReport:
         warnings=[],
         errors=[],
         compared=[
-            Compared(campaign=f"c{n}", label=f"第{n}期", started_at=START - dt.timedelta(days=7 * (3 - n)),
-                     sent=2000, unsubscribe_rate=0.002, bounce_rate=0.01, complaint_rate=0.0005 * n)
+            Compared(
+                campaign=f"c{n}",
+                label=f"第{n}期",
+                started_at=START - dt.timedelta(days=7 * (3 - n)),
+                sent=2000,
+                unsubscribe_rate=0.002,
+                bounce_rate=0.01,
+                complaint_rate=0.0005 * n,
+            )
             for n in range(1, 4)
         ],  # fmt: skip
     )
