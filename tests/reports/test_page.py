@@ -65,7 +65,7 @@ def report() -> CampaignReport:
                 complaint_rate=0.0005 * n,
             )
             for n in range(1, 4)
-        ],  # fmt: skip
+        ],
     )
 
 
@@ -99,7 +99,7 @@ def test_in_chromium_the_charts_draw_nothing_leaves_the_file_and_dark_mode_reads
     for scheme, ink in (("light", "rgb(27, 31, 36)"), ("dark", "rgb(230, 237, 243)")):
         page = browser.new_page(color_scheme=scheme, viewport={"width": 1000, "height": 800})
         requests: list[str] = []
-        page.on("request", lambda request: requests.append(request.url))
+        page.on("request", lambda request, seen=requests: seen.append(request.url))
         try:
             page.goto(page_file.as_uri())
             assert requests == [page_file.as_uri()]
