@@ -26,9 +26,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.web import _drain, _wrk_ms  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
-SECRET = "benchmark-secret-not-for-real-use"
+from benchmarks.web import SECRET, _start, _wrk_ms  # noqa: E402
+
 SAMPLE = REPO / "articles" / "2025-09-04-ai-blockchain-healthcare.md"
 FLOOR = textwrap.dedent(
     """
@@ -56,7 +57,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         link, target = _campaign(folder)
-        project, port = _serve(folder)
+        project, port = _start(folder, ec.generate_private_key(ec.SECP256R1()))
         floor_port = _free_port()
         floor = subprocess.Popen(
             [sys.executable, "-c", FLOOR, link, target, str(floor_port)],
@@ -116,26 +117,6 @@ def _campaign(folder: Path) -> tuple[str, str]:
     store.close()
     link = ClickTokens(SECRET, settings.list_label).link("cbench", 0)
     return link, tracked_links(rendered.html)[0]
-
-
-def _serve(folder: Path) -> tuple[subprocess.Popen[str], int]:
-    env = {
-        **os.environ,
-        "NEWSLETTER_SECRET_KEY": SECRET,
-        "NEWSLETTER_ENVIRONMENT": "development",
-        "PYTHONUNBUFFERED": "1",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "serve", "--port", "0"],
-        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert server.stderr is not None
-    for line in server.stderr:
-        found = re.search(r"running on http://127\.0\.0\.1:(\d+)", line)
-        if found:
-            _drain(server)
-            return server, int(found.group(1))
-    raise SystemExit("newsletter serve did not start")
 
 
 def _free_port() -> int:
