@@ -9,7 +9,7 @@ from pathlib import Path
 from newsletter.atomic import replace_dir
 from newsletter.compose.article import Article, read_article
 from newsletter.config import Settings
-from newsletter.qa.findings import Inspection
+from newsletter.qa.findings import Finding, Inspection
 from newsletter.qa.linkcheck import check_links
 from newsletter.qa.report import Report, build_report
 from newsletter.qa.rules import run_rules
@@ -73,6 +73,8 @@ def examine(
     sample = builder.message(envelope)
     inspection = Inspection.of(article, issue, sample, envelope.fields, settings)
     findings = run_rules(inspection)
+    if builder.authored is not issue:  # tracked links hide the author's from the link rules
+        findings = _with_authored_links(article, builder, settings, findings)
     if links:
         own = {envelope.fields.unsubscribe_url, envelope.fields.web_url}
         findings += check_links(
@@ -82,6 +84,21 @@ def examine(
     if score is not None:
         findings += spam_findings(score)
     return Checked(issue, sample, build_report(issue, sample, findings), score)
+
+
+def _with_authored_links(
+    article: Article, builder: MessageBuilder, settings: Settings, tracked: list[Finding]
+) -> list[Finding]:
+    """The findings on the author's links, then those only the tracked copy has (its size)."""
+    untracked = MessageBuilder(builder.authored, settings, campaign=builder.campaign)
+    envelope = untracked.envelope(sample_recipient(settings))
+    authored = run_rules(
+        Inspection.of(
+            article, builder.authored, untracked.message(envelope), envelope.fields, settings
+        )
+    )
+    seen = {(f.code, f.where) for f in authored}
+    return authored + [f for f in tracked if (f.code, f.where) not in seen]
 
 
 def build(article_path: Path, settings: Settings) -> BuildResult:

@@ -97,6 +97,8 @@ class MessageBuilder:
         tracking: ClickTracking = ClickTracking.OFF,
     ):
         self.campaign = campaign
+        self.authored = issue
+        """The issue before click tracking: the links as the author wrote them."""
         self._clicks = ClickTokens(settings.secret_key.get_secret_value(), settings.list_label)
         self._per_reader = tracking == ClickTracking.PER_READER
         if tracking != ClickTracking.OFF:
