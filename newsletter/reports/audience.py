@@ -18,7 +18,7 @@ from newsletter.audience.models import Status
 from newsletter.audience.store import Store
 from newsletter.db.schema import history, subscribers
 
-__all__ = ["ListReport", "Week", "list_report"]
+__all__ = ["ListReport", "Week", "list_report", "replay_weeks"]
 
 _IMPORT = "import:"
 
@@ -50,16 +50,16 @@ def list_report(store: Store) -> ListReport:
         now: dict[str, int] = dict(
             conn.execute(
                 select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
-            ).tuples()
+            ).all()  # a Result has keys(): dict() would read it as a mapping
         )
         rows = [tuple(row) for row in conn.execute(query)]
     return ListReport(
         by_status={s.value: now.get(s.value, 0) for s in Status},
-        weeks=_weeks(rows),
+        weeks=replay_weeks(rows),
     )
 
 
-def _weeks(rows: list[tuple[Any, ...]]) -> list[Week]:
+def replay_weeks(rows: list[tuple[Any, ...]]) -> list[Week]:
     status: dict[int, str] = {}
     counts: Counter[str] = Counter()
     weeks: list[Week] = []
@@ -85,7 +85,24 @@ def _weeks(rows: list[tuple[Any, ...]]) -> list[Week]:
             left += 1
     if current is not None:
         weeks.append(_week(current, joined, left, imported, counts))
-    return weeks
+    return _without_gaps(weeks)
+
+
+def _without_gaps(weeks: list[Week]) -> list[Week]:
+    """A quiet week is a week too: nobody joined or left, the list as the week before."""
+    filled: list[Week] = []
+    for week in weeks:
+        while filled and _next_monday(filled[-1].week) < week.week:
+            quiet = _next_monday(filled[-1].week)
+            filled.append(
+                Week(week=quiet, joined=0, left=0, imported=0, by_status=filled[-1].by_status)
+            )
+        filled.append(week)
+    return filled
+
+
+def _next_monday(monday: str) -> str:
+    return (dt.date.fromisoformat(monday) + dt.timedelta(days=7)).isoformat()
 
 
 def _week(week: str, joined: int, left: int, imported: int, counts: Counter[str]) -> Week:

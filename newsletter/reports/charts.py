@@ -14,11 +14,19 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import matplotlib
+from newsletter.errors import NewsletterError
+
+try:
+    import matplotlib
+except ImportError:
+    raise NewsletterError(
+        "the HTML report draws its charts with matplotlib, which is not installed: "
+        "pip install 'newsletter[report]' (or leave out --html)"
+    ) from None
 
 matplotlib.use("svg")
 
-import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt  # after choosing the backend
 
 __all__ = ["PALETTE", "bars", "lines"]
 
