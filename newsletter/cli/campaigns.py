@@ -149,7 +149,7 @@ def show(campaign: CampaignArgument, as_json: JsonOption = False) -> None:
             "unsubscribed": rates.unsubscribed,
             "unsubscribe_rate": rates.unsubscribe_rate,
             "warnings": [
-                {"level": level.value, "message": line} for level, line in rates.warnings()
+                {"level": f.severity, "message": f"{f.message}: {f.fix}"} for f in rates.findings()
             ],
         }
     if as_json:

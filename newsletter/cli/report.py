@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -15,6 +16,8 @@ from newsletter.errors import NewsletterError
 if TYPE_CHECKING:
     from newsletter.reports.audience import ListReport
     from newsletter.reports.campaign import CampaignReport
+
+    Report = CampaignReport | ListReport
 
 __all__ = ["campaign_report", "list_report"]
 
@@ -44,16 +47,7 @@ def campaign_report(
     with open_store() as store:
         found = resolve(Journal(store), campaign)
         report = build(store, found.id, early_seconds=settings().machine_click_seconds)
-    if html is not None:
-        from newsletter.reports.page import campaign_page
-
-        _write(html, campaign_page(report))
-    if as_json:
-        print(report.model_dump_json(indent=2))
-        return
-    _print_campaign(report)
-    if html is not None:
-        console.print(f"wrote {escape(str(html))}")
+    _output(report, html, as_json, _print_campaign)
 
 
 def list_report(html: HtmlOption = None, as_json: JsonOption = False) -> None:
@@ -62,14 +56,19 @@ def list_report(html: HtmlOption = None, as_json: JsonOption = False) -> None:
 
     with open_store() as store:
         report = build(store)
-    if html is not None:
-        from newsletter.reports.page import list_page
+    _output(report, html, as_json, _print_list)
 
-        _write(html, list_page(report))
+
+def _output(report: Report, html: Path | None, as_json: bool, show: Callable[[Any], None]) -> None:
+    """The page first (so a failure to write it is the only output), then JSON or the table."""
+    if html is not None:
+        from newsletter.reports.page import page_for
+
+        _write(html, page_for(report))
     if as_json:
         print(report.model_dump_json(indent=2))
         return
-    _print_list(report)
+    show(report)
     if html is not None:
         console.print(f"wrote {escape(str(html))}")
 

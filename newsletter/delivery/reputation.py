@@ -86,24 +86,29 @@ class Rates:
     def bounce_level(self) -> Level:
         return Level.WARNING if (self.bounce_rate or 0.0) >= BOUNCE_WARNING else Level.OK
 
-    def warnings(self) -> list[tuple[Level, str]]:
-        """Each rate at or over its limit, as one line that says what to do."""
-        found: list[tuple[Level, str]] = []
+    def findings(self, where: str = "") -> list[Finding]:
+        """Each rate at or over its limit, as a QA finding that says what to do."""
+        found: list[Finding] = []
         if self.complaint_level is not Level.OK:
-            limit = "0.3 %" if self.complaint_level is Level.ERROR else "0.1 %"
+            error = self.complaint_level is Level.ERROR
             found.append(
-                (
-                    self.complaint_level,
-                    f"complaint rate {percent(self.complaint_rate)} is at or over {limit} "
-                    "(Gmail and Yahoo's limit for bulk senders): send only to readers who asked "
-                    "recently, make unsubscribing easy to find, and check the list's sources",
+                Finding(
+                    "error" if error else "warning",
+                    "complaint-rate",
+                    f"complaint rate {percent(self.complaint_rate)} is at or over "
+                    f"{'0.3 %' if error else '0.1 %'}, Gmail and Yahoo's limit for bulk senders",
+                    where,
+                    "send only to readers who asked recently, make unsubscribing easy to find, "
+                    "and check the list's sources",
                 )
             )
         if self.bounce_level is not Level.OK:
             found.append(
-                (
-                    Level.WARNING,
-                    f"bounce rate {percent(self.bounce_rate)} is at or over 2 %: "
+                Finding(
+                    "warning",
+                    "bounce-rate",
+                    f"bounce rate {percent(self.bounce_rate)} is at or over 2 %",
+                    where,
                     "the list has stale or mistyped addresses; re-confirm old imports",
                 )
             )
@@ -129,16 +134,7 @@ def last_campaign_findings(store: Store) -> list[Finding]:
     if not finished:
         return []
     last = finished[-1]
-    return [
-        Finding(
-            level.value,  # type: ignore[arg-type]
-            "complaint-rate" if line.startswith("complaint") else "bounce-rate",
-            f"the last campaign, {last.label}: {line.split(':')[0]}",
-            where=f"campaign {last.id}",
-            fix=line.split(": ", 1)[1],
-        )
-        for level, line in rates_of(store, last).warnings()
-    ]
+    return rates_of(store, last).findings(where=f"the last campaign, {last.label} ({last.id})")
 
 
 def rates_from(campaign: Campaign, rows: Counter[tuple[str, str]], unsubscribed: int) -> Rates:

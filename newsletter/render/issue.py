@@ -72,6 +72,22 @@ class RenderedIssue:
             text_template=SlotTemplate.compile(text, slots, "t"),
         )
 
+    def with_html(self, html: str) -> RenderedIssue:
+        """The same issue with another HTML part (click tracking's rewritten links)."""
+        return RenderedIssue.assemble(
+            slug=self.slug,
+            subject=self.subject,
+            preheader=self.preheader,
+            lang=self.lang,
+            reading_minutes=self.reading_minutes,
+            first_name_fallback=self.first_name_fallback,
+            web_url=self.web_url,
+            mjml=self.mjml,
+            html=html,
+            text=self.text,
+            slots=self.slots,
+        )
+
     def snapshot(self) -> dict[str, Any]:
         """Plain data to store with the issue: resumes, retries and the archive send exactly this."""
         return {

@@ -42,20 +42,7 @@ def track_links(issue: RenderedIssue, url_for: Callable[[int], str]) -> Rendered
         position += 1
         return f"{match.group(1)}{match.group(2)}{url}{match.group(2)}"
 
-    rewritten = _HREF.sub(replace, issue.html)
-    return RenderedIssue.assemble(
-        slug=issue.slug,
-        subject=issue.subject,
-        preheader=issue.preheader,
-        lang=issue.lang,
-        reading_minutes=issue.reading_minutes,
-        first_name_fallback=issue.first_name_fallback,
-        web_url=issue.web_url,
-        mjml=issue.mjml,
-        html=rewritten,
-        text=issue.text,
-        slots=issue.slots,
-    )
+    return issue.with_html(_HREF.sub(replace, issue.html))
 
 
 def _trackable(url: str) -> bool:

@@ -96,6 +96,7 @@ def campaign_report(store: Store, campaign_id: str, *, early_seconds: int = 60) 
     for moment in left:
         hours[moment[:_HOUR]]["unsubscribes"] += 1
     rates = rates_from(campaign, rows, len(left))
+    findings = rates.findings()
     compared = _compared(store, journal, campaign)
     targets = link_targets(store, campaign_id) or []
     return CampaignReport(
@@ -125,8 +126,8 @@ def campaign_report(store: Store, campaign_id: str, *, early_seconds: int = 60) 
         complaint_rate=rates.complaint_rate,
         bounce_rate=rates.bounce_rate,
         unsubscribe_rate=rates.unsubscribe_rate,
-        warnings=[line for level, line in rates.warnings() if level == "warning"],
-        errors=[line for level, line in rates.warnings() if level == "error"],
+        warnings=[f"{f.message}: {f.fix}" for f in findings if f.severity == "warning"],
+        errors=[f"{f.message}: {f.fix}" for f in findings if f.severity == "error"],
         compared=compared,
     )
 
@@ -219,24 +220,23 @@ def _shift(moment: str, by: dt.timedelta) -> str:
     return (dt.datetime.fromisoformat(moment) + by).isoformat(timespec="microseconds")
 
 
+def _before(one: Campaign, other: Campaign) -> bool:
+    if one.started_at is None or other.started_at is None:
+        return False
+    return one.started_at <= other.started_at
+
+
 def _compared(store: Store, journal: Journal, campaign: Campaign) -> list[Compared]:
     """This campaign and up to COMPARED before it, oldest first, with their rates."""
-    started = [
-        c
-        for c in journal.campaigns()
-        if c.started_at is not None and c.status is not CampaignStatus.SCHEDULED
-    ]
-    started.sort(key=lambda c: (c.started_at or dt.datetime.min.replace(tzinfo=dt.UTC), c.id))
-    upto = [
-        c
-        for c in started
-        if c.id == campaign.id
-        or (
-            campaign.started_at is not None
-            and c.started_at is not None
-            and c.started_at <= campaign.started_at
-        )
-    ]
+    started = sorted(
+        (
+            c
+            for c in journal.campaigns()
+            if c.started_at is not None and c.status is not CampaignStatus.SCHEDULED
+        ),
+        key=lambda c: (c.started_at, c.id),
+    )
+    upto = [c for c in started if c.id == campaign.id or _before(c, campaign)]
     chosen = upto[-(COMPARED + 1) :] or [campaign]
     ids = [c.id for c in chosen]
     with store.read() as conn:

@@ -25,7 +25,7 @@ from newsletter.reports import charts
 from newsletter.reports.audience import ListReport
 from newsletter.reports.campaign import CampaignReport
 
-__all__ = ["GENERATOR", "campaign_page", "list_page"]
+__all__ = ["GENERATOR", "campaign_page", "list_page", "page_for"]
 
 GENERATOR = "newsletter report"
 """In every page's generator meta tag: how `--html` knows a file it may replace."""
@@ -46,6 +46,10 @@ class Figure:
     svg: str
     columns: Sequence[str]
     rows: Sequence[Sequence[str]]
+
+
+def page_for(report: CampaignReport | ListReport) -> str:
+    return campaign_page(report) if isinstance(report, CampaignReport) else list_page(report)
 
 
 def campaign_page(report: CampaignReport) -> str:
