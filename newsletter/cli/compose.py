@@ -13,6 +13,7 @@ from rich.padding import Padding
 from rich.table import Table
 
 from newsletter.cli.context import console, counted, roomy, settings
+from newsletter.config import ClickTracking
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
@@ -96,24 +97,39 @@ def check(
     """
     from newsletter.qa.build import check as run_check
 
-    checked = run_check(article, settings(), links=check_links, spam=True)
+    config = settings()
+    checked = run_check(article, config, links=check_links, spam=True)
     report = checked.report
     if checked.spam is None and not as_json:
         console.print(
             "note: SpamAssassin is not installed, so no spam score (apt-get install spamassassin)"
         )
+    tracked = _tracked(checked.issue.html, config.click_tracking)
     if as_json:
         findings = [vars(f) for f in report.findings]
         spam = vars(checked.spam) if checked.spam else None
-        console.print_json(
-            json.dumps({"ok": report.ok, "findings": findings, "spam": spam}, ensure_ascii=False)
-        )
-    elif report.findings:
-        print_findings(report.findings)
+        data = {"ok": report.ok, "findings": findings, "spam": spam, "tracked_links": tracked}
+        console.print_json(json.dumps(data, ensure_ascii=False))
     else:
-        console.print("[green]No findings.[/]")
+        if report.findings:
+            print_findings(report.findings)
+        else:
+            console.print("[green]No findings.[/]")
+        if tracked:
+            console.print(
+                f"{len(tracked)} links counted by {config.click_tracking} click tracking:"
+            )
+            for url in tracked:
+                console.print(f"  {escape(url)}", soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _tracked(html: str, mode: ClickTracking) -> list[str]:
+    """The links campaign mail will lead through `serve` (none when tracking is off)."""
+    from newsletter.render.tracking import tracked_links
+
+    return [] if mode == ClickTracking.OFF else tracked_links(html)
 
 
 def print_findings(findings: Sequence[Finding]) -> None:

@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from newsletter.config import ClickTracking
 from newsletter.delivery.testsend import send_test
 from newsletter.errors import NewsletterError
 from newsletter.preview.blocked import images_off, links
@@ -32,6 +33,7 @@ from newsletter.preview.inbox import snippet
 from newsletter.preview.session import PreviewSession, Snapshot
 from newsletter.preview.watch import watch
 from newsletter.qa.size import CLIP_LIMIT
+from newsletter.render.tracking import tracked_links
 from newsletter.web.headers import LOOPBACK_HOSTS, SecureHeaders
 
 __all__ = ["create_app"]
@@ -186,6 +188,10 @@ def _context(snapshot: Snapshot, token: str) -> dict[str, object]:
             "sender": settings.sender_name,
             "snippet": snippet(checked.sample.html),
             "links": links(checked.sample.html),
+            "tracking": settings.click_tracking,
+            "tracked": set(tracked_links(checked.issue.html))
+            if settings.click_tracking != ClickTracking.OFF
+            else set(),
             "headers": [(name, str(value)) for name, value in headers.items()],
             "provider": settings.provider or "dry run (no provider configured)",
         }

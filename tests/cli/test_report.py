@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.cli.test_compose import assert_one_line_error
-from tests.conftest import REPO, run_cli
+from tests.conftest import FIXTURES, REPO, run_cli
 
 
 def listed(project: Path) -> Path:
@@ -53,3 +53,15 @@ def test_without_matplotlib_html_says_which_extra_to_install(project: Path, tmp_
     )  # fmt: skip
     assert_one_line_error(result, "newsletter[report]")
     assert not (project / "list.html").exists()
+
+
+def test_check_lists_the_links_click_tracking_will_count(project: Path) -> None:
+    article = str(FIXTURES / "articles" / "links.md")
+    off = json.loads(run_cli("check", article, "--json", cwd=project).stdout)
+    assert off["tracked_links"] == []
+    env = {"NEWSLETTER_CLICK_TRACKING": "aggregate"}
+    on = json.loads(run_cli("check", article, "--json", cwd=project, env=env).stdout)
+    assert on["tracked_links"][2] == "https://events.example.com/register#form"
+    assert len(on["tracked_links"]) == 5 and not any("mailto:" in u for u in on["tracked_links"])
+    printed = run_cli("check", article, cwd=project, env=env).stdout
+    assert "5 links counted by aggregate click tracking" in printed

@@ -257,6 +257,19 @@ def test_the_links_list_shows_each_links_text_and_target(page) -> None:
     assert "https://blog.example.com/post/ai-blockchain-healthcare-2025" in listed
 
 
+def test_the_links_list_marks_the_links_click_tracking_will_count(browser, project: Path) -> None:
+    with running_preview(project, {"NEWSLETTER_CLICK_TRACKING": "per-reader"}) as url:
+        tab = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            tab.goto(url)
+            items = tab.locator("#links li").all_inner_texts()
+        finally:
+            tab.close()
+    counted = [item for item in items if "counted (per-reader click tracking)" in item]
+    assert len(counted) == 1 and "ai-blockchain-healthcare-2025" in counted[0]
+    assert not any("counted" in item for item in items if "在瀏覽器中查看" in item)
+
+
 def test_the_page_turns_dark_with_a_dark_email(page) -> None:
     ground = "getComputedStyle(document.body).backgroundColor"
     assert page.evaluate(ground) == "rgb(238, 240, 243)"
