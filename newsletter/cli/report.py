@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from newsletter.cli.campaigns import CampaignArgument, JsonOption
 from newsletter.cli.context import console, err_console, open_store, settings
 from newsletter.errors import NewsletterError
 
@@ -29,13 +30,10 @@ HtmlOption = Annotated[
         help="Also write the report with charts as one self-contained HTML file.",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def campaign_report(
-    campaign: Annotated[
-        str, typer.Argument(metavar="CAMPAIGN", help="A campaign id or label (`campaigns list`).")
-    ],
+    campaign: CampaignArgument,
     html: HtmlOption = None,
     as_json: JsonOption = False,
 ) -> None:
