@@ -93,11 +93,13 @@ def _campaign(folder: Path) -> tuple[str, str]:
     from newsletter.audience.models import Filters
     from newsletter.audience.store import Store
     from newsletter.compose.article import read_article
+    from newsletter.compose.editions import ArticleEditions
     from newsletter.config import Settings, load_settings
     from newsletter.delivery.issues import Issues
     from newsletter.delivery.journal import Journal
     from newsletter.delivery.states import NewCampaign
     from newsletter.render import render_issue
+    from newsletter.render.issue import Editions
     from newsletter.render.tracking import tracked_links
     from newsletter.tokens import ClickTokens
 
@@ -108,7 +110,7 @@ def _campaign(folder: Path) -> tuple[str, str]:
     store = Store.open(settings.database_url)
     article = read_article(SAMPLE)
     rendered = render_issue(article, settings)
-    issue = Issues(store).create(article, rendered)
+    issue = Issues(store).create(ArticleEditions.single(article), Editions.single(rendered))
     spec = NewCampaign(
         issue_id=issue.id, slug=issue.slug, article=issue.article, subject=rendered.subject,
         article_sha=issue.source_sha, filters=Filters(), provider="sendgrid",

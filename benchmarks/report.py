@@ -34,12 +34,14 @@ from sqlalchemy import insert  # noqa: E402
 from newsletter.audience.models import Filters  # noqa: E402
 from newsletter.audience.store import Store  # noqa: E402
 from newsletter.compose.article import read_article  # noqa: E402
+from newsletter.compose.editions import ArticleEditions  # noqa: E402
 from newsletter.config import Settings  # noqa: E402
 from newsletter.db.schema import campaign_recipients, event_hours, link_clicks  # noqa: E402
 from newsletter.delivery.issues import Issues  # noqa: E402
 from newsletter.delivery.journal import Journal  # noqa: E402
 from newsletter.delivery.states import NewCampaign  # noqa: E402
 from newsletter.render import render_issue  # noqa: E402
+from newsletter.render.issue import Editions  # noqa: E402
 from newsletter.reports.campaign import campaign_report  # noqa: E402
 
 CAMPAIGN = "cbench"
@@ -85,7 +87,9 @@ def _populate(store: Store, readers: int, events: int) -> int:
     values = tomllib.loads((REPO / "newsletter.toml").read_text("utf-8"))
     settings = Settings(**values | {"templates_dir": REPO / "templates"})
     article = read_article(SAMPLE)
-    issue = Issues(store).create(article, render_issue(article, settings))
+    issue = Issues(store).create(
+        ArticleEditions.single(article), Editions.single(render_issue(article, settings))
+    )
     spec = NewCampaign(
         issue_id=issue.id, slug=issue.slug, article=issue.article, subject="bench",
         article_sha=issue.source_sha, filters=Filters(), provider="sendgrid",

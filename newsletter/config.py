@@ -54,6 +54,19 @@ class ClickTracking(StrEnum):
     """Clicks are counted per link and reader."""
 
 
+class SimplifiedEdition(StrEnum):
+    """How a zh-Hant article becomes its zh-Hans edition: an OpenCC configuration, or none.
+
+    docs/editions.md says which fits which Traditional text; hk2s reads Hong Kong usage.
+    """
+
+    OFF = "off"
+    HK2S = "hk2s"
+    TW2S = "tw2s"
+    TW2SP = "tw2sp"
+    T2S = "t2s"
+
+
 class Settings(BaseSettings):
     """Branding, sender and path settings shared by every command."""
 
@@ -117,6 +130,11 @@ class Settings(BaseSettings):
         default=ClickTracking.OFF,
         description="off, aggregate (clicks per link) or per-reader (per link and reader); "
         "tracked links lead through `newsletter serve` at base_url.",
+    )
+    zh_hans_edition: SimplifiedEdition = Field(
+        default=SimplifiedEdition.HK2S,
+        description="The OpenCC configuration that makes a zh-Hant article's zh-Hans edition "
+        "(hk2s, tw2s, tw2sp, t2s), or off for none.",
     )
     machine_click_seconds: int = Field(
         default=60,

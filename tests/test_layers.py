@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "newsletter"
 
 LAYERS: list[set[str]] = [
     {"errors", "userinput", "atomic"},
-    {"addresses", "recipients", "config", "tokens"},
+    {"addresses", "recipients", "config", "tokens", "languages"},
     {"compose"},
     {"render"},
     {"qa"},

@@ -163,7 +163,7 @@ def _validate(candidate: Candidate) -> None:
         )
     except RowProblem as exc:
         raise RejectedRow(str(exc)) from None
-    candidate.tags, candidate.attributes = row.tags, dict(row.attributes)
+    candidate.tags, candidate.attributes, candidate.lang = row.tags, dict(row.attributes), row.lang
 
 
 def detect(sheet_name: str, header: list[str], mapping: Mapping[str, str]) -> Format:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, ValidationError
 
+from newsletter.languages import canonical
 from newsletter.recipients import NAME_LIMIT, name_problem
 
 __all__ = [
@@ -70,11 +71,14 @@ def check_row(
     times: dict[str, dt.datetime | None] | None = None,
     now: dt.datetime | None = None,
 ) -> SubscriberRow:
-    """The row, validated; RowProblem names the first field that cannot be stored."""
+    """The row, validated; RowProblem names the first field that cannot be stored.
+
+    The language is stored in its canonical form: ``zh-CN`` as ``zh-Hans``, ``en_gb`` as ``en-GB``.
+    """
     try:
         row = SubscriberRow(
             name=name,
-            lang=lang,
+            lang=canonical(lang) if isinstance(lang, str) else lang,
             tags=tuple(tags) if isinstance(tags, list | tuple) else tags,
             attributes={} if attributes is None else attributes,
             consent_ip=consent_ip,

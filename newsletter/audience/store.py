@@ -218,7 +218,7 @@ class Store:
         """A new subscriber: subscribed with consent evidence, otherwise pending."""
         address = _address(email, new=True)
         try:
-            check_row(name=name, lang=lang, tags=tuple(tag_names))
+            lang = check_row(name=name, lang=lang, tags=tuple(tag_names)).lang
         except RowProblem as exc:
             raise SubscriberError(f"{address.email} cannot be added: {exc}") from None
         status = Status.SUBSCRIBED if consent else Status.PENDING
@@ -305,7 +305,7 @@ class Store:
     ) -> tuple[Subscriber, list[str]]:
         """Change a reader's name, language or tags; the history says what changed, and from what."""
         try:
-            check_row(name=name, lang=lang, tags=tuple(add_tags))
+            lang = check_row(name=name, lang=lang, tags=tuple(add_tags)).lang
         except RowProblem as exc:
             raise SubscriberError(f"{_address(email).email}: {exc}") from None
         moment = now()

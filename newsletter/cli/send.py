@@ -202,8 +202,8 @@ def _dry_run(
         store, config, article, new_issue=new_issue, update_content=update_content
     )
     name = outbox_name(content.rendered.slug, filters)
-    builder = MessageBuilder(content.rendered, config, campaign=f"dry-run-{name}")
-    findings = inspect(content.article, builder, config).findings()
+    builder = MessageBuilder(content.editions, config, campaign=f"dry-run-{name}")
+    findings = inspect(content.articles, builder, config).findings()
     _refuse_errors(findings, override_for(force, findings))
     _print_content(content)
     folder = config.outbox_dir / name

@@ -67,6 +67,18 @@ class FrontMatter(BaseModel):
     hero: HeroImage | None = None
     canonical_url: str | None = None
     tags: tuple[str, ...] = ()
+    editions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Editions the editor wrote: language -> file beside this one, such as "
+        "en: 2025-09-04.en.md (docs/editions.md).",
+    )
+    phrases: dict[str, str] = Field(
+        default_factory=dict,
+        description="This article's zh-Hans phrases OpenCC gets wrong: 隨著: 随着.",
+    )
+    keep: tuple[str, ...] = Field(
+        default=(), description="Names every edition prints as written, such as 灣仔."
+    )
 
     _canonical = field_validator("canonical_url")(require_https)
 

@@ -381,6 +381,11 @@ def _v8_reporting(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _v9_editions(conn: Connection) -> None:
+    """Which edition of the issue each reader was sent (zh-Hant, zh-Hans, en ...)."""
+    conn.execute(text("ALTER TABLE campaign_recipients ADD COLUMN edition VARCHAR(16)"))
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_tables,
     _v2_indexes_and_append_only_history,
@@ -390,6 +395,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v6_issues_and_ledger,
     _v7_subscriber_ids_never_reused_on_sqlite,
     _v8_reporting,
+    _v9_editions,
 )
 """Position + 1 is the schema version each migration produces. Only ever append."""
 

@@ -154,6 +154,7 @@ campaign_recipients = Table(
     Column("delivery", String(16)),  # from provider events: delivered, bounced, ...
     Column("updated_at", UTCDateTime, nullable=False),
     Column("evidence", Text),  # v6: the provider event that settled an uncertain row
+    Column("edition", String(16)),  # v9: the edition sent (NULL before v9: the original)
 )
 
 issues = Table(

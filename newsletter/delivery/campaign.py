@@ -18,6 +18,7 @@ from pathlib import Path
 from newsletter.audience.models import Filters
 from newsletter.audience.store import Store
 from newsletter.compose.article import Article, read_article
+from newsletter.compose.editions import ArticleEditions, article_editions
 from newsletter.config import Settings
 from newsletter.delivery.gate import Examination, enforce, inspect
 from newsletter.delivery.ids import new_id
@@ -29,8 +30,8 @@ from newsletter.delivery.runner import Progress, Summary, run_campaign
 from newsletter.delivery.states import Campaign, CampaignStatus, NewCampaign, Override, RowState
 from newsletter.errors import ConfigError, NewsletterError
 from newsletter.providers import check_provider, open_provider
-from newsletter.render import render_issue
-from newsletter.render.issue import RenderedIssue
+from newsletter.render.editions import render_editions
+from newsletter.render.issue import Editions, RenderedIssue
 from newsletter.render.mime import MessageBuilder
 
 __all__ = ["Content", "Plan", "commit", "content_for", "deliver", "plan_send", "resolve"]
@@ -42,13 +43,22 @@ class Content:
 
     issue: IssueRecord | None
     """None: a new issue, recorded when the send is committed."""
-    article: Article
-    rendered: RenderedIssue
+    articles: ArticleEditions
+    editions: Editions
     file_changed: bool
     """The file differs from the issue's snapshot, which is what will be sent."""
     new_snapshot: bool
     """Committing stores this as the issue's snapshot: a new issue, ``update_content``, or an
     issue sent by a release from before snapshots."""
+
+    @property
+    def article(self) -> Article:
+        return self.articles.original
+
+    @property
+    def rendered(self) -> RenderedIssue:
+        """The original edition."""
+        return self.editions.original
 
 
 def content_for(
@@ -78,12 +88,13 @@ def content_for(
     if issue is not None and issue.has_snapshot and not update_content:
         return Content(
             issue,
-            issue.article_as_sent(),
-            issue.rendered_as_sent(),
+            issue.articles_as_sent(),
+            issue.editions_as_sent(),
             file_changed=issue.differs_from(on_disk),
             new_snapshot=False,
         )
-    return Content(issue, on_disk, render_issue(on_disk, settings), False, new_snapshot=True)
+    articles = article_editions(on_disk, settings)
+    return Content(issue, articles, render_editions(articles, settings), False, new_snapshot=True)
 
 
 @dataclass(frozen=True)
@@ -141,9 +152,9 @@ def plan_send(
         raise NewsletterError(_nobody(journal, content.issue))
     campaign_id = campaign.id if campaign else new_id("c")
     builder = MessageBuilder(
-        content.rendered, settings, campaign=campaign_id, tracking=settings.click_tracking
+        content.editions, settings, campaign=campaign_id, tracking=settings.click_tracking
     )
-    examination = inspect(content.article, builder, settings)
+    examination = inspect(content.articles, builder, settings)
     if campaign is None:  # a new send: the last campaign's complaints and bounces first
         examination.rules.extend(last_campaign_findings(store))
     started = campaign is not None and campaign.status != CampaignStatus.SCHEDULED
@@ -169,9 +180,9 @@ def commit(store: Store, plan: Plan, *, override: Override | None = None) -> Cam
     enforce(plan.examination.rules, override or kept)
     issues = Issues(store)
     if content.issue is None:
-        issue = issues.create(content.article, content.rendered)
+        issue = issues.create(content.articles, content.editions)
     elif content.new_snapshot:
-        issue = issues.replace_snapshot(content.issue, content.article, content.rendered)
+        issue = issues.replace_snapshot(content.issue, content.articles, content.editions)
         journal.clear_overrides(issue.id)
     else:
         issue = content.issue
@@ -219,9 +230,9 @@ def deliver(
     issues = Issues(store)
     issue = _with_snapshot(issues, issues.get(campaign.issue_id), settings)
     builder = MessageBuilder(
-        issue.rendered_as_sent(), settings, campaign=campaign.id, tracking=settings.click_tracking
+        issue.editions_as_sent(), settings, campaign=campaign.id, tracking=settings.click_tracking
     )
-    gate = examination or inspect(issue.article_as_sent(), builder, settings)
+    gate = examination or inspect(issue.articles_as_sent(), builder, settings)
     enforce(gate.rules, campaign.override)
     sender = open_provider(campaign.provider or settings.provider, settings, builder)
     try:
@@ -328,5 +339,5 @@ def _with_snapshot(issues: Issues, issue: IssueRecord, settings: Settings) -> Is
     """An issue sent before snapshots existed takes its snapshot from its file, once."""
     if issue.has_snapshot:
         return issue
-    article = read_article(Path(issue.article))
-    return issues.replace_snapshot(issue, article, render_issue(article, settings))
+    articles = article_editions(read_article(Path(issue.article)), settings)
+    return issues.replace_snapshot(issue, articles, render_editions(articles, settings))

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from newsletter.compose.article import Article
+from newsletter.compose.editions import ArticleEditions
 from newsletter.config import Settings
 from newsletter.delivery.states import Override
 from newsletter.errors import NewsletterError
@@ -54,9 +54,10 @@ class Examination:
         return sorted([*self.rules, *spam], key=lambda f: f.severity != "error")
 
 
-def inspect(article: Article, builder: MessageBuilder, settings: Settings) -> Examination:
-    """Run every rule on the copy ``builder`` would send; SpamAssassin starts in the background."""
-    checked = examine(article, builder, settings)
+def inspect(articles: ArticleEditions, builder: MessageBuilder, settings: Settings) -> Examination:
+    """Run every rule on each edition's copy ``builder`` would send; SpamAssassin (on the
+    original's) starts in the background."""
+    checked = examine(articles, builder, settings)
     outcome: list[SpamScore | BaseException | None] = []
 
     def score() -> None:

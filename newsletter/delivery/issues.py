@@ -12,6 +12,7 @@ unique among issues, because the archive serves each issue at /archive/<slug>.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -24,10 +25,11 @@ from sqlalchemy.exc import IntegrityError
 from newsletter.audience.queries import now
 from newsletter.audience.store import Store
 from newsletter.compose.article import Article, parse_article
+from newsletter.compose.editions import ArticleEditions
 from newsletter.db.schema import issues
 from newsletter.delivery.ids import new_id
 from newsletter.errors import NewsletterError
-from newsletter.render.issue import RenderedIssue
+from newsletter.render.issue import Editions, RenderedIssue
 
 __all__ = ["IssueRecord", "Issues", "Listing", "source_sha"]
 
@@ -58,9 +60,25 @@ class IssueRecord:
         return parse_article(self.source, Path(self.article))
 
     def rendered_as_sent(self) -> RenderedIssue:
+        """The original edition as sent."""
+        return self.editions_as_sent().original
+
+    def editions_as_sent(self) -> Editions:
         if self.rendered is None:
             raise NewsletterError(f"issue {self.id} has no snapshot of its email")
-        return RenderedIssue.from_snapshot(self.rendered)
+        return Editions.from_snapshot(self.rendered)
+
+    def articles_as_sent(self) -> ArticleEditions:
+        """Every edition's article as sent: the original's text, and each other edition's
+        (converted or written) as stored beside its render."""
+        original = self.article_as_sent()
+        articles = {original.lang: original}
+        for edition in (self.rendered or {}).get("editions", []):
+            article = parse_article(edition["source"], Path(edition["article"]))
+            articles[edition["lang"]] = dataclasses.replace(
+                article, meta=article.meta.model_copy(update={"lang": edition["lang"]})
+            )
+        return ArticleEditions(articles)
 
     def differs_from(self, article: Article) -> bool:
         return source_sha(article) != self.source_sha
@@ -118,15 +136,16 @@ class Issues:
             row = conn.execute(select(issues).where(issues.c.slug == slug)).mappings().first()
         return None if row is None else IssueRecord(**row)
 
-    def create(self, article: Article, rendered: RenderedIssue) -> IssueRecord:
+    def create(self, articles: ArticleEditions, editions: Editions) -> IssueRecord:
         """Record a new issue with its snapshot; a process that raced us to it wins, and we use it."""
+        article = articles.original
         moment = now()
         try:
             with self.store.write() as conn:
                 issue_id = new_id("i", moment)
                 conn.execute(
                     insert(issues).values(
-                        id=issue_id, created_at=moment, **_snapshot(article, rendered, moment)
+                        id=issue_id, created_at=moment, **_snapshot(articles, editions, moment)
                     )
                 )
         except IntegrityError:
@@ -141,9 +160,10 @@ class Issues:
         return self.get(issue_id)
 
     def replace_snapshot(
-        self, issue: IssueRecord, article: Article, rendered: RenderedIssue
+        self, issue: IssueRecord, articles: ArticleEditions, editions: Editions
     ) -> IssueRecord:
         """What the remaining readers get from now on (``send --update-content``)."""
+        article = articles.original
         other = self.by_slug(article.slug)
         if other is not None and other.id != issue.id:
             raise NewsletterError(
@@ -155,17 +175,23 @@ class Issues:
             conn.execute(
                 update(issues)
                 .where(issues.c.id == issue.id)
-                .values(**_snapshot(article, rendered, now()))
+                .values(**_snapshot(articles, editions, now()))
             )
         return self.get(issue.id)
 
 
-def _snapshot(article: Article, rendered: RenderedIssue, moment: dt.datetime) -> dict[str, Any]:
+def _snapshot(articles: ArticleEditions, editions: Editions, moment: dt.datetime) -> dict[str, Any]:
+    """The original's text and every edition's render; each other edition keeps its text too."""
+    article = articles.original
+    rendered = editions.snapshot()
+    for edition in rendered.get("editions", []):
+        own = articles.articles[edition["lang"]]
+        edition |= {"source": own.source, "article": str(own.path.resolve())}
     return {
         "slug": article.slug,
         "article": str(article.path.resolve()),
         "source": article.source,
         "source_sha": source_sha(article),
-        "rendered": rendered.snapshot(),
+        "rendered": rendered,
         "updated_at": moment,
     }

@@ -59,6 +59,9 @@ from newsletter.render.mime import Recipient
 
 __all__ = ["SKIPPED_FOR", "Journal"]
 
+EditionOf = Callable[[str | None], str | None]
+"""A reader's language -> the edition they get (None: the journal does not record editions)."""
+
 SKIPPED_FOR = "had this issue from campaign"
 """The reason of a row skipped because another campaign took the reader: ``... <its id>``."""
 
@@ -158,21 +161,29 @@ class Journal:
         return {lang or "?": count for lang, count in sorted(found, key=lambda r: -r[1])}
 
     def claim(
-        self, campaign_id: str, size: int, *, before_second_pass: Callable[[], None] | None = None
+        self,
+        campaign_id: str,
+        size: int,
+        *,
+        before_second_pass: Callable[[], None] | None = None,
+        edition_of: EditionOf = lambda lang: None,
     ) -> Claim | None:
         """Take the next pending batch (in subscriber order) and mark it sending; None when done.
 
         A pass runs from the lowest subscriber id to the highest; rows deferred on the way are
         picked up by the next pass, after ``before_second_pass`` (the runner's wait) has run.
+        ``edition_of`` names the edition of a reader's language; each row records it.
         """
-        claim = self._claim_after_cursor(campaign_id, size)
+        claim = self._claim_after_cursor(campaign_id, size, edition_of)
         if claim is None and self._cursor.pop(campaign_id, 0):
             if before_second_pass is not None:
                 before_second_pass()
-            claim = self._claim_after_cursor(campaign_id, size)
+            claim = self._claim_after_cursor(campaign_id, size, edition_of)
         return claim
 
-    def _claim_after_cursor(self, campaign_id: str, size: int) -> Claim | None:
+    def _claim_after_cursor(
+        self, campaign_id: str, size: int, edition_of: EditionOf
+    ) -> Claim | None:
         moment = now()
         with self.store.write() as conn:
             pending = conn.execute(
@@ -181,6 +192,7 @@ class Journal:
                     subscribers.c.email,
                     subscribers.c.name,
                     subscribers.c.status,
+                    subscribers.c.lang,
                     subscribers.c.attributes["first_name"].as_string().label("first_name"),
                 )
                 .select_from(rows.outerjoin(subscribers, subscribers.c.id == rows.c.subscriber_id))
@@ -207,6 +219,8 @@ class Journal:
                     reason = f"{r.status or 'erased'} before their batch"
                     _set(conn, campaign_id, [r.subscriber_id], state=RowState.SKIPPED, reason=reason, at=moment)  # fmt: skip
             taking = [r.subscriber_id for r in pending if r.status == Status.SUBSCRIBED]
+            original = edition_of(None)
+            editions = {r.subscriber_id: edition_of(r.lang) for r in pending}
             conn.execute(
                 update(rows)
                 .where(
@@ -220,8 +234,10 @@ class Journal:
                     reason=None,
                     updated_at=moment,
                     attempts=rows.c.attempts + 1,
+                    edition=original,
                 )
             )
+            _set_editions(conn, campaign_id, editions, taking, original)
             issue_id = self._issue_of(conn, campaign_id)
             owners = ledger.take(conn, issue_id, campaign_id, batch, moment, len(taking))
             for owner, ids in _by_owner(owners).items():
@@ -229,7 +245,9 @@ class Journal:
                 _set(conn, campaign_id, ids, state=RowState.SKIPPED, reason=reason, at=moment)
         skipped = set(left) | set(owners)
         recipients = [
-            (r.subscriber_id, _recipient(r)) for r in pending if r.subscriber_id not in skipped
+            (r.subscriber_id, _recipient(r, editions[r.subscriber_id]))
+            for r in pending
+            if r.subscriber_id not in skipped
         ]
         return Claim(batch, recipients, len(skipped))
 
@@ -666,7 +684,32 @@ def _set(
         )
 
 
-def _recipient(row: Any) -> Recipient:
+def _set_editions(
+    conn: Connection,
+    campaign_id: str,
+    editions: dict[int, str | None],
+    taking: list[int],
+    original: str | None,
+) -> None:
+    """Rows of readers in another edition than the original (which the claim wrote already)."""
+    grouped: dict[str, list[int]] = {}
+    for subscriber_id in taking:
+        edition = editions[subscriber_id]
+        if edition != original and edition is not None:
+            grouped.setdefault(edition, []).append(subscriber_id)
+    for edition, ids in grouped.items():
+        for chunk in chunked(ids):
+            conn.execute(
+                update(rows)
+                .where(rows.c.campaign_id == campaign_id, rows.c.subscriber_id.in_(chunk))
+                .values(edition=edition)
+            )
+
+
+def _recipient(row: Any, edition: str | None) -> Recipient:
     # only the first_name attribute is read from the JSON: decoding every row's attributes cost more
     first = first_name_for(row.name, {"first_name": row.first_name} if row.first_name else {})
-    return Recipient(key=str(row.subscriber_id), email=row.email, name=row.name, first_name=first)
+    return Recipient(
+        key=str(row.subscriber_id), email=row.email, name=row.name, first_name=first,
+        edition=edition,
+    )  # fmt: skip

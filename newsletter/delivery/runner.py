@@ -7,6 +7,7 @@ pause the campaign instead of burning through the list against a broken provider
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -93,12 +94,18 @@ def run_campaign(
         deferred.clear()
 
     while (
-        claim := journal.claim(campaign_id, provider.max_batch, before_second_pass=between_passes)
+        claim := journal.claim(
+            campaign_id,
+            provider.max_batch,
+            before_second_pass=between_passes,
+            edition_of=builder.editions.pick,
+        )
     ) is not None:
         summary.skipped += claim.skipped
         summary.batches += 1
-        ids = [subscriber_id for subscriber_id, _ in claim.recipients]
-        recipients = [r for _, r in claim.recipients]
+        in_order = sorted(claim.recipients, key=lambda pair: pair[1].edition or "")
+        ids = [subscriber_id for subscriber_id, _ in in_order]
+        recipients = [r for _, r in in_order]
         if summary.batches == 1:
             _first_send(journal, campaign_id, ids, before_first_send)
         try:
@@ -195,9 +202,9 @@ def rehearse(
     excluding = None if issue_id is None else ledger.readers(issue_id)
     batch: list[Recipient] = []
     for subscriber in store.iter_all(audience, batch=provider.max_batch, excluding=excluding):
-        batch.append(
-            Recipient(str(subscriber.id), subscriber.email, subscriber.name, subscriber.first_name)
-        )
+        edition = builder.editions.pick(subscriber.lang)
+        key, email, name = str(subscriber.id), subscriber.email, subscriber.name
+        batch.append(Recipient(key, email, name, subscriber.first_name, edition))
         if len(batch) == provider.max_batch:
             _rehearse_batch(provider, builder, batch, summary, progress)
             batch = []
@@ -237,15 +244,19 @@ def _send(
         except UnsendableAddress as exc:
             envelopes.append(Failed(str(exc)))
     sendable = [e for e in envelopes if isinstance(e, Envelope)]
+    done: list[Result] = []
     try:
-        answers = iter(provider.send(sendable) if sendable else [])
+        for _, edition in itertools.groupby(sendable, key=lambda e: e.edition):
+            done += provider.send(list(edition))  # one edition per provider call
     except ProviderError as exc:
+        exc.partial = done + exc.partial
         if journal is not None and campaign_id is not None and claim_batch is not None:
             handled = _merge(envelopes, exc.partial)
             journal.record(campaign_id, claim_batch, list(zip(ids, handled, strict=False)))
             journal.release(campaign_id, ids[len(handled) :], str(exc))
             journal.set_status(campaign_id, CampaignStatus.PAUSED, str(exc))
         raise
+    answers = iter(done)
     return [next(answers) if isinstance(e, Envelope) else e for e in envelopes]
 
 

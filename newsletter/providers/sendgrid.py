@@ -25,6 +25,7 @@ import re
 import time
 import urllib.error
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from python_http_client.exceptions import HTTPError
@@ -40,7 +41,8 @@ from tenacity import (
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.providers.base import Failed, ProviderError, Result, Sent, Uncertain
-from newsletter.render.mime import Envelope, MessageBuilder, encode_header
+from newsletter.render.issue import RenderedIssue
+from newsletter.render.mime import EditionParts, Envelope, MessageBuilder, encode_header
 from newsletter.render.placeholders import SLOT_FIELDS
 from newsletter.render.transactional import Transactional
 
@@ -112,21 +114,20 @@ class SendGridProvider:
     ):
         self._mail_send = _MailSend(settings, sleep)
         self._builder = builder
-        self._base = _base_payload(settings, builder)
-        issue = builder.issue
-        used = set(issue.html_template.fields) | set(issue.text_template.fields)
-        self._tokens = {
-            field: (issue.slots.token("h", field), issue.slots.token("t", field))
-            for field in SLOT_FIELDS
-            if field in used
+        self._editions = {
+            lang: _Edition.of(settings, builder.parts(lang)) for lang in builder.editions.langs
         }
 
     def send(self, batch: Sequence[Envelope]) -> list[Result]:
-        personalizations = [self._personalization(e) for e in batch]
+        """One request for the batch (the runner hands over one edition at a time)."""
+        if not batch:
+            return []
+        edition = self._editions[batch[0].edition]
+        personalizations = [self._personalization(edition, e) for e in batch]
         results: list[Result] = [Uncertain("not answered")] * len(batch)
         live = list(range(len(batch)))
         while live:
-            payload = {**self._base, "personalizations": [personalizations[i] for i in live]}
+            payload = {**edition.base, "personalizations": [personalizations[i] for i in live]}
             try:
                 message_id = self._mail_send.post_with_retries(payload)
             except _AnswerLost as exc:
@@ -152,10 +153,10 @@ class SendGridProvider:
     def close(self) -> None:
         """Nothing to close: each request is its own connection."""
 
-    def _personalization(self, envelope: Envelope) -> dict[str, Any]:
+    def _personalization(self, edition: _Edition, envelope: Envelope) -> dict[str, Any]:
         substitutions: dict[str, str] = {}
-        values = self._builder.issue.values(envelope.fields)
-        for field, (html_token, text_token) in self._tokens.items():
+        values = edition.issue.values(envelope.fields)
+        for field, (html_token, text_token) in edition.tokens.items():
             value = values[field]
             substitutions[html_token] = html.escape(value)
             substitutions[text_token] = value
@@ -175,6 +176,26 @@ class SendGridProvider:
             },
         }
         return personalization
+
+
+@dataclass(frozen=True)
+class _Edition:
+    """One edition's request body without its recipients, and the slot tokens it uses."""
+
+    issue: RenderedIssue
+    base: dict[str, Any]
+    tokens: dict[str, tuple[str, str]]
+
+    @classmethod
+    def of(cls, settings: Settings, parts: EditionParts) -> _Edition:
+        issue = parts.issue
+        used = set(issue.html_template.fields) | set(issue.text_template.fields)
+        tokens = {
+            field: (issue.slots.token("h", field), issue.slots.token("t", field))
+            for field in SLOT_FIELDS
+            if field in used
+        }
+        return cls(issue, _base_payload(settings, parts), tokens)
 
 
 class _MailSend:
@@ -329,12 +350,12 @@ def _unfolded(value: str) -> str:
     return encode_header(value, "List-Id").replace("\r\n", "")
 
 
-def _base_payload(settings: Settings, builder: MessageBuilder) -> dict[str, Any]:
-    """Everything that is the same for every recipient, built once per issue."""
-    issue = builder.issue
+def _base_payload(settings: Settings, parts: EditionParts) -> dict[str, Any]:
+    """Everything that is the same for every recipient, built once per edition."""
+    issue = parts.issue
     payload: dict[str, Any] = {
         "from": {"email": settings.from_email, "name": settings.sender_name},
-        "subject": builder.subject,
+        "subject": parts.subject,
         "content": [
             {"type": "text/plain", "value": issue.text},
             {"type": "text/html", "value": issue.html},

@@ -26,6 +26,8 @@ class Report:
     images_without_alt: list[str] = field(default_factory=list)
     non_https_links: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    editions: list[str] = field(default_factory=list)
+    """Every edition's language, the original first (newsletter.render.editions)."""
 
     @property
     def ok(self) -> bool:
@@ -38,7 +40,13 @@ class Report:
         return {**asdict(self), "ok": self.ok}
 
 
-def build_report(issue: RenderedIssue, sample: Composed, findings: Sequence[Finding]) -> Report:
+def build_report(
+    issue: RenderedIssue,
+    sample: Composed,
+    findings: Sequence[Finding],
+    *,
+    editions: Sequence[str] = (),
+) -> Report:
     """Sizes of the sample reader's message exactly as it would be sent, with the findings."""
     html_bytes = len(sample.html.encode("utf-8"))
     return Report(
@@ -53,4 +61,5 @@ def build_report(issue: RenderedIssue, sample: Composed, findings: Sequence[Find
         images_without_alt=[f.where for f in findings if f.code == "image-alt"],
         non_https_links=[f.where for f in findings if f.code in ("link-https", "image-https")],
         findings=list(findings),
+        editions=list(editions) or [issue.lang],
     )

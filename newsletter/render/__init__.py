@@ -28,7 +28,7 @@ from newsletter.render.mjml import compile_mjml
 from newsletter.render.placeholders import Part, Slots
 from newsletter.render.text import body_text
 
-__all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "Prepared", "prepare", "render_issue"]
+__all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "Prepared", "prepare", "render_issue", "web_url"]
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
@@ -108,8 +108,11 @@ def prepare(article: Article, settings: Settings) -> Prepared:
     )
 
 
-def render_issue(article: Article, settings: Settings) -> RenderedIssue:
-    """Render the article into the finished email, once."""
+def render_issue(
+    article: Article, settings: Settings, *, edition: str | None = None
+) -> RenderedIssue:
+    """Render the article into the finished email, once; ``edition`` names one not the original
+    (newsletter.render.editions), whose web version lives under the original's."""
     prepared = prepare(article, settings)
     templates = settings.templates_dir
     mjml_source = render_template(templates, HTML_TEMPLATE, prepared.html_context())
@@ -124,12 +127,17 @@ def render_issue(article: Article, settings: Settings) -> RenderedIssue:
         lang=article.lang,
         reading_minutes=prepared.minutes,
         first_name_fallback=prepared.locale.first_name_fallback,
-        web_url=f"{settings.base_url}/archive/{article.slug}",
+        web_url=web_url(settings, article.slug, edition),
         mjml=mjml_source,
         html=html,
         text=text,
         slots=prepared.slots,
     )
+
+
+def web_url(settings: Settings, slug: str, edition: str | None = None) -> str:
+    """Where `serve` shows an issue (an edition other than the original: under it)."""
+    return f"{settings.base_url}/archive/{slug}" + (f"/{edition}" if edition else "")
 
 
 def _require_footer(prepared: Prepared, compiled: str, html: str, text: str) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from newsletter.languages import edition_for
 from newsletter.render.placeholders import Slots, SlotTemplate
 
-__all__ = ["RecipientFields", "RenderedIssue"]
+__all__ = ["Editions", "RecipientFields", "RenderedIssue"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,13 @@ class RecipientFields:
     web_url: str
     click_reader: str = ""
     """The reader's part of tracked links (per-reader click tracking only)."""
+
+
+_SNAPSHOT_FIELDS = (
+    "slug", "subject", "preheader", "lang", "reading_minutes", "first_name_fallback", "web_url",
+    "mjml", "html", "text",
+)  # fmt: skip
+"""What a snapshot holds besides the salt (the issue's record may keep more beside it)."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ class RenderedIssue:
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> RenderedIssue:
         """The issue as it was stored by ``snapshot``, without rendering anything again."""
-        fields = {key: value for key, value in data.items() if key != "salt"}
+        fields = {key: data[key] for key in _SNAPSHOT_FIELDS}
         return cls.assemble(**fields, slots=Slots(data["salt"]))
 
     def values(self, fields: RecipientFields) -> dict[str, str]:
@@ -123,3 +131,43 @@ class RenderedIssue:
         """(html, text) for one recipient: a join over pre-split chunks, nothing more."""
         values = self.values(fields)
         return self.html_template.fill(values), self.text_template.fill(values)
+
+
+@dataclass(frozen=True)
+class Editions:
+    """One issue's renders, one per edition (newsletter.render.editions), by language; the
+    first is the original, which readers whose language has no edition get."""
+
+    renders: dict[str, RenderedIssue]
+
+    @classmethod
+    def single(cls, issue: RenderedIssue) -> Editions:
+        return cls({issue.lang: issue})
+
+    @property
+    def original(self) -> RenderedIssue:
+        return next(iter(self.renders.values()))
+
+    @property
+    def langs(self) -> tuple[str, ...]:
+        return tuple(self.renders)
+
+    def pick(self, reader_lang: str | None) -> str:
+        """The edition a reader with this language gets."""
+        return edition_for(reader_lang, self.langs)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The original's snapshot, with the others in order under ``editions`` (a list: JSONB
+        does not keep the order of an object's keys, and link positions depend on it)."""
+        first, *others = self.renders.values()
+        data = first.snapshot()
+        if others:
+            data["editions"] = [issue.snapshot() for issue in others]
+        return data
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> Editions:
+        own = {key: value for key, value in data.items() if key != "editions"}
+        issues = [RenderedIssue.from_snapshot(own)]
+        issues += [RenderedIssue.from_snapshot(other) for other in data.get("editions", [])]
+        return cls({issue.lang: issue for issue in issues})

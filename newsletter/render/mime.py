@@ -23,12 +23,20 @@ from urllib.parse import quote
 
 from newsletter.config import ClickTracking, Settings
 from newsletter.recipients import NAME_LIMIT
-from newsletter.render.issue import RecipientFields, RenderedIssue
+from newsletter.render.issue import Editions, RecipientFields, RenderedIssue
 from newsletter.render.placeholders import SlotTemplate
-from newsletter.render.tracking import track_links
+from newsletter.render.tracking import track_links, tracked_links
 from newsletter.tokens import ClickTokens, UnsubscribeTokens
 
-__all__ = ["Composed", "Envelope", "MessageBuilder", "Recipient", "UnsendableAddress", "message_id"]
+__all__ = [
+    "Composed",
+    "EditionParts",
+    "Envelope",
+    "MessageBuilder",
+    "Recipient",
+    "UnsendableAddress",
+    "message_id",
+]
 
 CRLF = "\r\n"
 
@@ -48,6 +56,8 @@ class Recipient:
     email: str
     name: str | None = None
     first_name: str | None = None
+    edition: str | None = None
+    """The edition this reader gets (Editions.pick); None: the original."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class Envelope:
     unsubscribe_url: str
     unsubscribe_mailto: str
     fields: RecipientFields
+    edition: str
 
     @property
     def list_unsubscribe(self) -> str:
@@ -83,12 +94,27 @@ def message_id(campaign: str, subscriber: str, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
+@dataclass(frozen=True)
+class EditionParts:
+    """What one edition's messages share: its issue (links tracked or not) and encoded headers."""
+
+    issue: RenderedIssue
+    authored: RenderedIssue
+    """The issue before click tracking: the links as the author wrote them."""
+    subject: str
+    head: str
+    boundary: str
+    mime_head: str
+    text_cte: str
+    html_cte: str
+
+
 class MessageBuilder:
-    """Builds every recipient's message for one issue and one campaign."""
+    """Builds every recipient's message for one issue (each reader in their edition) and campaign."""
 
     def __init__(
         self,
-        issue: RenderedIssue,
+        issue: RenderedIssue | Editions,
         settings: Settings,
         *,
         campaign: str,
@@ -97,14 +123,9 @@ class MessageBuilder:
         tracking: ClickTracking = ClickTracking.OFF,
     ):
         self.campaign = campaign
-        self.authored = issue
-        """The issue before click tracking: the links as the author wrote them."""
+        self.editions = issue if isinstance(issue, Editions) else Editions.single(issue)
         self._clicks = ClickTokens(settings.secret_key.get_secret_value(), settings.list_label)
         self._per_reader = tracking == ClickTracking.PER_READER
-        if tracking != ClickTracking.OFF:
-            issue = self._tracked(issue, settings.base_url)
-        self.issue = issue
-        self.subject = subject_prefix + issue.subject
         self._domain = settings.sending_domain
         self._base_url = settings.base_url
         self._mailto_prefix = (
@@ -113,16 +134,25 @@ class MessageBuilder:
         self._tokens = UnsubscribeTokens(
             settings.secret_key.get_secret_value(), settings.list_label
         )
-        self._boundary = f"=_nl_{issue.slots.salt}"
-        self._head = self._fixed_headers(
-            issue, settings, date or dt.datetime.now(dt.UTC), subject_prefix
+        date = date or dt.datetime.now(dt.UTC)
+        self._parts: dict[str, EditionParts] = {}
+        first_link = 0  # tracked links are numbered across editions, the original's first
+        for lang, authored in self.editions.renders.items():
+            rendered = authored
+            if tracking != ClickTracking.OFF:
+                rendered = self._tracked(authored, settings.base_url, first_link)
+                first_link += len(tracked_links(authored.html))
+            self._parts[lang] = _edition_parts(rendered, authored, settings, date, subject_prefix)
+        self.original = self.editions.langs[0]
+        original = self._parts[self.original]
+        self.issue, self.authored, self.subject = (
+            original.issue,
+            original.authored,
+            original.subject,
         )
-        self._mime_head = (
-            f"MIME-Version: 1.0{CRLF}"
-            f'Content-Type: multipart/alternative; boundary="{self._boundary}"{CRLF}'
-        )
-        self._text_cte = _pick_encoding(issue.text_template)
-        self._html_cte = _pick_encoding(issue.html_template)
+
+    def parts(self, edition: str) -> EditionParts:
+        return self._parts[edition]
 
     def build(self, recipient: Recipient) -> bytes:
         """The complete message for one recipient, ready for SMTP DATA or an .eml file."""
@@ -131,16 +161,19 @@ class MessageBuilder:
     def envelope(self, recipient: Recipient) -> Envelope:
         """What every provider needs per recipient: ids, unsubscribe links, field values."""
         _require_sendable(recipient.email)
+        edition = recipient.edition if recipient.edition in self._parts else self.original
         token = self._tokens.issue(recipient.key, self.campaign)
         unsubscribe = f"{self._base_url}/u/{token}"
         reader = self._clicks.reader(self.campaign, recipient.key) if self._per_reader else ""
         mailto = f"{self._mailto_prefix}{token}"  # tokens are URL-safe: nothing to quote
+        web_url = self._parts[edition].issue.web_url
         return Envelope(
             recipient=recipient,
             message_id=message_id(self.campaign, recipient.key, self._domain),
             unsubscribe_url=unsubscribe,
             unsubscribe_mailto=mailto,
-            fields=RecipientFields(recipient.first_name, unsubscribe, self.issue.web_url, reader),
+            fields=RecipientFields(recipient.first_name, unsubscribe, web_url, reader),
+            edition=edition,
         )
 
     def compose(self, recipient: Recipient) -> Composed:
@@ -148,50 +181,69 @@ class MessageBuilder:
         return self.message(self.envelope(recipient))
 
     def message(self, envelope: Envelope) -> Composed:
-        """The message for an envelope the caller already made."""
+        """The message for an envelope the caller already made, in the envelope's edition."""
         recipient = envelope.recipient
-        html, text = self.issue.personalize(envelope.fields)
-        boundary = self._boundary
-        html_part = _part("text/html", self._html_cte, html)
+        parts = self._parts[envelope.edition]
+        html, text = parts.issue.personalize(envelope.fields)
+        boundary = parts.boundary
+        html_part = _part("text/html", parts.html_cte, html)
         data = (
-            self._head
+            parts.head
             + f"To: {format_address(recipient.name, recipient.email, 'To')}{CRLF}"
             + f"Message-ID: {envelope.message_id}{CRLF}"
             + _list_unsubscribe(envelope.unsubscribe_url, envelope.unsubscribe_mailto)
-            + self._mime_head
+            + parts.mime_head
             + f"{CRLF}--{boundary}{CRLF}"
-            + _part("text/plain", self._text_cte, text)
+            + _part("text/plain", parts.text_cte, text)
             + f"{CRLF}--{boundary}{CRLF}"
             + html_part
             + f"{CRLF}--{boundary}--{CRLF}"
         ).encode("ascii")
         return Composed(html, text, data, len(html_part))
 
-    def _tracked(self, issue: RenderedIssue, base_url: str) -> RenderedIssue:
+    def _tracked(self, issue: RenderedIssue, base_url: str, first: int) -> RenderedIssue:
         """Each tracked link through ``/l/``: signed once per link, plus the reader's slot."""
         reader = f"/{issue.slots.token('h', 'click_reader')}" if self._per_reader else ""
         return track_links(
             issue,
-            lambda position: f"{base_url}/l/{self._clicks.link(self.campaign, position)}{reader}",
+            lambda n: f"{base_url}/l/{self._clicks.link(self.campaign, first + n)}{reader}",
         )
 
-    def _fixed_headers(
-        self, issue: RenderedIssue, settings: Settings, date: dt.datetime, subject_prefix: str
-    ) -> str:
-        headers = [
-            f"From: {format_address(settings.sender_name, settings.from_email, 'From')}",
-            f"Subject: {encode_header(subject_prefix + issue.subject, 'Subject')}",
-            f"Date: {format_datetime(date.astimezone(dt.UTC))}",
-            _folded(
-                "List-Id:",
-                encode_header(settings.newsletter_name, "List-Id"),
-                f"<{settings.list_label}>",
-            ),
-            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-        ]
-        if settings.reply_to:
-            headers.insert(1, f"Reply-To: {format_address(None, settings.reply_to, 'Reply-To')}")
-        return CRLF.join(headers) + CRLF
+
+def _edition_parts(
+    issue: RenderedIssue,
+    authored: RenderedIssue,
+    settings: Settings,
+    date: dt.datetime,
+    subject_prefix: str,
+) -> EditionParts:
+    headers = [
+        f"From: {format_address(settings.sender_name, settings.from_email, 'From')}",
+        f"Subject: {encode_header(subject_prefix + issue.subject, 'Subject')}",
+        f"Date: {format_datetime(date.astimezone(dt.UTC))}",
+        _folded(
+            "List-Id:",
+            encode_header(settings.newsletter_name, "List-Id"),
+            f"<{settings.list_label}>",
+        ),
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+    ]
+    if settings.reply_to:
+        headers.insert(1, f"Reply-To: {format_address(None, settings.reply_to, 'Reply-To')}")
+    boundary = f"=_nl_{issue.slots.salt}"
+    return EditionParts(
+        issue=issue,
+        authored=authored,
+        subject=subject_prefix + issue.subject,
+        head=CRLF.join(headers) + CRLF,
+        boundary=boundary,
+        mime_head=(
+            f"MIME-Version: 1.0{CRLF}"
+            f'Content-Type: multipart/alternative; boundary="{boundary}"{CRLF}'
+        ),
+        text_cte=_pick_encoding(issue.text_template),
+        html_cte=_pick_encoding(issue.html_template),
+    )
 
 
 LINE = 78

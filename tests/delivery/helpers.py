@@ -11,12 +11,13 @@ from pathlib import Path
 from newsletter.audience.models import Filters
 from newsletter.audience.store import Store
 from newsletter.compose.article import Article, read_article
+from newsletter.compose.editions import ArticleEditions
 from newsletter.config import Settings
 from newsletter.delivery.issues import IssueRecord, Issues
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.states import NewCampaign
 from newsletter.render import render_issue
-from newsletter.render.issue import RenderedIssue
+from newsletter.render.issue import Editions, RenderedIssue
 from tests.conftest import REPO, SAMPLE_ARTICLE
 
 
@@ -35,7 +36,9 @@ def rendered(path: Path = SAMPLE_ARTICLE) -> tuple[Article, RenderedIssue]:
 def record_issue(store: Store, path: Path = SAMPLE_ARTICLE) -> IssueRecord:
     """The article's issue, recorded with its snapshot as a first real send would."""
     article, email = rendered(path)
-    return Issues(store).matching(article) or Issues(store).create(article, email)
+    return Issues(store).matching(article) or Issues(store).create(
+        ArticleEditions.single(article), Editions.single(email)
+    )
 
 
 def open_campaign(

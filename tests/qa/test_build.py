@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from newsletter.compose.article import read_article
+from newsletter.compose.editions import ArticleEditions
 from newsletter.config import ClickTracking
 from newsletter.qa.build import examine
 from newsletter.render import render_issue
@@ -25,6 +26,6 @@ def test_with_click_tracking_the_rules_still_judge_the_links_the_author_wrote(
     issue = render_issue(article, settings)
     for mode in ClickTracking:
         builder = MessageBuilder(issue, settings, campaign="c1", tracking=mode)
-        findings = examine(article, builder, settings).report.findings
+        findings = examine(ArticleEditions.single(article), builder, settings).report.findings
         flagged = [f.where for f in findings if f.code == "link-https"]
         assert flagged == ["http://blog.example.com/old"], mode
