@@ -23,6 +23,7 @@ from newsletter.cli.send import run_with_progress
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
+    from newsletter.delivery.issues import IssueRecord
     from newsletter.delivery.worker import DueRun
 
 __all__ = ["app", "worker"]
@@ -138,6 +139,7 @@ def show(campaign: CampaignArgument, as_json: JsonOption = False) -> None:
             "article": issue.article,
             "article_changed": _file_changed(issue.article, issue.source_sha),
             "counts": counts,
+            "sent_by_edition": journal.sent_by_edition(found.id, _original_lang(issue)),
             "confirmed_by_provider": journal.confirmed(found.id),
             "delivery": journal.deliveries(found.id) if found.provider != "smtp" else None,
             "recipients": problems,
@@ -156,6 +158,11 @@ def show(campaign: CampaignArgument, as_json: JsonOption = False) -> None:
         print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         return
     _print_campaign(data)
+
+
+def _original_lang(issue: IssueRecord) -> str:
+    """The language of the issue's original edition ("?" for issues from before snapshots)."""
+    return str((issue.rendered or {}).get("lang") or "?")
 
 
 def _print_campaign(data: dict[str, Any]) -> None:
@@ -177,6 +184,9 @@ def _print_campaign(data: dict[str, Any]) -> None:
         codes = ", ".join(data["forced_for"])
         console.print(f"[yellow]sent despite QA errors ({codes}): {escape(data['forced'])}[/]")
     console.print("  ".join(f"{state}: {count}" for state, count in data["counts"].items()))
+    if len(data["sent_by_edition"]) > 1:
+        editions = ", ".join(f"{n:,} {lang}" for lang, n in data["sent_by_edition"].items())
+        console.print(f"sent by edition: {escape(editions)}")
     if data["confirmed_by_provider"]:
         console.print(
             f"{counted(data['confirmed_by_provider'], 'uncertain recipient')} settled by the provider's events"

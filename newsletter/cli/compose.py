@@ -19,6 +19,7 @@ from newsletter.errors import NewsletterError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from newsletter.compose.script import Reading
     from newsletter.qa.findings import Finding
     from newsletter.qa.report import Report
 
@@ -68,6 +69,9 @@ def _print_report(out_dir: Path, report: Report) -> None:
     table.add_row("Images without alt", str(len(report.images_without_alt)))
     table.add_row("Non-https links", str(len(report.non_https_links)))
     table.add_row("Written to", escape(f"{out_dir}/"))
+    if len(report.editions) > 1:
+        others = ", ".join(f"{lang}/" for lang in report.editions[1:])
+        table.add_row("Editions", escape(f"{', '.join(report.editions)} (in {out_dir}/{others})"))
     counts = report.counts()
     table.add_row(
         "QA",
@@ -108,7 +112,14 @@ def check(
     if as_json:
         findings = [vars(f) for f in report.findings]
         spam = vars(checked.spam) if checked.spam else None
-        data = {"ok": report.ok, "findings": findings, "spam": spam, "tracked_links": tracked}
+        data = {
+            "ok": report.ok,
+            "findings": findings,
+            "spam": spam,
+            "tracked_links": tracked,
+            "editions": report.editions,
+            "readings": [vars(r) for r in checked.readings],
+        }
         console.print_json(json.dumps(data, ensure_ascii=False))
     else:
         if report.findings:
@@ -121,8 +132,26 @@ def check(
             )
             for url in tracked:
                 console.print(f"  {escape(url)}", soft_wrap=True)
+        _print_readings(checked.readings)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _print_readings(readings: Sequence[Reading]) -> None:
+    """Where the zh-Hans edition chose between readings: the editor reviews these."""
+    from newsletter.compose.script import AMBIGUOUS
+
+    if not readings:
+        return
+    console.print(
+        f"zh-Hans edition: {counted(len(readings), 'place')} to review (a character with two "
+        "readings, or a phrase of yours):"
+    )
+    table = Table("line", "zh-Hant", "zh-Hans", "why")
+    for r in readings:
+        why = f"{r.char}: {AMBIGUOUS[r.char]}" if r.char else "your phrase"
+        table.add_row(str(r.line), escape(r.source), escape(r.reading), escape(why))
+    console.print(table)
 
 
 def _tracked(html: str, mode: ClickTracking) -> list[str]:

@@ -314,16 +314,7 @@ def _confirm(
     resuming = campaign is not None and plan.send_at is None
     table.add_row(
         "Recipients",
-        escape(
-            f"{plan.remaining:,}"
-            + (" still pending" if resuming else "")
-            + (
-                ": " + ", ".join(f"{n:,} {lang}" for lang, n in plan.languages.items())
-                if plan.languages
-                else ""
-            )
-            + f"; this issue is {content.rendered.lang}"
-        ),
+        escape(f"{plan.remaining:,}" + (" still pending" if resuming else "") + _by_language(plan)),
     )
     table.add_row("When", describe(plan.send_at, zone) if plan.send_at else "now")
     errors = sum(f.severity == "error" for f in findings)
@@ -335,6 +326,15 @@ def _confirm(
     console.print(table)
     question = "Schedule it?" if plan.send_at else "Send now?"
     confirm(question, yes)
+
+
+def _by_language(plan: Plan) -> str:
+    """Who reads what: by edition when the issue has several, else by language."""
+    if len(plan.content.editions.langs) > 1:
+        editions = ", ".join(f"{n:,} get {lang}" for lang, n in plan.editions.items())
+        return f": {editions}" if editions else ""
+    languages = ", ".join(f"{n:,} {lang}" for lang, n in plan.languages.items())
+    return (f": {languages}" if languages else "") + f"; this issue is {plan.content.rendered.lang}"
 
 
 def run_with_progress(

@@ -111,6 +111,15 @@ class Plan:
     remaining: int
     languages: dict[str, int]
     """The readers it would reach, by language (``?``: none given)."""
+
+    @property
+    def editions(self) -> dict[str, int]:
+        """The readers it would reach, by the edition each would get."""
+        counts = dict.fromkeys(self.content.editions.langs, 0)
+        for lang, count in self.languages.items():
+            counts[self.content.editions.pick(None if lang == "?" else lang)] += count
+        return {lang: count for lang, count in counts.items() if count}
+
     examination: Examination
     """The QA gate on the exact first message; SpamAssassin's part may still be running."""
 

@@ -46,7 +46,8 @@ class Click:
 
 
 def link_targets(store: Store, campaign: str) -> list[str] | None:
-    """The tracked links of the campaign's issue as sent, by position; None for no such campaign."""
+    """The tracked links of the campaign's issue as sent, by position (the original's, then each
+    other edition's, as MessageBuilder numbers them); None for no such campaign."""
     with store.read() as conn:
         snapshot = conn.execute(
             select(issues.c.rendered)
@@ -55,7 +56,8 @@ def link_targets(store: Store, campaign: str) -> list[str] | None:
         ).scalar_one_or_none()
     if not isinstance(snapshot, dict) or not isinstance(snapshot.get("html"), str):
         return None
-    return tracked_links(snapshot["html"])
+    editions = [snapshot, *snapshot.get("editions", [])]  # numbered across editions, in order
+    return [link for edition in editions for link in tracked_links(edition["html"])]
 
 
 def record_clicks(store: Store, clicks: Sequence[Click]) -> None:

@@ -448,6 +448,16 @@ class Journal:
             )
         return {state: found.get(state, 0) for state in RowState}
 
+    def sent_by_edition(self, campaign_id: str, original: str) -> dict[str, int]:
+        """Readers sent each edition (rows from before editions were recorded: the original)."""
+        with self.store.read() as conn:
+            found = conn.execute(
+                select(func.coalesce(rows.c.edition, original), func.count())
+                .where(rows.c.campaign_id == campaign_id, rows.c.state == RowState.SENT)
+                .group_by(func.coalesce(rows.c.edition, original))
+            ).all()
+        return {edition: count for edition, count in sorted(found, key=lambda r: -r[1])}
+
     def confirmed(self, campaign_id: str) -> int:
         """Rows once uncertain that a provider event settled."""
         with self.store.read() as conn:

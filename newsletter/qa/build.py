@@ -13,7 +13,7 @@ from newsletter.compose.article import Article, read_article
 from newsletter.compose.editions import ArticleEditions, article_editions
 from newsletter.compose.script import Reading
 from newsletter.config import Settings
-from newsletter.qa.editions import reading_findings
+from newsletter.qa.editions import reading_findings, to_review
 from newsletter.qa.findings import Finding, Inspection
 from newsletter.qa.linkcheck import check_links
 from newsletter.qa.report import Report, build_report
@@ -36,7 +36,7 @@ class Checked:
     editions: dict[str, tuple[RenderedIssue, Composed]] = field(default_factory=dict)
     """Every edition and the sample reader's copy of it, the original first."""
     readings: tuple[Reading, ...] = ()
-    """Where the zh-Hans conversion chose between readings, for the editor to review."""
+    """Where the zh-Hans conversion chose between readings and no reviewed reading covers it."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def examine(
     if score is not None:
         findings += spam_findings(score)
     issue = builder.issue
-    readings = articles.conversion.readings if articles.conversion else ()
+    readings = to_review(articles)
     report = build_report(issue, sample, findings, editions=builder.editions.langs)
     return Checked(issue, sample, report, score, copies, readings)
 

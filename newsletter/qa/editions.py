@@ -5,9 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from newsletter.compose.editions import EDITIONS_FILE, SIMPLIFIED, ArticleEditions
+from newsletter.compose.script import Reading
 from newsletter.qa.findings import Finding
 
-__all__ = ["reading_findings"]
+__all__ = ["reading_findings", "to_review"]
+
+
+def to_review(articles: ArticleEditions) -> tuple[Reading, ...]:
+    """The places the conversion chose between readings, but those the reviewed list covers."""
+    if articles.conversion is None:
+        return ()
+    reviewed = articles.rules.reviewed.items()
+    return tuple(
+        r
+        for r in articles.conversion.readings
+        if not any(phrase in r.source and reading in r.reading for phrase, reading in reviewed)
+    )
 
 
 def reading_findings(articles: ArticleEditions) -> list[Finding]:
