@@ -23,6 +23,7 @@ from newsletter.audience.export import unescape_cell
 from newsletter.audience.models import SUPPRESSED, Status
 from newsletter.audience.rows import RowProblem, check_row
 from newsletter.audience.store import Consent
+from newsletter.languages import canonical
 
 __all__ = ["FIELDS", "Candidate", "Format", "RejectedRow", "detect"]
 
@@ -70,15 +71,6 @@ _MAILCHIMP_NOISE = {
     "REGION",
     "LAST_CHANGED",
 }
-_LANGS = {
-    "zh-hant": "zh-Hant",
-    "zh-tw": "zh-Hant",
-    "zh-hk": "zh-Hant",
-    "zh-mo": "zh-Hant",
-    "en": "en",
-}
-
-
 _SUPPRESSED_NAMES = frozenset(status.value for status in SUPPRESSED)
 
 
@@ -403,10 +395,11 @@ def _is_cjk(text: str) -> bool:
 
 
 def _lang(value: str | None) -> str | None:
+    """Canonical (zh-CN as zh-Hans); English in any region as en, the edition it reads."""
     if not value or not value.strip():
         return None
-    key = value.strip().replace("_", "-").lower()
-    return _LANGS.get(key) or _LANGS.get(key.split("-")[0]) or value.strip()
+    tag = canonical(value.strip())
+    return "en" if tag.split("-")[0] == "en" else tag
 
 
 def parse_tags(cell: str) -> tuple[str, ...]:

@@ -56,7 +56,7 @@ _INLINE = re.compile(
     r"|(?P<destination>\]\(\s*(?:<[^>\n]*>|[^)\s]*))"
     r"|(?P<reference>^[ ]{0,3}\[[^\]\n]+\]:[ \t]*\S+)"
     r"|(?P<url>(?:https?|ftp)://[^\s<>()\"']+|www\.[^\s<>()\"']+)"
-    r"|(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
+    r"|(?P<email>[A-Za-z0-9._%+-]+@[\w-]+(?:\.[\w-]+)+)",
     re.MULTILINE,
 )
 """Inline Markdown that stays as written: code spans, tags, link destinations, URLs, addresses."""

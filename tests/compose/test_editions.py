@@ -1,0 +1,95 @@
+"""Which editions an article has, and whose words win in the converted one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsletter.compose.article import read_article
+from newsletter.compose.editions import article_editions
+from newsletter.config import SimplifiedEdition
+from newsletter.errors import ArticleError, TemplateError
+from tests.delivery.helpers import repo_settings
+
+HEAD = "---\ntitle: 醫療數據\ndate: 2025-09-04\nlang: zh-Hant\nslug: editions\n"
+
+
+def _article(
+    folder: Path, front: str = "", body: str = "隨著醫療數據增長，灣仔診所著名。\n"
+) -> Path:
+    path = folder / "article.md"
+    path.write_text(f"{HEAD}{front}---\n\n{body}", "utf-8")
+    return path
+
+
+def test_a_zh_hant_article_gets_a_zh_hans_edition_with_the_newsletters_phrases(
+    tmp_path: Path,
+) -> None:
+    editions = article_editions(read_article(_article(tmp_path)), repo_settings())
+    assert list(editions.articles) == ["zh-Hant", "zh-Hans"]
+    simplified = editions.articles["zh-Hans"]
+    assert simplified.lang == "zh-Hans" and simplified.slug == "editions"
+    assert simplified.meta.title == "医疗数据"
+    assert simplified.body.strip() == "随着医疗数据增长，湾仔诊所著名。"  # templates/editions.toml
+
+
+def test_the_articles_own_phrases_and_kept_names_win(tmp_path: Path) -> None:
+    front = "phrases:\n  著名: 有名\nkeep:\n  - 灣仔\n"
+    editions = article_editions(read_article(_article(tmp_path, front)), repo_settings())
+    assert editions.articles["zh-Hans"].body.strip() == "随着医疗数据增长，灣仔诊所有名。"
+
+
+def test_no_edition_when_switched_off_or_for_another_language(tmp_path: Path) -> None:
+    off = repo_settings().model_copy(update={"zh_hans_edition": SimplifiedEdition.OFF})
+    assert list(article_editions(read_article(_article(tmp_path)), off).articles) == ["zh-Hant"]
+    english = tmp_path / "en.md"
+    english.write_text("---\ntitle: Hi\ndate: 2025-09-04\nlang: en\n---\n\nHello.\n", "utf-8")
+    assert list(article_editions(read_article(english), repo_settings()).articles) == ["en"]
+
+
+def test_an_edition_the_editor_wrote_is_read_beside_the_article(tmp_path: Path) -> None:
+    (tmp_path / "article.en.md").write_text(
+        "---\ntitle: Medical data\ndate: 2025-09-04\nlang: en\n---\n\nData grows.\n", "utf-8"
+    )
+    path = _article(tmp_path, "editions:\n  en: article.en.md\n")
+    editions = article_editions(read_article(path), repo_settings())
+    assert list(editions.articles) == ["zh-Hant", "zh-Hans", "en"]
+    assert editions.articles["en"].slug == "editions"  # one issue, one slug
+    assert editions.articles["en"].meta.title == "Medical data"
+
+
+def test_a_written_zh_hans_edition_replaces_the_conversion(tmp_path: Path) -> None:
+    (tmp_path / "article.zh-Hans.md").write_text(
+        "---\ntitle: 医疗资料\ndate: 2025-09-04\nlang: zh-CN\n---\n\n手写的简体版。\n", "utf-8"
+    )
+    path = _article(tmp_path, "editions:\n  zh-CN: article.zh-Hans.md\n")
+    editions = article_editions(read_article(path), repo_settings())
+    assert editions.conversion is None
+    assert editions.articles["zh-Hans"].meta.title == "医疗资料"
+
+
+@pytest.mark.parametrize(
+    ("written", "words"),
+    [
+        ("---\ntitle: Hi\ndate: 2025-09-04\nlang: fr\n---\n\nSalut.\n", "make them agree"),
+        (None, "article not found"),
+    ],
+)
+def test_a_written_edition_that_does_not_fit_is_a_clear_error(
+    tmp_path: Path, written: str | None, words: str
+) -> None:
+    if written is not None:
+        (tmp_path / "article.en.md").write_text(written, "utf-8")
+    path = _article(tmp_path, "editions:\n  en: article.en.md\n")
+    with pytest.raises(ArticleError, match=words):
+        article_editions(read_article(path), repo_settings())
+
+
+def test_a_broken_editions_file_names_itself(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "editions.toml").write_text('["zh-Hans"]\nkeep = "灣仔"\n', "utf-8")
+    settings = repo_settings().model_copy(update={"templates_dir": templates})
+    with pytest.raises(TemplateError, match=r"editions.toml.*keep"):
+        article_editions(read_article(_article(tmp_path)), settings)
