@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["SCRIPT_OF_REGION", "canonical", "edition_for"]
+__all__ = ["NAMES", "SCRIPT_OF_REGION", "canonical", "edition_for", "name_of"]
 
 SCRIPT_OF_REGION = {"CN": "Hans", "SG": "Hans", "MY": "Hans", "TW": "Hant", "HK": "Hant", "MO": "Hant"}  # fmt: skip
 """Chinese region subtags and the script their readers read."""
+
+
+NAMES = {"zh-Hant": "繁體中文", "zh-Hans": "简体中文", "en": "English"}
+"""Each edition's name in its own script: what a reader looks for in a list of links."""
+
+
+def name_of(tag: str) -> str:
+    return NAMES.get(tag, tag)
 
 
 def canonical(tag: str) -> str:

@@ -94,6 +94,8 @@ class Listing(NamedTuple):
     subject: str | None
     lang: str | None
     preheader: str | None
+    others: list[dict[str, str]] | None
+    """The other editions' lang, subject and preheader (None: the issue has one edition)."""
 
 
 class Issues:
@@ -117,7 +119,10 @@ class Issues:
     def listings(self) -> list[Listing]:
         """Every issue's index entry, read from its snapshot without loading the whole of it."""
         shown = [issues.c.rendered[key].as_string() for key in ("subject", "lang", "preheader")]
-        query = select(issues.c.id, issues.c.slug, issues.c.article, issues.c.source_sha, *shown)
+        others = issues.c.rendered["edition_index"]
+        query = select(
+            issues.c.id, issues.c.slug, issues.c.article, issues.c.source_sha, *shown, others
+        )
         with self.store.read() as conn:
             return [Listing(*row) for row in conn.execute(query)]
 

@@ -163,6 +163,9 @@ class Editions:
         data = first.snapshot()
         if others:
             data["editions"] = [issue.snapshot() for issue in others]
+            data["edition_index"] = [
+                {"lang": i.lang, "subject": i.subject, "preheader": i.preheader} for i in others
+            ]  # what the archive's index and feeds read, without loading every edition
         return data
 
     @classmethod

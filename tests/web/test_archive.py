@@ -89,14 +89,20 @@ def test_archive_build_writes_the_same_pages_as_static_files(serve, sent: Path) 
     assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == [
         ".newsletter-output",
         f"archive/{SLUG}/index.html",
+        f"archive/{SLUG}/zh-Hans/index.html",
         "archive/feed.xml",
+        "archive/feed.zh-Hans.xml",
         "archive/index.html",
         "static/site.css",
         "unsubscribe/index.html",
     ]
     served = serve(database_url=database(sent))
-    live = served.client.get(f"/archive/{SLUG}").text
-    assert (site / "archive" / SLUG / "index.html").read_text("utf-8") == live
+    for path in (SLUG, f"{SLUG}/zh-Hans"):
+        live = served.client.get(f"/archive/{path}").text
+        assert (site / "archive" / path / "index.html").read_text("utf-8") == live
+    assert (site / "archive" / "feed.zh-Hans.xml").read_bytes() == served.client.get(
+        "/archive/feed.zh-Hans.xml"
+    ).content
 
 
 def test_archive_build_never_replaces_a_folder_it_did_not_make(sent: Path) -> None:
