@@ -92,14 +92,19 @@ def _allowed_hosts(host: str, extra: list[str]) -> list[str]:
 def screenshot(
     article: Annotated[Path, typer.Argument(help="The article: Markdown with front matter.")],
 ) -> None:
-    """Write PNGs of ARTICLE at 375 and 600 px, light and dark, into build/<slug>.screenshots/ (Chromium)."""
+    """Write PNGs of ARTICLE at 375 and 600 px, light and dark, into build/<slug>.screenshots/
+    (each other edition in a subfolder, such as zh-Hans/); needs Chromium."""
     from newsletter.preview.screenshot import take_screenshots
     from newsletter.qa.build import check
 
     config = settings()
     checked = check(article, config)
     out_dir = config.build_dir / f"{checked.issue.slug}.screenshots"  # a rebuild keeps them
-    shots = take_screenshots(checked.sample.html, out_dir, config.chromium_path)
+    editions = {
+        (lang if n else ""): sample.html
+        for n, (lang, (_, sample)) in enumerate(checked.editions.items())
+    }
+    shots = take_screenshots(editions, out_dir, config.chromium_path)
     for path in shots.paths:
         console.print(f"Wrote {escape(str(path))}")
     if not shots.cjk_font and checked.issue.lang.startswith(("zh", "ja", "ko")):

@@ -24,14 +24,19 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from newsletter.compose.editions import SIMPLIFIED
+from newsletter.compose.script import AMBIGUOUS
 from newsletter.config import ClickTracking
 from newsletter.delivery.testsend import send_test
 from newsletter.errors import NewsletterError
+from newsletter.languages import name_of
 from newsletter.preview.blocked import images_off, links
 from newsletter.preview.darkmode import forced_dark, own_dark
+from newsletter.preview.editions import marked
 from newsletter.preview.inbox import snippet
 from newsletter.preview.session import PreviewSession, Snapshot
 from newsletter.preview.watch import watch
+from newsletter.qa.build import Checked
 from newsletter.qa.size import CLIP_LIMIT
 from newsletter.render.tracking import tracked_links
 from newsletter.web.headers import LOOPBACK_HOSTS, SecureHeaders
@@ -66,7 +71,9 @@ def create_app(session: PreviewSession, *, hosts: list[str] | None = None) -> St
     async def email_html(request: Request) -> Response:
         checked = session.snapshot.checked
         scheme = SCHEMES.get(request.query_params.get("scheme", "light"), SCHEMES["light"])
-        body = scheme(checked.sample.html) if checked else "<p>Nothing rendered yet.</p>"
+        body = (
+            scheme(_edition_html(checked, request)) if checked else "<p>Nothing rendered yet.</p>"
+        )
         if request.query_params.get("images") == "off":
             body = images_off(body)
         return HTMLResponse(
@@ -169,6 +176,21 @@ async def _test_send(snapshot: Snapshot, typed: str) -> JSONResponse:
     )
 
 
+def _edition_html(checked: Checked, request: Request) -> str:
+    """The sample copy of the edition asked for (the original by default), its converted
+    places marked when asked: the source's in the original, the edition's in the zh-Hans one."""
+    original, *_ = checked.editions
+    lang = request.query_params.get("edition") or original
+    _, copy = checked.editions.get(lang, checked.editions[original])
+    if request.query_params.get("mark") != "1" or not checked.every_reading:
+        return copy.html
+    if lang == original:
+        return marked(copy.html, (r.source for r in checked.every_reading))
+    if lang == SIMPLIFIED:
+        return marked(copy.html, (r.reading for r in checked.every_reading))
+    return copy.html
+
+
 def _context(snapshot: Snapshot, token: str) -> dict[str, object]:
     checked, settings = snapshot.checked, snapshot.settings
     context: dict[str, object] = {
@@ -193,6 +215,11 @@ def _context(snapshot: Snapshot, token: str) -> dict[str, object]:
             if settings.click_tracking != ClickTracking.OFF
             else set(),
             "headers": [(name, str(value)) for name, value in headers.items()],
+            "editions": list(checked.editions),
+            "readings": checked.every_reading,
+            "to_review": set(checked.readings),
+            "ambiguous": AMBIGUOUS,
+            "name_of": name_of,
             "provider": settings.provider or "dry run (no provider configured)",
         }
     return context

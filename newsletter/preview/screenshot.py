@@ -1,4 +1,4 @@
-"""`newsletter screenshot`: the email as PNGs, at phone and desktop widths, light and dark.
+"""`newsletter screenshot`: each edition as PNGs, at phone and desktop widths, light and dark.
 
 Dark is the email's own prefers-color-scheme rules, as Apple Mail shows them. Requests
 leave the page only for loopback: remote images show as broken, never fetched.
@@ -7,6 +7,7 @@ leave the page only for loopback: remote images show as broken, never fetched.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from newsletter.atomic import write_file
 from newsletter.preview.browser import launch
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Request, Route
+    from playwright.sync_api import Browser, Page, Request, Route
 
 __all__ = ["WIDTHS", "Screenshots", "draws_cjk", "take_screenshots"]
 
@@ -42,27 +43,40 @@ class Screenshots:
     """False when Chromium drew Chinese as boxes: every glyph came out the same."""
 
 
-def take_screenshots(html: str, out_dir: Path, chromium: Path | None = None) -> Screenshots:
-    """email-<width>-<scheme>.png for each width and scheme; full-page, 2x for sharp text."""
+def take_screenshots(
+    editions: Mapping[str, str], out_dir: Path, chromium: Path | None = None
+) -> Screenshots:
+    """email-<width>-<scheme>.png for each width and scheme; full-page, 2x for sharp text.
+
+    ``editions`` maps a subfolder to the HTML shot into it: "" for the original, "zh-Hans"
+    for that edition (one browser for all).
+    """
     written = []
     with launch(chromium) as browser:
         probe = browser.new_page()
         cjk_font = draws_cjk(probe)
         probe.close()
-        for width in WIDTHS:
-            for scheme in SCHEMES:
-                page = browser.new_page(
-                    viewport={"width": width, "height": 800},
-                    device_scale_factor=2,
-                    color_scheme=scheme,  # type: ignore[arg-type]
-                )
-                page.route("**/*", _loopback_only)
-                page.set_content(html, wait_until="load")
-                path = out_dir / f"email-{width}-{scheme}.png"
-                write_file(path, page.screenshot(full_page=True))
-                page.close()
-                written.append(path)
+        for folder, html in editions.items():
+            for width in WIDTHS:
+                for scheme in SCHEMES:
+                    path = out_dir / folder / f"email-{width}-{scheme}.png"
+                    write_file(path, _shot(browser, html, width, scheme))
+                    written.append(path)
     return Screenshots(written, cjk_font)
+
+
+def _shot(browser: Browser, html: str, width: int, scheme: str) -> bytes:
+    page = browser.new_page(
+        viewport={"width": width, "height": 800},
+        device_scale_factor=2,
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )
+    try:
+        page.route("**/*", _loopback_only)
+        page.set_content(html, wait_until="load")
+        return page.screenshot(full_page=True)
+    finally:
+        page.close()
 
 
 def draws_cjk(page: Page) -> bool:

@@ -37,6 +37,8 @@ class Checked:
     """Every edition and the sample reader's copy of it, the original first."""
     readings: tuple[Reading, ...] = ()
     """Where the zh-Hans conversion chose between readings and no reviewed reading covers it."""
+    every_reading: tuple[Reading, ...] = ()
+    """Every place the conversion chose, reviewed or not (the preview marks them all)."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def examine(
     issue = builder.issue
     readings = to_review(articles)
     report = build_report(issue, sample, findings, editions=builder.editions.langs)
-    return Checked(issue, sample, report, score, copies, readings)
+    every = articles.conversion.readings if articles.conversion else ()
+    return Checked(issue, sample, report, score, copies, readings, every)
 
 
 def _edition_findings(

@@ -301,3 +301,30 @@ def test_zoom_shows_more_of_the_email_at_once(page) -> None:
     half = page.locator("#frame-desktop").bounding_box()
     assert full is not None and half is not None
     assert abs(half["width"] - full["width"] / 2) < 2
+
+
+def test_the_frames_switch_edition_and_the_editions_show_side_by_side_marked(page) -> None:
+    title = "() => document.querySelector('h1').textContent"
+    assert frame(page, "desktop").evaluate(title).startswith("叁壹智能新聞")
+    page.click("#edition-zh-Hans")
+    page.wait_for_function(
+        "document.getElementById('frame-desktop').contentDocument.documentElement.lang == 'zh-Hans'"
+    )
+    assert frame(page, "desktop").evaluate(title).startswith("叁壹智能新闻")
+    assert frame(page, "phone").evaluate("() => document.documentElement.lang") == "zh-Hans"
+
+    page.click("#tab-editions")
+    page.wait_for_function(
+        "document.getElementById('frame-edition-zh-Hans').contentDocument.querySelector('mark')"
+    )
+    marks = {}
+    for lang in ("zh-Hant", "zh-Hans"):
+        marks[lang] = page.frame_locator(f"#frame-edition-{lang}").locator("mark.nl-reading")
+    assert marks["zh-Hant"].count() == marks["zh-Hans"].count() > 0
+    assert "。隨著醫療" in marks["zh-Hant"].all_text_contents()
+    assert "。随着医疗" in marks["zh-Hans"].all_text_contents()
+    rows = page.locator("#readings tr.to-review")
+    assert rows.count() == 3 and "於" in rows.first.inner_text()  # the reviewed ones are not
+    assert page.locator("#frame-edition-zh-Hant").bounding_box()["x"] < page.locator(
+        "#frame-edition-zh-Hans"
+    ).bounding_box()["x"]

@@ -34,6 +34,9 @@ def test_screenshots_are_written_at_both_widths_in_light_and_dark(project: Path)
     light = shots["email-600-light.png"].convert("L").getpixel((10, 300))
     dark = shots["email-600-dark.png"].convert("L").getpixel((10, 300))
     assert light > 200 and dark < 60, (light, dark)
+    simplified = {p.name: _load(p) for p in (folder / "zh-Hans").glob("email-*.png")}
+    assert sorted(simplified) == sorted(shots)  # the zh-Hans edition, shot the same way
+    assert simplified["email-600-light.png"].tobytes() != shots["email-600-light.png"].tobytes()
 
 
 def test_without_chromium_the_message_says_what_to_install(project: Path) -> None:

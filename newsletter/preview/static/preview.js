@@ -1,7 +1,7 @@
 // The preview page: view toggles kept across reloads, frames that scroll inside, live reload.
 "use strict";
 
-const defaults = { layout: "both", width: "375", scheme: "light", tab: "email", images: "on", zoom: "100" };
+const defaults = { layout: "both", width: "375", scheme: "light", tab: "email", images: "on", zoom: "100", edition: "" };
 const state = Object.assign({}, defaults, JSON.parse(sessionStorage.getItem("preview") || "{}"));
 
 function apply() {
@@ -20,10 +20,15 @@ function apply() {
   const desktop = document.getElementById("frame-desktop");
   if (!phone) return;
   phone.style.width = state.width + "px";
-  const src = "/email?scheme=" + state.scheme + "&images=" + state.images +
+  const query = "scheme=" + state.scheme + "&images=" + state.images +
     "&v=" + document.body.dataset.render;
+  const src = "/email?" + query + "&edition=" + encodeURIComponent(state.edition);
   for (const frame of [phone, desktop]) {
     if (frame.getAttribute("src") !== src) frame.setAttribute("src", src);
+  }
+  for (const frame of document.querySelectorAll("iframe.edition-frame")) {
+    const marked = "/email?" + query + "&mark=1&edition=" + encodeURIComponent(frame.dataset.edition);
+    if (frame.getAttribute("src") !== marked) frame.setAttribute("src", marked);
   }
 }
 
