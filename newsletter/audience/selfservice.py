@@ -26,6 +26,7 @@ from newsletter.audience.queries import (
     record_history,
     update_subscriber,
 )
+from newsletter.audience.rows import check_row
 from newsletter.audience.store import Store
 from newsletter.db.schema import confirmations, history, subscribers
 
@@ -173,6 +174,23 @@ def resubscribe(
         reason = "resubscribed on the unsubscribe page"
         apply_status(conn, row, Status.SUBSCRIBED, actor=ACTOR, reason=reason, at=moment)
     return Member(row["id"], Status.SUBSCRIBED, row["lang"]), True
+
+
+def choose_lang(store: Store, subscriber_id: int, lang: str) -> Member | None:
+    """A reader picks the edition they read (from the unsubscribe page); the history says so."""
+    lang = check_row(lang=lang).lang or lang
+    moment = now()
+    with store.write() as conn:
+        row = _row(conn, subscriber_id)
+        if row is None:
+            return None
+        if row["lang"] != lang:
+            update_subscriber(conn, row["id"], {"lang": lang})
+            status = Status(row["status"])
+            said = f"set lang {lang!r} (was {row['lang']!r}) on the unsubscribe page"
+            record_history(conn, [(row["id"], status, status, ACTOR, said, moment)])
+        current = _member(conn, row)
+    return Member(current.id, current.status, lang, current.may_return)
 
 
 def request_signup(store: Store, request: SignupRequest, nonce: str) -> Invitation | None:

@@ -17,6 +17,7 @@ import jinja2
 from newsletter.compose.locales import read_strings_file
 from newsletter.config import Settings
 from newsletter.errors import TemplateError
+from newsletter.languages import canonical
 
 __all__ = ["DEFAULT_LANG", "Pages", "Strings"]
 
@@ -91,17 +92,12 @@ class Pages:
         if not candidate:
             return None
         lowered = {code.lower(): code for code in self.strings}
-        tag = candidate.strip().lower()
+        tag = canonical(candidate.strip()).lower()  # zh-CN reads zh-Hans, zh-HK zh-Hant
         if tag in lowered:
             return lowered[tag]
-        if (
-            tag.startswith("zh")
-            and tag in ("zh-tw", "zh-hk", "zh-mo", "zh")
-            and "zh-hant" in lowered
-        ):
+        if tag == "zh" and "zh-hant" in lowered:  # no script named: the original's
             return lowered["zh-hant"]
-        base = tag.split("-")[0]
-        return lowered.get(base)
+        return lowered.get(tag.split("-")[0])
 
 
 def _accepted(header: str | None) -> list[str]:

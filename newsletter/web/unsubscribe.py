@@ -19,6 +19,9 @@ from starlette.routing import Route
 from newsletter.audience import selfservice
 from newsletter.audience.models import Status
 from newsletter.audience.selfservice import Leaving, Member
+from newsletter.compose.editions import SIMPLIFIED, TRADITIONAL
+from newsletter.config import SimplifiedEdition
+from newsletter.languages import canonical, name_of
 from newsletter.recipients import subscriber_id_of
 from newsletter.web.state import Web, client_ip, log, notice, user_agent, web
 
@@ -45,6 +48,8 @@ async def act(request: Request) -> HTMLResponse:
     if claim is None or subscriber_id is None:
         return _invalid(app, request)
     form = await _form(request)
+    if form.get("action") == "edition":  # never a way to leave: a stale page switches back
+        return await _switch(app, request, subscriber_id, str(form.get("lang", "")))
     if form.get("action") == "resubscribe":
         ip, agent = client_ip(request), user_agent(request)
         member, came_back = await app.writer.run(
@@ -91,15 +96,46 @@ def _page(app: Web, request: Request, member: Member, state: str) -> HTMLRespons
         "ask": "unsubscribe_title",
         "left": "unsubscribed_title",
         "back": "resubscribed_title",
+        "switched": "switched_title",
     }[state]
+    offered = _edition_offered(app, member) if state == "ask" else None
     html = app.pages.render(
         "unsubscribe.html.j2",
         lang,
         title_key=title_key,
         state=state,
         may_come_back=member.may_return,
+        edition=offered,
+        edition_name=name_of(offered or canonical(member.lang or "")),
+        offer=app.pages.strings[app.pages.lang(offered)],  # the offer in the script it offers
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+async def _switch(app: Web, request: Request, subscriber_id: int, lang: str) -> HTMLResponse:
+    """Read the other script from now on; anything but the two scripts changes nothing."""
+    if (
+        lang not in (SIMPLIFIED, TRADITIONAL)
+        or app.settings.zh_hans_edition == SimplifiedEdition.OFF
+    ):
+        member = await run_in_threadpool(selfservice.member, app.store, subscriber_id)
+        return _invalid(app, request) if member is None else _page(app, request, member, "ask")
+    member = await app.writer.run(lambda: selfservice.choose_lang(app.store, subscriber_id, lang))
+    if member is None:
+        return _invalid(app, request)
+    log.info("edition: subscriber %s reads %s", member.id, lang)
+    return _page(app, request, member, "switched")
+
+
+def _edition_offered(app: Web, member: Member | None) -> str | None:
+    """The other Chinese script, when the newsletter makes zh-Hans editions: 简体 for readers
+    of the Traditional original (or of no language given), 繁體 for readers of 简体."""
+    if member is None or app.settings.zh_hans_edition == SimplifiedEdition.OFF:
+        return None
+    reads = canonical(member.lang) if member.lang else None
+    if reads == SIMPLIFIED:
+        return TRADITIONAL
+    return SIMPLIFIED if reads in (None, TRADITIONAL, "zh") else None
 
 
 def _invalid(app: Web, request: Request) -> HTMLResponse:

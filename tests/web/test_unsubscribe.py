@@ -165,10 +165,40 @@ def test_a_reader_leaves_and_comes_back_in_a_browser(browser, served: Served) ->
     page.goto(f"{served.url}/u/{served.token(reader)}")
     assert "你即將不再收到" in page.inner_text("main")
     assert served.store.get("reader@example.com").status is Status.SUBSCRIBED
-    page.click("button[type=submit]")
+    page.click("button:text-is('取消訂閱')")
     assert "你已取消訂閱" in page.inner_text("h1")
     assert served.store.get("reader@example.com").status is Status.UNSUBSCRIBED
     page.click("text=改變主意？重新訂閱")
     assert "歡迎回來" in page.inner_text("h1")
     page.close()
     assert served.store.get("reader@example.com").status is Status.SUBSCRIBED
+
+
+def test_the_page_offers_the_other_script_before_unsubscribing(browser, served: Served) -> None:
+    reader = served.add("hant@example.com", lang="zh-Hant")
+    page = browser.new_page()
+    page.goto(f"{served.url}/u/{served.token(reader)}")
+    buttons = page.locator("main button").all_inner_texts()
+    assert buttons == ["改为简体中文", "取消訂閱"]  # the switch first, in the script it offers
+    page.click("text=改为简体中文")
+    assert (
+        "简体中文" in page.inner_text("main")
+        and page.evaluate("document.documentElement.lang") == "zh-Hans"
+    )
+    member = served.store.get("hant@example.com")
+    assert member.status is Status.SUBSCRIBED and member.lang == "zh-Hans"
+    assert page.locator("main button").all_inner_texts() == ["取消订阅"]
+    page.goto(f"{served.url}/u/{served.token(reader)}")  # and back again
+    page.click("text=改為繁體中文")
+    assert served.store.get("hant@example.com").lang == "zh-Hant"
+    page.close()
+
+
+def test_a_stale_or_forged_switch_never_unsubscribes(served: Served) -> None:
+    reader = served.add("stay@example.com", lang="zh-Hans")
+    url = f"/u/{served.token(reader)}"
+    for lang in ("zh-Hans", "fr", ""):
+        answer = served.client.post(url, data={"action": "edition", "lang": lang})
+        assert answer.status_code == 200
+        assert served.store.get("stay@example.com").status is Status.SUBSCRIBED
+    assert served.store.get("stay@example.com").lang == "zh-Hans"
