@@ -219,7 +219,13 @@ def _dry_run(
         raise
     outbox.close()
     console.print(
-        f"Dry run of [bold]{escape(name)}[/]: {counted(summary.sent, 'message')} in "
+        f"Dry run of [bold]{escape(name)}[/]: {counted(summary.sent, 'message')}"
+        + (
+            f" ({', '.join(f'{n:,} {lang}' for lang, n in outbox.editions.items())})"
+            if len(outbox.editions) > 1
+            else ""
+        )
+        + " in "
         f"{counted(summary.batches, 'batch')}, "
         f"{outbox.bytes / 1e6:.1f} MB; nobody was contacted and nobody is marked as sent."
     )
@@ -330,9 +336,18 @@ def _confirm(
 
 def _by_language(plan: Plan) -> str:
     """Who reads what: by edition when the issue has several, else by language."""
-    if len(plan.content.editions.langs) > 1:
-        editions = ", ".join(f"{n:,} get {lang}" for lang, n in plan.editions.items())
-        return f": {editions}" if editions else ""
+    editions = plan.content.editions
+    if len(editions.langs) > 1:
+        parts = []
+        for edition, n in plan.editions.items():
+            without = [  # readers of a language with no edition of its own
+                f"{count:,} {lang}"
+                for lang, count in plan.languages.items()
+                if lang != "?" and editions.pick(lang) == edition and lang != edition
+            ]
+            note = f" ({', '.join(without)}: no edition of theirs)" if without else ""
+            parts.append(f"{n:,} get {edition}{note}")
+        return f": {', '.join(parts)}" if parts else ""
     languages = ", ".join(f"{n:,} {lang}" for lang, n in plan.languages.items())
     return (f": {languages}" if languages else "") + f"; this issue is {plan.content.rendered.lang}"
 

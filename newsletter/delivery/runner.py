@@ -103,7 +103,7 @@ def run_campaign(
     ) is not None:
         summary.skipped += claim.skipped
         summary.batches += 1
-        in_order = sorted(claim.recipients, key=lambda pair: pair[1].edition or "")
+        in_order = sorted(claim.recipients, key=lambda pair: _edition_order(builder, pair[1]))
         ids = [subscriber_id for subscriber_id, _ in in_order]
         recipients = [r for _, r in in_order]
         if summary.batches == 1:
@@ -148,6 +148,12 @@ def run_campaign(
     done = counts[RowState.PENDING] == counts[RowState.SENDING] == 0
     journal.set_status(campaign_id, CampaignStatus.FINISHED if done else CampaignStatus.PAUSED)
     return summary
+
+
+def _edition_order(builder: MessageBuilder, recipient: Recipient) -> tuple[bool, str]:
+    """A batch goes out edition by edition (one provider call each), the original's first."""
+    edition = recipient.edition or builder.original
+    return edition != builder.original, edition
 
 
 def _bounce(
@@ -206,9 +212,11 @@ def rehearse(
         key, email, name = str(subscriber.id), subscriber.email, subscriber.name
         batch.append(Recipient(key, email, name, subscriber.first_name, edition))
         if len(batch) == provider.max_batch:
+            batch.sort(key=lambda recipient: _edition_order(builder, recipient))
             _rehearse_batch(provider, builder, batch, summary, progress)
             batch = []
     if batch:
+        batch.sort(key=lambda recipient: _edition_order(builder, recipient))
         _rehearse_batch(provider, builder, batch, summary, progress)
     return summary
 

@@ -1,7 +1,7 @@
 """Dry run: build every message exactly as a real send would, and write them to the outbox.
 
 outbox/<campaign>/manifest.jsonl has one line per recipient (address, message id, bytes,
-batch); the first 20 messages (or all, with eml_all) are written as .eml files. The folder
+request, edition); the first 20 messages (or all, with eml_all) are written as .eml files. The folder
 appears only when the run finishes, so an interrupted dry run leaves no half outbox. Nobody
 is contacted and nothing is marked as sent. Tests use it as the reference provider.
 """
@@ -50,6 +50,8 @@ class DryRunProvider:
         self.count = 0
         self.bytes = 0
         self.batches = 0
+        self.editions: dict[str, int] = {}
+        """Messages per edition (each edition is its own provider call, as with SendGrid)."""
 
     def send(self, batch: Sequence[Envelope]) -> list[Result]:
         self.batches += 1
@@ -58,11 +60,13 @@ class DryRunProvider:
             message = self._builder.message(envelope).data
             self.count += 1
             self.bytes += len(message)
+            self.editions[envelope.edition] = self.editions.get(envelope.edition, 0) + 1
             record = {
                 "address": envelope.recipient.email,
                 "message_id": envelope.message_id,
                 "bytes": len(message),
                 "batch": self.batches,
+                "edition": envelope.edition,
             }
             self._manifest.write(json.dumps(record, ensure_ascii=False) + "\n")
             if self._eml_all or self.count <= EML_SAMPLE:

@@ -58,7 +58,15 @@ def test_build_writes_the_issue_folder_and_prints_a_summary(project: Path, sampl
         "email.mjml",
         "email.txt",
         "report.json",
+        "zh-Hans",
     ]
+    assert sorted(p.name for p in (out / "zh-Hans").iterdir()) == [
+        "email.eml",
+        "email.html",
+        "email.mjml",
+        "email.txt",
+    ]
+    assert '<html lang="zh-Hans"' in (out / "zh-Hans" / "email.html").read_text("utf-8")
     for expected in (
         "Subject",
         "叁壹智能新聞",
@@ -208,7 +216,9 @@ def test_new_from_a_blog_paste_writes_the_markdown(project: Path) -> None:
 
 def test_new_refuses_a_language_without_strings(project: Path) -> None:
     assert_one_line_error(
-        run_cli("new", "--lang", "fr", cwd=project), "--lang 'fr' has no strings", "en, zh-Hant"
+        run_cli("new", "--lang", "fr", cwd=project),
+        "--lang 'fr' has no strings",
+        "en, zh-Hans, zh-Hant",
     )
 
 

@@ -31,12 +31,14 @@ CAMPAIGN = "2025-09-04-ai-blockchain-healthcare"
 def test_a_dry_run_builds_every_message_into_the_outbox_and_marks_nobody(listed: Path) -> None:
     result = run_cli("send", str(SAMPLE_ARTICLE), "--dry-run", cwd=listed)
     assert result.returncode == 0, result.stderr
-    assert "13 messages in 1 batch," in result.stdout and "nobody was contacted" in result.stdout
+    assert "13 messages (11 zh-Hant, 2 zh-Hans) in 1 batch," in result.stdout
+    assert "nobody was contacted" in result.stdout
     outbox = listed / "outbox" / CAMPAIGN
     manifest = [
         json.loads(line) for line in (outbox / "manifest.jsonl").read_text("utf-8").splitlines()
     ]
-    assert len(manifest) == 13 and {m["batch"] for m in manifest} == {1}
+    assert len(manifest) == 13  # one request per edition, the original's first, as SendGrid gets
+    assert {(m["batch"], m["edition"]) for m in manifest} == {(1, "zh-Hant"), (2, "zh-Hans")}
     assert len({m["message_id"] for m in manifest}) == 13
     emls = sorted(outbox.glob("*.eml"))
     assert len(emls) == 13
@@ -340,7 +342,9 @@ def test_the_confirmation_shows_the_audience_by_language(listed: Path) -> None:
             "send", str(SAMPLE_ARTICLE), "--yes", cwd=listed, env=smtp_env(server.port)
         )
     assert result.returncode == 0, result.stderr
-    assert re.search(r"13: 8 zh-Hant, 5 en; this\s+issue is zh-Hant", result.stdout), result.stdout
+    assert re.search(
+        r"13: 11 get zh-Hant \(5 en: no edition\s+of theirs\), 2 get zh-Hans", result.stdout
+    ), result.stdout
 
 
 def test_campaigns_list_at_80_columns_shows_whole_ids_issue_audience_and_start(

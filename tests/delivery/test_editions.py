@@ -58,7 +58,10 @@ def test_each_reader_gets_one_copy_in_their_edition_through_sendgrid(project: Pa
             "send", str(SAMPLE_ARTICLE), "--yes", cwd=project, env=sendgrid_env(fake.url)
         )
         assert result.returncode == 0, result.stderr
-        assert re.search(r"9: 6 get zh-Hant, 3 get\s+zh-Hans", result.stdout), result.stdout
+        assert re.search(
+            r"9: 6 get zh-Hant \(1 en, 1 fr: no edition of theirs\), 3 get\s+zh-Hans",
+            result.stdout,
+        ), result.stdout
         assert fake.recipients() == dict.fromkeys(READERS, 1)
         got = {
             to["email"]: (body, p)

@@ -325,6 +325,7 @@ def test_the_frames_switch_edition_and_the_editions_show_side_by_side_marked(pag
     assert "。随着医疗" in marks["zh-Hans"].all_text_contents()
     rows = page.locator("#readings tr.to-review")
     assert rows.count() == 3 and "於" in rows.first.inner_text()  # the reviewed ones are not
-    assert page.locator("#frame-edition-zh-Hant").bounding_box()["x"] < page.locator(
-        "#frame-edition-zh-Hans"
-    ).bounding_box()["x"]
+    assert (
+        page.locator("#frame-edition-zh-Hant").bounding_box()["x"]
+        < page.locator("#frame-edition-zh-Hans").bounding_box()["x"]
+    )
