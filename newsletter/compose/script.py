@@ -246,10 +246,10 @@ def _convert(config: SimplifiedEdition, pieces: list[str]) -> list[str]:
         return []
     opencc = _opencc(config)
     if not any(_SEPARATOR in piece for piece in pieces):
-        converted = opencc.convert(_SEPARATOR.join(pieces)).split(_SEPARATOR)
+        converted = str(opencc.convert(_SEPARATOR.join(pieces))).split(_SEPARATOR)
         if len(converted) == len(pieces):
             return converted
-    return [opencc.convert(piece) for piece in pieces]
+    return [str(opencc.convert(piece)) for piece in pieces]
 
 
 @functools.cache

@@ -124,7 +124,7 @@ class Issues:
             issues.c.id, issues.c.slug, issues.c.article, issues.c.source_sha, *shown, others
         )
         with self.store.read() as conn:
-            return [Listing(*row) for row in conn.execute(query)]
+            return [Listing._make(row) for row in conn.execute(query)]
 
     def matching(self, article: Article) -> IssueRecord | None:
         """The issue this file was sent as: same file first, else same slug."""
