@@ -264,12 +264,15 @@ def _refuse_errors(findings: list[Finding], override: Override | None) -> None:
 
 def _send_test(article: Path, config: Settings, addresses: list[str], provider: str | None) -> None:
     from newsletter.compose.article import read_article
+    from newsletter.compose.editions import article_editions
     from newsletter.delivery.testsend import send_test
-    from newsletter.render import render_issue
+    from newsletter.render.editions import render_editions
 
-    issue = render_issue(read_article(article), config)
-    for outcome in send_test(issue, config, addresses, provider_name=provider):
-        console.print(f"[TEST] {escape(outcome.email)}: {escape(outcome.detail)}")
+    editions = render_editions(article_editions(read_article(article), config), config)
+    several = len(editions.langs) > 1
+    for outcome in send_test(editions, config, addresses, provider_name=provider):
+        edition = f" ({outcome.edition} edition)" if several else ""
+        console.print(f"[TEST] {escape(outcome.email)}{edition}: {escape(outcome.detail)}")
 
 
 def _print_content(content: Content) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
@@ -16,10 +16,11 @@ from newsletter.addresses import InvalidAddress, normalize
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.providers import open_provider
-from newsletter.providers.base import Sent
+from newsletter.providers.base import Result, Sent
 from newsletter.providers.dryrun import DryRunProvider
 from newsletter.qa.build import sample_recipient
 from newsletter.recipients import first_name_of
+from newsletter.render.issue import Editions
 from newsletter.render.mime import MessageBuilder, Recipient
 
 if TYPE_CHECKING:
@@ -37,35 +38,55 @@ class TestOutcome:
     email: str
     sent: bool
     detail: str
+    edition: str = ""
 
 
 def send_test(
-    issue: RenderedIssue,
+    issue: RenderedIssue | Editions,
     settings: Settings,
     addresses: Iterable[str],
     *,
     provider_name: str | None = None,
     dry_run: bool = False,
 ) -> list[TestOutcome]:
-    """Send the sample reader's copy to each address; dry run into outbox/test-<slug>/."""
-    recipients = _recipients(addresses, settings)
-    builder = MessageBuilder(
-        issue, settings, campaign=f"test-{issue.slug}", subject_prefix="[TEST] "
-    )
+    """Send the sample reader's copy of every edition to each address (one message per
+    edition, each with its own Message-ID); dry run into outbox/test-<slug>/."""
+    editions = issue if isinstance(issue, Editions) else Editions.single(issue)
+    slug = editions.original.slug
+    builder = MessageBuilder(editions, settings, campaign=f"test-{slug}", subject_prefix="[TEST] ")
     provider = (
-        DryRunProvider(builder, settings.outbox_dir / f"test-{issue.slug}")
+        DryRunProvider(builder, settings.outbox_dir / f"test-{slug}")
         if dry_run
         else open_provider(provider_name or settings.provider, settings, builder)
     )
+    typed = _recipients(addresses, settings)
+    outcomes = []
     try:
-        results = provider.send([builder.envelope(r) for r in recipients])
+        for n, lang in enumerate(editions.langs):  # one provider call per edition
+            recipients = [
+                replace(r, key=f"{r.key}-{lang}" if n else r.key, edition=lang) for r in typed
+            ]
+            results = provider.send([builder.envelope(r) for r in recipients])
+            outcomes += _outcomes(recipients, results, settings, slug, dry_run)
     finally:
         provider.close()
-    where = f"written to {settings.outbox_dir / f'test-{issue.slug}'}" if dry_run else "sent"
+    return outcomes
+
+
+def _outcomes(
+    recipients: list[Recipient],
+    results: list[Result],
+    settings: Settings,
+    slug: str,
+    dry_run: bool,
+) -> list[TestOutcome]:
+    where = f"written to {settings.outbox_dir / f'test-{slug}'}" if dry_run else "sent"
     return [
-        TestOutcome(r.email, True, where)
+        TestOutcome(r.email, True, where, r.edition or "")
         if isinstance(result, Sent)
-        else TestOutcome(r.email, False, f"not sent: {getattr(result, 'reason', result)}")
+        else TestOutcome(
+            r.email, False, f"not sent: {getattr(result, 'reason', result)}", r.edition or ""
+        )
         for r, result in zip(recipients, results, strict=True)
     ]
 

@@ -38,6 +38,7 @@ from newsletter.preview.session import PreviewSession, Snapshot
 from newsletter.preview.watch import watch
 from newsletter.qa.build import Checked
 from newsletter.qa.size import CLIP_LIMIT
+from newsletter.render.issue import Editions
 from newsletter.render.tracking import tracked_links
 from newsletter.web.headers import LOOPBACK_HOSTS, SecureHeaders
 
@@ -156,11 +157,12 @@ async def _test_send(snapshot: Snapshot, typed: str) -> JSONResponse:
     if snapshot.checked is None or snapshot.settings is None or snapshot.error:
         return JSONResponse({"error": "fix the render error first"}, status_code=409)
     addresses = [line for line in typed.replace(";", "\n").splitlines() if line.strip()]
+    checked = snapshot.checked
     settings = snapshot.settings
     try:
         outcomes = await to_thread.run_sync(
             lambda: send_test(
-                snapshot.checked.issue,  # type: ignore[union-attr]
+                Editions({lang: issue for lang, (issue, _) in checked.editions.items()}),
                 settings,
                 addresses,
                 dry_run=settings.provider is None,
@@ -172,6 +174,7 @@ async def _test_send(snapshot: Snapshot, typed: str) -> JSONResponse:
         {
             "provider": settings.provider or "dry run",
             "results": [vars(o) for o in outcomes],
+            "editions": len(checked.editions),
         }
     )
 

@@ -167,10 +167,11 @@ def test_a_test_send_goes_only_to_the_given_addresses_and_is_not_a_campaign(list
             env=smtp_env(server.port),
         )
         assert result.returncode == 0, result.stderr
-    ((_, rcpt, data),) = server.messages
-    assert rcpt == ["editor@example.com"]
-    message = email.message_from_bytes(data, policy=email.policy.default)
-    assert message["Subject"].startswith("[TEST] ")
+    assert [rcpt for _, rcpt, _ in server.messages] == [["editor@example.com"]] * 2
+    for _, _, data in server.messages:  # one per edition
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        assert message["Subject"].startswith("[TEST] ")
+    assert "editor@example.com (zh-Hans edition): sent" in result.stdout
     assert json.loads(run_cli("campaigns", "list", "--json", cwd=listed).stdout) == []
 
 

@@ -21,13 +21,19 @@ def test_an_smtp_test_send_names_the_address_only_in_to(listed: Path) -> None:
             "send", str(SAMPLE_ARTICLE), "--test", EDITOR, cwd=listed, env=smtp_env(server.port)
         )
         assert result.returncode == 0, result.stderr
-    ((_, rcpt, data),) = server.messages
-    assert rcpt == [EDITOR]
-    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
-    lines = [line for line in head.replace("\r\n ", " ").split("\r\n") if EDITOR in line]
-    assert [line.split(":", 1)[0] for line in lines] == ["To"]
-    assert data.count(EDITOR.encode()) == 1  # not in the unsubscribe link or mailto either
-    assert "List-Unsubscribe: <https://news.example.com/u/test-" in head.replace("\r\n ", " ")
+    assert len(server.messages) == 2  # one per edition: zh-Hant, then zh-Hans
+    for _, rcpt, data in server.messages:
+        assert rcpt == [EDITOR]
+        head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+        lines = [line for line in head.replace("\r\n ", " ").split("\r\n") if EDITOR in line]
+        assert [line.split(":", 1)[0] for line in lines] == ["To"]
+        assert data.count(EDITOR.encode()) == 1  # not in the unsubscribe link or mailto either
+        assert "List-Unsubscribe: <https://news.example.com/u/test-" in head.replace("\r\n ", " ")
+    ids = [
+        email.message_from_bytes(d, policy=email.policy.default)["Message-ID"]
+        for *_, d in server.messages
+    ]
+    assert len(set(ids)) == 2
 
 
 def test_a_sendgrid_test_send_carries_a_keyed_hash_not_the_address(listed: Path) -> None:
@@ -36,11 +42,20 @@ def test_a_sendgrid_test_send_carries_a_keyed_hash_not_the_address(listed: Path)
             "send", str(SAMPLE_ARTICLE), "--test", EDITOR, cwd=listed, env=sendgrid_env(fake.url)
         )
         assert result.returncode == 0, result.stderr
-    ((personalization,),) = [body["personalizations"] for body in fake.accepted]
-    assert personalization["to"][0]["email"] == EDITOR
-    others = {key: value for key, value in personalization.items() if key != "to"}
-    assert EDITOR not in json.dumps(others)
-    assert personalization["custom_args"]["subscriber"].startswith("test-")
+    subjects = [body["subject"] for body in fake.accepted]
+    assert subjects == [
+        f"[TEST] {s}"
+        for s in (
+            "叁壹智能新聞：人工智能與區塊鏈在醫療與科研的融合應用",
+            "叁壹智能新闻：人工智能与区块链在医疗与科研的融合应用",
+        )
+    ]
+    for body in fake.accepted:
+        (personalization,) = body["personalizations"]
+        assert personalization["to"][0]["email"] == EDITOR
+        others = {key: value for key, value in personalization.items() if key != "to"}
+        assert EDITOR not in json.dumps(others)
+        assert personalization["custom_args"]["subscriber"].startswith("test-")
 
 
 def _text_part(data: bytes) -> str:

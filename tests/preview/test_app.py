@@ -191,13 +191,16 @@ def test_send_test_goes_through_the_configured_provider(browser, project: Path) 
             page.goto(url)
             page.fill("#addresses", "editor@example.com, second@example.org")
             page.click("#send-test button")
-            page.wait_for_selector("#send-results li.ok >> nth=1")
-            assert "smtp" in page.inner_text("#send-results")
+            page.wait_for_selector("#send-results li.ok >> nth=3")
+            results = page.inner_text("#send-results")
+            assert "smtp" in results and "[zh-Hans]" in results and "[zh-Hant]" in results
             page.close()
     assert sorted(rcpt[0] for _, rcpt, _ in server.messages) == [
         "editor@example.com",
+        "editor@example.com",
         "second@example.org",
-    ]
+        "second@example.org",
+    ]  # each address gets every edition
     message = email.message_from_bytes(server.messages[0][2], policy=email.policy.default)
     assert message["Subject"].startswith("[TEST] ")
 

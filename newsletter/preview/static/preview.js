@@ -68,7 +68,8 @@ function sendTest(form) {
       return;
     }
     list.replaceChildren(...answer.results.map(
-      (r) => item(r.email + ": " + r.detail + " (" + answer.provider + ")", r.sent ? "ok" : "failed")));
+      (r) => item(r.email + (answer.editions > 1 ? " [" + r.edition + "]" : "") + ": " + r.detail +
+        " (" + answer.provider + ")", r.sent ? "ok" : "failed")));
   });
 }
 
