@@ -12,8 +12,16 @@ import json
 import re
 from pathlib import Path
 
-from tests.conftest import SAMPLE_ARTICLE, import_people, project_store, run_cli, sendgrid_env
+from tests.conftest import (
+    SAMPLE_ARTICLE,
+    import_people,
+    project_store,
+    run_cli,
+    sendgrid_env,
+    smtp_env,
+)
 from tests.fakes import sendgrid as fake_sendgrid
+from tests.fakes import smtp as fake_smtp
 
 SIMPLIFIED_SUBJECT = "叁壹智能新闻：人工智能与区块链在医疗与科研的融合应用"
 TRADITIONAL_SUBJECT = "叁壹智能新聞：人工智能與區塊鏈在醫療與科研的融合應用"
@@ -138,3 +146,44 @@ def test_with_editions_off_everyone_gets_the_original(project: Path) -> None:
 def _only_campaign(project: Path) -> str:
     (campaign,) = json.loads(run_cli("campaigns", "list", "--json", cwd=project).stdout)
     return str(campaign["id"])
+
+
+def _with_english_edition(project: Path) -> Path:
+    """The sample article with an English edition the editor wrote beside it."""
+    articles = project / "articles"
+    articles.mkdir()
+    source = SAMPLE_ARTICLE.read_text("utf-8").replace(
+        "lang: zh-Hant\n", "lang: zh-Hant\neditions:\n  en: sample.en.md\n", 1
+    )
+    (articles / "sample.md").write_text(source, "utf-8")
+    (articles / "sample.en.md").write_text(
+        "---\ntitle: AI and blockchain in medicine and research\ndate: 2025-09-04\nlang: en\n"
+        "---\n\nIn 2025, AI and blockchain reshape medicine and research.\n",
+        "utf-8",
+    )
+    return articles / "sample.md"
+
+
+def test_an_english_edition_the_editor_wrote_goes_to_english_readers_from_the_snapshot(
+    project: Path,
+) -> None:
+    article = _with_english_edition(project)
+    _mixed_list(project)
+    with fake_smtp.running() as server:
+        server.refuse_rcpt = {"english@example.com": "554 5.7.1 message refused"}
+        env = smtp_env(server.port)
+        sent = run_cli("send", str(article), "--yes", cwd=project, env=env)
+        assert sent.returncode == 0, sent.stderr
+        assert re.search(r"1\s+get\s+en\b", sent.stdout), sent.stdout
+        (project / "articles" / "sample.en.md").unlink()  # what was sent is in the snapshot
+        server.refuse_rcpt = {}
+        retried = run_cli("campaigns", "retry", _only_campaign(project), "--failed", "--yes", cwd=project, env=env)  # fmt: skip
+        assert retried.returncode == 0, retried.stderr
+        subjects = {
+            rcpt[0]: email.message_from_bytes(data, policy=email.policy.default)["Subject"]
+            for _, rcpt, data in server.messages
+        }
+    assert subjects["english@example.com"] == "AI and blockchain in medicine and research"
+    assert subjects["hans1@example.com"] == SIMPLIFIED_SUBJECT
+    assert subjects["french@example.org"] == TRADITIONAL_SUBJECT  # no French edition
+    assert len(server.messages) == len(READERS)
