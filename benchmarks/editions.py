@@ -53,7 +53,7 @@ def interleaved(
 ) -> dict[str, tuple[float, float]]:
     """Per name, (project, floor) medians over rounds that alternate the two."""
     found: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in pairs}
-    for name, (project, floor) in pairs.items():
+    for project, floor in pairs.values():
         project(), floor()  # warm: dictionaries loaded, templates compiled
     for _ in range(rounds):
         for name, (project, floor) in pairs.items():
