@@ -103,26 +103,22 @@ def run_campaign(
     ) is not None:
         summary.skipped += claim.skipped
         summary.batches += 1
-        in_order = sorted(claim.recipients, key=lambda pair: _edition_order(builder, pair[1]))
-        ids = [subscriber_id for subscriber_id, _ in in_order]
-        recipients = [r for _, r in in_order]
+        groups = _by_edition(builder, claim.recipients)
         if summary.batches == 1:
-            _first_send(journal, campaign_id, ids, before_first_send)
-        try:
-            results = _send(provider, builder, recipients, journal, campaign_id, ids, claim.batch)
-        except KeyboardInterrupt:
-            note = (
-                f"interrupted during batch {claim.batch}: its {len(ids)} recipients are uncertain"
+            _first_send(
+                journal, campaign_id, [i for ids, _ in groups for i in ids], before_first_send
             )
-            journal.record(
-                campaign_id,
-                claim.batch,
-                [(i, Uncertain("interrupted (Ctrl-C) while sending")) for i in ids],
-            )
-            journal.set_status(campaign_id, CampaignStatus.PAUSED, note)
-            raise Paused(f"{note}; see `newsletter campaigns show {campaign_id}`") from None
-        states = journal.record(campaign_id, claim.batch, list(zip(ids, results, strict=True)))
-        _bounce(journal, campaign_id, provider.name, ids, results)
+        results: list[Result] = []
+        states: list[RowState] = []
+        for n, (ids, recipients) in enumerate(groups):  # recorded edition by edition
+            unsent = [i for later, _ in groups[n + 1 :] for i in later]
+            try:
+                got = _send(provider, builder, recipients, journal, campaign_id, ids, claim.batch, unsent)  # fmt: skip
+            except KeyboardInterrupt:
+                raise _interrupted(journal, campaign_id, claim.batch, ids, unsent) from None
+            states += journal.record(campaign_id, claim.batch, list(zip(ids, got, strict=True)))
+            results += got
+            _bounce(journal, campaign_id, provider.name, ids, got)
         in_a_row = _count(summary, results, states, in_a_row)
         if progress:
             progress(claim.skipped + sum(state != RowState.PENDING for state in states))
@@ -154,6 +150,36 @@ def _edition_order(builder: MessageBuilder, recipient: Recipient) -> tuple[bool,
     """A batch goes out edition by edition (one provider call each), the original's first."""
     edition = recipient.edition or builder.original
     return edition != builder.original, edition
+
+
+def _by_edition(
+    builder: MessageBuilder, claimed: Sequence[tuple[int, Recipient]]
+) -> list[tuple[list[int], list[Recipient]]]:
+    """The batch's readers by edition, the original's first: one provider call (and one
+    journal record) each, so a stop between two leaves each edition's rows in their true state."""
+    groups: dict[str, tuple[list[int], list[Recipient]]] = {}
+    for subscriber_id, recipient in sorted(claimed, key=lambda p: _edition_order(builder, p[1])):
+        ids, recipients = groups.setdefault(recipient.edition or builder.original, ([], []))
+        ids.append(subscriber_id)
+        recipients.append(recipient)
+    return list(groups.values())
+
+
+def _interrupted(
+    journal: Journal, campaign_id: str, batch: int, in_flight: list[int], unsent: list[int]
+) -> Paused:
+    """Ctrl-C during a provider call: that edition's readers are uncertain, the editions not
+    yet handed over go back to pending, and the campaign pauses."""
+    journal.record(
+        campaign_id,
+        batch,
+        [(i, Uncertain("interrupted (Ctrl-C) while sending")) for i in in_flight],
+    )
+    if unsent:
+        journal.release(campaign_id, unsent, "not sent: interrupted before its edition's turn")
+    note = f"interrupted during batch {batch}: its {len(in_flight)} recipients are uncertain"
+    journal.set_status(campaign_id, CampaignStatus.PAUSED, note)
+    return Paused(f"{note}; see `newsletter campaigns show {campaign_id}`")
 
 
 def _bounce(
@@ -243,8 +269,10 @@ def _send(
     campaign_id: str | None,
     ids: list[int],
     claim_batch: int | None = None,
+    unsent: Sequence[int] = (),
 ) -> list[Result]:
-    """Envelopes for the batch (an unsendable address fails alone), then one provider call."""
+    """Envelopes for the batch (an unsendable address fails alone), then one provider call per
+    edition. On a provider error, ``unsent`` (later editions' readers) go back to pending too."""
     envelopes: list[Envelope | Failed] = []
     for recipient in recipients:
         try:
@@ -261,7 +289,7 @@ def _send(
         if journal is not None and campaign_id is not None and claim_batch is not None:
             handled = _merge(envelopes, exc.partial)
             journal.record(campaign_id, claim_batch, list(zip(ids, handled, strict=False)))
-            journal.release(campaign_id, ids[len(handled) :], str(exc))
+            journal.release(campaign_id, [*ids[len(handled) :], *unsent], str(exc))
             journal.set_status(campaign_id, CampaignStatus.PAUSED, str(exc))
         raise
     answers = iter(done)

@@ -10,6 +10,7 @@ import pytest
 from newsletter.audience.models import Filters, Status
 from newsletter.audience.store import Consent, Store
 from newsletter.compose.article import read_article
+from newsletter.compose.editions import article_editions
 from newsletter.config import Settings
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.runner import Paused, rehearse, run_campaign
@@ -18,6 +19,8 @@ from newsletter.providers.dryrun import DryRunProvider
 from newsletter.providers.sendgrid import SendGridProvider
 from newsletter.providers.smtp import SmtpProvider
 from newsletter.render import render_issue
+from newsletter.render.editions import render_editions
+from newsletter.render.issue import Editions
 from newsletter.render.mime import Envelope, MessageBuilder
 from tests.conftest import SAMPLE_ARTICLE
 from tests.delivery.helpers import open_campaign
@@ -25,6 +28,7 @@ from tests.fakes import sendgrid as fake_sendgrid
 from tests.fakes import smtp as fake_smtp
 
 KEY = "SG.test-key-not-real"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "articles"
 
 
 @pytest.fixture
@@ -391,3 +395,36 @@ def test_campaigns_show_lists_a_deferred_reader_with_the_providers_reason(store,
     )
     (row,) = journal.recipients("c1", ["failed", "uncertain"])
     assert (row["state"], row["reason"]) == ("deferred", "451 4.7.1 greylisted")
+
+
+def test_ctrl_c_between_editions_keeps_what_each_edition_became(
+    store, settings, issue, tmp_path
+) -> None:
+    """The batch goes out edition by edition, the original's first: a stop during the second
+    edition's call must not call the first edition's readers uncertain (a retry would mail
+    them twice), nor the third's (never handed over: they are simply pending)."""
+    for n, lang in enumerate(["zh-Hant", "zh-Hans", "en"] * 2):
+        store.add(f"reader{n}@example.org", lang=lang, consent=Consent("test"))
+    english = render_issue(read_article(FIXTURES / "english.md"), settings, edition="en")
+    articles = article_editions(read_article(SAMPLE_ARTICLE), settings)
+    editions = render_editions(articles, settings)
+    editions = Editions({**editions.renders, "en": english})
+    journal = Journal(store)
+    builder = MessageBuilder(editions, settings, campaign="c1")
+
+    def interrupt(call: int) -> None:
+        if call == 2:
+            raise KeyboardInterrupt
+
+    provider = Hooked(DryRunProvider(builder, tmp_path / "out", max_batch=6), interrupt)
+    with pytest.raises(Paused, match="its 2 recipients are uncertain"):
+        run_campaign(journal, start(journal, issue), provider, builder, max_failures=5)
+    counts = journal.counts("c1")
+    assert (counts["sent"], counts["uncertain"], counts["pending"]) == (2, 2, 2)
+    assert journal.sent_by_edition("c1", "zh-Hant") == {"zh-Hant": 2}
+    provider.before_batch = lambda call: None
+    assert run_campaign(journal, start(journal, issue), provider, builder, max_failures=5).sent == 2
+    provider.close()
+    by_edition = journal.sent_by_edition("c1", "zh-Hant")
+    assert by_edition["zh-Hant"] == 2 and sum(by_edition.values()) == 4  # each reader once
+    assert journal.counts("c1")["uncertain"] == 2  # the call in flight: never resent unasked
