@@ -6,10 +6,17 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from newsletter.compose import markdown
 from newsletter.compose.reading import display_width
@@ -20,6 +27,7 @@ __all__ = [
     "Article",
     "FrontMatter",
     "HeroImage",
+    "Words",
     "derive_preheader",
     "display_width",
     "read_article",
@@ -40,6 +48,10 @@ class _FrontMatterLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()
     }
+
+
+Words = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+"""A phrase or name an editor lists: an empty one would match between every two characters."""
 
 
 class HeroImage(BaseModel):
@@ -72,11 +84,11 @@ class FrontMatter(BaseModel):
         description="Editions the editor wrote: language -> file beside this one, such as "
         "en: 2025-09-04.en.md (docs/editions.md).",
     )
-    phrases: dict[str, str] = Field(
+    phrases: dict[Words, str] = Field(
         default_factory=dict,
         description="This article's zh-Hans phrases OpenCC gets wrong: 隨著: 随着.",
     )
-    keep: tuple[str, ...] = Field(
+    keep: tuple[Words, ...] = Field(
         default=(), description="Names every edition prints as written, such as 灣仔."
     )
 
@@ -268,6 +280,9 @@ def _validate(raw: dict[str, Any], text: str, path: Path) -> FrontMatter:
         reason = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "missing":
             reason = "is required"
+        elif error["loc"][0] in ("keep", "phrases") and error["type"] == "string_too_short":
+            field = str(error["loc"][0])
+            reason = "has an empty name or phrase, which would match everywhere: remove it"
         elif error["input"] is None or error["type"] == "string_too_short":
             reason = f"is empty: write a value after '{field}:'"
         raise ArticleError(

@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from newsletter.compose import markdown
-from newsletter.compose.article import Article, parse_article, read_article
+from newsletter.compose.article import Article, Words, parse_article, read_article
 from newsletter.compose.script import Conversion, Converter
 from newsletter.config import Settings, SimplifiedEdition
 from newsletter.errors import ArticleError, TemplateError
@@ -41,11 +41,11 @@ class EditionRules(BaseModel):
     """What templates/editions.toml says about the zh-Hans edition."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    phrases: dict[str, str] = Field(default_factory=dict)
+    phrases: dict[Words, str] = Field(default_factory=dict)
     """Traditional phrase -> how the edition writes it, instead of OpenCC's reading."""
-    keep: tuple[str, ...] = ()
+    keep: tuple[Words, ...] = ()
     """Names printed as written in every edition."""
-    reviewed: dict[str, str] = Field(default_factory=dict)
+    reviewed: dict[Words, str] = Field(default_factory=dict)
     """Phrases an editor checked: the edition must read them this way (else `check` warns)."""
 
 
@@ -86,7 +86,13 @@ def load_rules(templates_dir: Path) -> EditionRules:
         return EditionRules.model_validate(data.get(SIMPLIFIED, {}))
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
+        where = str(error["loc"][0]) if error["loc"] else SIMPLIFIED
+        if error["type"] == "string_too_short":
+            raise TemplateError(
+                f"[{SIMPLIFIED}] {where} has an empty name or phrase, which would match "
+                "everywhere: remove it",
+                path=path,
+            ) from None
         raise TemplateError(
             f'[{SIMPLIFIED}] {where}: {error["msg"]}; write phrases as "隨著" = "随着" and '
             'keep as a list of names, keep = ["灣仔"]',

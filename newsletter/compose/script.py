@@ -49,14 +49,17 @@ OpenCC converts is listed for review. Ours, from the characters mainland editors
 _SEPARATOR = "\ue000"
 """Joins the convertible pieces into one OpenCC call: a private-use character no dictionary
 entry contains, so no phrase matches across two pieces."""
+_URL_CHARS = r"[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]"
+"""A bare URL ends at the first character a URL cannot hold unencoded: Chinese prose runs on
+right after one, with no space (詳見https://example.com/report了解更多)."""
 _INLINE = re.compile(
     r"(?P<code>(`+)(?!`).+?(?<!`)\2(?!`))"
     r"|(?P<tag></?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>)"
     r"|(?P<autolink><[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*>|<[^<>\s@]+@[^<>\s]+>)"
     r"|(?P<destination>\]\(\s*(?:<[^>\n]*>|[^)\s]*))"
     r"|(?P<reference>^[ ]{0,3}\[[^\]\n]+\]:[ \t]*\S+)"
-    r"|(?P<url>(?:https?|ftp)://[^\s<>()\"']+|www\.[^\s<>()\"']+)"
-    r"|(?P<email>[A-Za-z0-9._%+-]+@[\w-]+(?:\.[\w-]+)+)",
+    rf"|(?P<url>(?:https?|ftp)://{_URL_CHARS}+|www\.{_URL_CHARS}+)"
+    r"|(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
     re.MULTILINE,
 )
 """Inline Markdown that stays as written: code spans, tags, link destinations, URLs, addresses."""
@@ -161,7 +164,8 @@ class Converter:
         """An article's source; ``code_lines`` (0-based) are code blocks, kept as written."""
         spans: list[Span] = []
         offset = 0
-        for number, line in enumerate(source.splitlines(keepends=True)):
+        for number, line in enumerate(source.split("\n")):  # lines as markdown-it counts them
+            line += "\n" if offset + len(line) < len(source) else ""
             if number in code_lines:
                 spans.append(Span(offset, line, convert=False))
             else:
@@ -175,6 +179,10 @@ class Converter:
             yield from self._phrased(line[at : match.start()], offset + at)
             if match.lastgroup == "tag":
                 yield from self._tag(match.group(), offset + match.start())
+            elif match.lastgroup == "reference":  # the label converts as the links using it do
+                label, _, target = match.group().partition("]:")
+                yield from self._phrased(label, offset + match.start())
+                yield Span(offset + match.start() + len(label), "]:" + target, convert=False)
             else:
                 yield Span(offset + match.start(), match.group(), convert=False)
             at = match.end()

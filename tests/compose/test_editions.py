@@ -93,3 +93,22 @@ def test_a_broken_editions_file_names_itself(tmp_path: Path) -> None:
     settings = repo_settings().model_copy(update={"templates_dir": templates})
     with pytest.raises(TemplateError, match=r"editions.toml.*keep"):
         article_editions(read_article(_article(tmp_path)), settings)
+
+
+@pytest.mark.parametrize(
+    "front", ['keep:\n  - 灣仔\n  - " "\n', 'phrases:\n  "": X\n'], ids=["keep", "phrases"]
+)
+def test_an_empty_name_or_phrase_is_refused_not_matched_everywhere(
+    tmp_path: Path, front: str
+) -> None:
+    with pytest.raises(ArticleError, match="empty name or phrase"):
+        read_article(_article(tmp_path, front))
+
+
+def test_an_empty_phrase_in_the_editions_file_is_refused(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "editions.toml").write_text('["zh-Hans".phrases]\n"" = "x"\n', "utf-8")
+    settings = repo_settings().model_copy(update={"templates_dir": templates})
+    with pytest.raises(TemplateError, match="phrases has an empty name or phrase"):
+        article_editions(read_article(_article(tmp_path)), settings)

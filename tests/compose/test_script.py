@@ -48,13 +48,13 @@ def test_a_longer_phrase_wins_and_kept_names_stay_as_written() -> None:
 def test_urls_code_addresses_and_tags_stay_but_alt_and_link_text_convert() -> None:
     source = (
         '見 [醫療數據](https://example.com/醫療?q=數據 "區塊鏈") 與 <https://example.org/區塊鏈>\n'
-        "`數據 = 1` 請電郵 editor@醫療.example.com 或 https://example.net/數據。\n"
+        "`數據 = 1` 請電郵 editor@example.com 或 https://example.net/data。\n"
         '<img src="https://example.com/醫療.png" alt="醫療圖表" title="數據">\n'
     )
     converted = Converter(HK2S, {}).markdown(source).text
     assert converted == (
         '见 [医疗数据](https://example.com/醫療?q=數據 "区块链") 与 <https://example.org/區塊鏈>\n'
-        "`數據 = 1` 请电邮 editor@醫療.example.com 或 https://example.net/數據。\n"
+        "`數據 = 1` 请电邮 editor@example.com 或 https://example.net/data。\n"
         '<img src="https://example.com/醫療.png" alt="医疗图表" title="数据">\n'
     )
 
@@ -77,3 +77,26 @@ def test_each_character_with_two_readings_is_reported_where_it_is() -> None:
 def test_the_reading_of_a_phrase_is_found_across_the_pieces_it_was_converted_in() -> None:
     conversion = Converter(HK2S, {"著": "着"}).markdown("隨著醫療\n")
     assert conversion.readings_of("隨著") == [(1, "随着")]
+
+
+def test_prose_right_after_a_url_or_an_address_still_converts() -> None:
+    """Chinese puts no space around a URL: the URL ends where URL characters do."""
+    converter = Converter(HK2S, {})
+    assert converter.markdown("請電郵至info@example.com查詢詳情。").text == (
+        "请电邮至info@example.com查询详情。"
+    )
+    assert converter.markdown("詳見https://example.com/report了解更多資訊。").text == (
+        "详见https://example.com/report了解更多资讯。"
+    )
+
+
+def test_reference_links_keep_working_their_labels_convert_alike() -> None:
+    source = "見[醫療報告][]與[連結][醫療]。\n\n[醫療報告]: https://example.com/醫療\n[醫療]: https://example.org\n"
+    converted = Converter(HK2S, {}).markdown(source).text
+    assert converted == (
+        "见[医疗报告][]与[连结][医疗]。\n\n[医疗报告]: https://example.com/醫療\n[医疗]: https://example.org\n"
+    )
+    from newsletter.compose import markdown
+
+    html = markdown.body_html(markdown.parse(converted))
+    assert html.count("<a ") == 2 and 'href="https://example.com/%E9%86%AB%E7%99%82"' in html
