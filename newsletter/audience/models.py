@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from newsletter.languages import canonical
 from newsletter.recipients import first_name_for
 
 __all__ = ["SUPPRESSED", "Filters", "HistoryEntry", "Move", "Status", "Subscriber"]
@@ -93,6 +94,8 @@ class Filters:
         # one order and one spelling per tag, so equal audiences compare equal
         unique = {t.strip().lower(): t.strip() for t in reversed(self.tags) if t.strip()}
         object.__setattr__(self, "tags", tuple(unique[k] for k in sorted(unique)))
+        if self.lang:  # as the list stores languages: --lang zh-CN means zh-Hans readers
+            object.__setattr__(self, "lang", canonical(self.lang.strip()))
 
     def subscribed(self) -> Filters:
         """The same filters over subscribed readers only: a send's audience."""

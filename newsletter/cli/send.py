@@ -339,6 +339,8 @@ def _confirm(
 
 def _by_language(plan: Plan) -> str:
     """Who reads what: by edition when the issue has several, else by language."""
+    from newsletter.languages import canonical
+
     editions = plan.content.editions
     if len(editions.langs) > 1:
         parts = []
@@ -346,7 +348,9 @@ def _by_language(plan: Plan) -> str:
             without = [  # readers of a language with no edition of its own
                 f"{count:,} {lang}"
                 for lang, count in plan.languages.items()
-                if lang != "?" and editions.pick(lang) == edition and lang != edition
+                if lang != "?"
+                and editions.pick(lang) == edition
+                and edition not in (canonical(lang), canonical(lang).split("-")[0])
             ]
             note = f" ({', '.join(without)}: no edition of theirs)" if without else ""
             parts.append(f"{n:,} get {edition}{note}")

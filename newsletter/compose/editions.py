@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from newsletter.compose import markdown
 from newsletter.compose.article import Article, Words, parse_article, read_article
+from newsletter.compose.locales import Locale
 from newsletter.compose.script import Conversion, Converter
 from newsletter.config import Settings, SimplifiedEdition
 from newsletter.errors import ArticleError, TemplateError
@@ -25,11 +26,13 @@ from newsletter.languages import canonical
 
 __all__ = [
     "EDITIONS_FILE",
+    "SIMPLIFIED_FONTS",
     "ArticleEditions",
     "EditionRules",
     "article_editions",
     "converter_for",
     "load_rules",
+    "simplified_locale",
 ]
 
 EDITIONS_FILE = "editions.toml"
@@ -65,6 +68,28 @@ class ArticleEditions:
     @property
     def original(self) -> Article:
         return next(iter(self.articles.values()))
+
+
+SIMPLIFIED_FONTS = (
+    "'PingFang SC', 'Microsoft YaHei', '微软雅黑', 'Noto Sans SC', 'Noto Sans CJK SC', sans-serif"
+)
+"""Simplified Chinese glyphs on Apple, Windows and Linux: with a Traditional font stack a
+Simplified text shows Traditional glyph shapes (or mixes fonts)."""
+
+
+def simplified_locale(traditional: Locale, settings: Settings) -> Locale:
+    """A zh-Hans locale from the zh-Hant one, for a locales.toml from before zh-Hans editions."""
+    config = settings.zh_hans_edition
+    converter = Converter(SimplifiedEdition.T2S if config == SimplifiedEdition.OFF else config, {})
+    texts = {
+        key: converter.text(value)
+        for key, value in dataclasses.asdict(traditional).items()
+        if isinstance(value, str) and key not in ("lang", "font_family", "line_height")
+    }
+    months = tuple(converter.text(month) for month in traditional.month_names)
+    return dataclasses.replace(
+        traditional, **texts, lang=SIMPLIFIED, font_family=SIMPLIFIED_FONTS, month_names=months
+    )
 
 
 def load_rules(templates_dir: Path) -> EditionRules:

@@ -12,7 +12,18 @@ import json
 import secrets
 from collections.abc import Callable
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    text,
+)
 from sqlalchemy.engine import Connection
 
 from newsletter.db.schema import UTCDateTime
@@ -382,8 +393,26 @@ def _v8_reporting(conn: Connection) -> None:
 
 
 def _v9_editions(conn: Connection) -> None:
-    """Which edition of the issue each reader was sent (zh-Hant, zh-Hans, en ...)."""
+    """Which edition of the issue each reader was sent (zh-Hant, zh-Hans, en ...), and readers'
+    Chinese language tags as the script they name, as imports store them from now on."""
     conn.execute(text("ALTER TABLE campaign_recipients ADD COLUMN edition VARCHAR(16)"))
+    for script, tags in (
+        (
+            "zh-Hans",
+            ("zh-hans", "zh-cn", "zh-sg", "zh-my", "zh-hans-cn", "zh-hans-sg", "zh-hans-my"),
+        ),
+        (
+            "zh-Hant",
+            ("zh-hant", "zh-tw", "zh-hk", "zh-mo", "zh-hant-tw", "zh-hant-hk", "zh-hant-mo"),
+        ),
+    ):
+        conn.execute(
+            text(
+                "UPDATE subscribers SET lang = :script "
+                "WHERE lower(replace(lang, '_', '-')) IN :tags AND lang <> :script"
+            ).bindparams(bindparam("tags", expanding=True)),
+            {"script": script, "tags": list(tags)},
+        )
 
 
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from newsletter.compose import markdown
 from newsletter.compose.article import Article
+from newsletter.compose.editions import SIMPLIFIED, TRADITIONAL, simplified_locale
 from newsletter.compose.locales import Locale, load_locales
 from newsletter.compose.reading import reading_minutes
 from newsletter.compose.sanitize import MAX_DEPTH, too_deep
@@ -176,6 +177,8 @@ def _require_footer(prepared: Prepared, compiled: str, html: str, text: str) -> 
 def locale_for(article: Article, settings: Settings) -> Locale:
     """The article's language from templates/locales.toml, or an error on its front matter line."""
     locales = load_locales(settings.templates_dir)
+    if article.lang == SIMPLIFIED and SIMPLIFIED not in locales and TRADITIONAL in locales:
+        return simplified_locale(locales[TRADITIONAL], settings)  # a table from before editions
     if article.lang not in locales:
         raise ArticleError(
             f"front matter 'lang' is {article.lang!r}; use one of {', '.join(sorted(locales))} "

@@ -164,3 +164,27 @@ def test_every_version_opens_and_upgrades_to_the_last(version: int, tmp_path: Pa
             assert schema_version(conn) == len(MIGRATIONS)
     finally:
         upgraded.dispose()
+
+
+def test_migration_9_stores_chinese_region_tags_as_their_script(tmp_path: Path) -> None:
+    """Readers imported before editions kept zh-CN or zh_hk; editions are named by script."""
+    database = tmp_path / "list.db"
+    shutil.copyfile(RELEASED / "v2-release.sqlite", database)
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.begin() as conn:
+        ids = conn.execute(text("SELECT id FROM subscribers ORDER BY id")).scalars().all()
+        for subscriber_id, lang in zip(ids, ["zh-CN", "zh_hk", "zh"], strict=True):
+            conn.execute(
+                text("UPDATE subscribers SET lang = :lang WHERE id = :id"),
+                {"lang": lang, "id": subscriber_id},
+            )
+    engine.dispose()
+    Store.open(f"sqlite:///{database}").close()  # migrates
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        langs = [
+            conn.execute(text("SELECT lang FROM subscribers WHERE id = :id"), {"id": i}).scalar()
+            for i in ids
+        ]
+    engine.dispose()
+    assert langs == ["zh-Hans", "zh-Hant", "zh"]
