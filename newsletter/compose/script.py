@@ -10,6 +10,7 @@ OpenCC maps most characters one way; for the few a Traditional character can bec
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -111,26 +112,20 @@ class Conversion:
     pieces: tuple[Piece, ...]
     readings: tuple[Reading, ...]
 
-    def output(self, start: int, end: int) -> str | None:
-        """What the edition prints for source[start:end]; None inside a piece that changed length."""
+    def output(self, start: int, end: int) -> str:
+        """What the edition prints for source[start:end]. Inside a run OpenCC changed in length
+        (記憶體 -> 内存, with tw2sp) the whole run is printed: there is no finer answer."""
         out = []
         for piece in self.pieces:
             stop = piece.start + len(piece.source)
             if stop <= start or piece.start >= end:
                 continue
-            if piece.start >= start and stop <= end:
-                out.append(piece.output)
-            elif len(piece.output) == len(piece.source):
-                out.append(
-                    piece.output[
-                        max(start, piece.start) - piece.start : min(end, stop) - piece.start
-                    ]
-                )
-            else:
-                return None
+            first = _position(piece, max(start, piece.start) - piece.start, ceiling=False)
+            last = _position(piece, min(end, stop) - piece.start, ceiling=True)
+            out.append(piece.output[first:last])
         return "".join(out)
 
-    def readings_of(self, phrase: str) -> list[tuple[int, str | None]]:
+    def readings_of(self, phrase: str) -> list[tuple[int, str]]:
         """(line, how the edition prints it) wherever converted text has ``phrase``."""
         source = "".join(piece.source for piece in self.pieces)
         found = []
@@ -242,10 +237,29 @@ def _readings(conversion: Conversion, source: str) -> Iterator[Reading]:
             yield Reading(
                 line=source.count("\n", 0, at) + 1,
                 source=source[start:end],
-                reading=conversion.output(start, end) or piece.output,
+                reading=conversion.output(start, end),
                 char="" if phrase else piece.source[index],
-                became=conversion.output(at, at + width) or piece.output,
+                became=conversion.output(at, at + width),
             )
+
+
+def _position(piece: Piece, at: int, *, ceiling: bool) -> int:
+    """Where offset ``at`` of the piece's source falls in its output."""
+    if len(piece.output) == len(piece.source):
+        return at
+    for i1, i2, j1, j2 in _alignment(piece.source, piece.output):
+        if i1 <= at < i2 or at == i2 == len(piece.source):
+            if i2 - i1 == j2 - j1:  # unchanged, or changed character for character
+                return j1 + (at - i1)
+            return j2 if ceiling and at > i1 else j1
+    return len(piece.output)
+
+
+@functools.lru_cache(maxsize=256)
+def _alignment(source: str, output: str) -> tuple[tuple[int, int, int, int], ...]:
+    """Runs of the source and the output that correspond, for a piece that changed length."""
+    matcher = difflib.SequenceMatcher(None, source, output, autojunk=False)
+    return tuple((i1, i2, j1, j2) for _, i1, i2, j1, j2 in matcher.get_opcodes())
 
 
 def _convert(config: SimplifiedEdition, pieces: list[str]) -> list[str]:

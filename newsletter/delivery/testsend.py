@@ -51,6 +51,7 @@ def send_test(
 ) -> list[TestOutcome]:
     """Send the sample reader's copy of every edition to each address (one message per
     edition, each with its own Message-ID); dry run into outbox/test-<slug>/."""
+    typed = _recipients(addresses, settings)  # a mistyped address stops before any provider
     editions = issue if isinstance(issue, Editions) else Editions.single(issue)
     slug = editions.original.slug
     builder = MessageBuilder(editions, settings, campaign=f"test-{slug}", subject_prefix="[TEST] ")
@@ -59,7 +60,6 @@ def send_test(
         if dry_run
         else open_provider(provider_name or settings.provider, settings, builder)
     )
-    typed = _recipients(addresses, settings)
     outcomes = []
     try:
         for n, lang in enumerate(editions.langs):  # one provider call per edition

@@ -100,3 +100,18 @@ def test_reference_links_keep_working_their_labels_convert_alike() -> None:
 
     html = markdown.body_html(markdown.parse(converted))
     assert html.count("<a ") == 2 and 'href="https://example.com/%E9%86%AB%E7%99%82"' in html
+
+
+def test_readings_stay_precise_where_opencc_changed_the_length_of_a_run() -> None:
+    """tw2sp writes 記憶體 as 内存: the places after it must still be found exactly."""
+    conversion = Converter(SimplifiedEdition.TW2SP, {}).markdown(
+        "記憶體很大，隨著時間，於是乾淨。\n"
+    )
+    assert conversion.text == "内存很大，随着时间，于是干净。\n"
+    assert conversion.readings_of("隨著") == [(1, "随着")]
+    assert conversion.readings_of("記憶體") == [(1, "内存")]
+    assert [(r.char, r.became, r.reading) for r in conversion.readings] == [
+        ("著", "着", "，随着时间"),
+        ("於", "于", "间，于是干"),
+        ("乾", "干", "于是干净。"),
+    ]

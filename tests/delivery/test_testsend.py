@@ -72,10 +72,10 @@ def test_a_typed_display_name_is_accepted_unquoted_and_greets_that_reader(listed
             cwd=listed, env=smtp_env(server.port),
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
-    ((_, rcpt, data),) = server.messages
+    (_, rcpt, traditional), (_, _, simplified) = server.messages  # one per edition
     assert rcpt == ["chan@example.com"]
-    text = _text_part(data)
-    assert "陳編輯你好" in text
+    text = _text_part(traditional)
+    assert "陳編輯你好" in text and "陳編輯你好" in _text_part(simplified)  # a name is a name
     assert "Ada" not in text
 
 
