@@ -219,12 +219,14 @@ def _print_rates(rates: dict[str, Any]) -> None:
 
 
 def _file_changed(article: str, sha: str) -> bool:
-    """Whether the file on disk now differs from what the issue sent (False when it is gone)."""
+    """Whether the issue's files on disk (the article and the editions written beside it) now
+    differ from what the issue sent (False when the article is gone)."""
     from newsletter.compose.article import read_article
-    from newsletter.delivery.issues import source_sha
+    from newsletter.compose.editions import article_editions
+    from newsletter.delivery.issues import editions_sha
 
     try:
-        return source_sha(read_article(Path(article))) != sha
+        return editions_sha(article_editions(read_article(Path(article)), settings())) != sha
     except NewsletterError:
         return False
 

@@ -69,6 +69,13 @@ class ArticleEditions:
     def original(self) -> Article:
         return next(iter(self.articles.values()))
 
+    @property
+    def written(self) -> dict[str, Article]:
+        """The editions the editor wrote, beside the original (not the converted one)."""
+        _, *others = self.articles
+        converted = SIMPLIFIED if self.conversion is not None else None
+        return {lang: self.articles[lang] for lang in others if lang != converted}
+
 
 SIMPLIFIED_FONTS = (
     "'PingFang SC', 'Microsoft YaHei', '微软雅黑', 'Noto Sans SC', 'Noto Sans CJK SC', sans-serif"
@@ -196,4 +203,5 @@ def _written(article: Article, edition: str, name: str) -> Article:
             path=path,
             line=written.line_of("editions"),
         )
-    return dataclasses.replace(written, slug=article.slug)
+    meta = written.meta.model_copy(update={"lang": edition})  # zh-CN is the zh-Hans edition
+    return dataclasses.replace(written, slug=article.slug, meta=meta)

@@ -83,18 +83,28 @@ def content_for(
         issue = None
     else:
         issue = issues.matching(on_disk)
-    if issue is not None and issue.differs_from(on_disk) and not update_content:
+    changed = issue is not None and issue.differs_from(_as_they_are(on_disk, settings))
+    if issue is not None and changed and not update_content:
         _refuse_other_file_with_its_slug(issue, on_disk)
     if issue is not None and issue.has_snapshot and not update_content:
         return Content(
             issue,
             issue.articles_as_sent(),
             issue.editions_as_sent(),
-            file_changed=issue.differs_from(on_disk),
+            file_changed=changed,
             new_snapshot=False,
         )
     articles = article_editions(on_disk, settings)
     return Content(issue, articles, render_editions(articles, settings), False, new_snapshot=True)
+
+
+def _as_they_are(article: Article, settings: Settings) -> ArticleEditions | None:
+    """The article's editions on disk, to compare with the snapshot; None when one cannot be
+    read (a written edition moved away): an issue continues from its snapshot regardless."""
+    try:
+        return article_editions(article, settings)
+    except NewsletterError:
+        return None
 
 
 @dataclass(frozen=True)

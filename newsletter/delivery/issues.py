@@ -31,11 +31,23 @@ from newsletter.delivery.ids import new_id
 from newsletter.errors import NewsletterError
 from newsletter.render.issue import Editions, RenderedIssue
 
-__all__ = ["IssueRecord", "Issues", "Listing", "source_sha"]
+__all__ = ["IssueRecord", "Issues", "Listing", "editions_sha", "source_sha"]
 
 
 def source_sha(article: Article) -> str:
     return hashlib.sha256(article.source.encode("utf-8")).hexdigest()
+
+
+def editions_sha(articles: ArticleEditions) -> str:
+    """What "the issue's files changed" compares: the original's text and every edition the
+    editor wrote (a converted one follows from the original). One edition: source_sha."""
+    written = articles.written
+    if not written:
+        return source_sha(articles.original)
+    digest = hashlib.sha256(articles.original.source.encode("utf-8"))
+    for lang, article in written.items():
+        digest.update(f"\0{lang}\0{article.source}".encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -80,8 +92,9 @@ class IssueRecord:
             )
         return ArticleEditions(articles)
 
-    def differs_from(self, article: Article) -> bool:
-        return source_sha(article) != self.source_sha
+    def differs_from(self, articles: ArticleEditions | None) -> bool:
+        """Whether the files now say something else (None: they cannot be read as they are)."""
+        return articles is None or editions_sha(articles) != self.source_sha
 
 
 class Listing(NamedTuple):
@@ -96,6 +109,8 @@ class Listing(NamedTuple):
     preheader: str | None
     others: list[dict[str, str]] | None
     """The other editions' lang, subject and preheader (None: the issue has one edition)."""
+    updated_at: dt.datetime
+    """When the snapshot was last written: a new one (``--update-content``) is a new version."""
 
 
 class Issues:
@@ -121,7 +136,13 @@ class Issues:
         shown = [issues.c.rendered[key].as_string() for key in ("subject", "lang", "preheader")]
         others = issues.c.rendered["edition_index"]
         query = select(
-            issues.c.id, issues.c.slug, issues.c.article, issues.c.source_sha, *shown, others
+            issues.c.id,
+            issues.c.slug,
+            issues.c.article,
+            issues.c.source_sha,
+            *shown,
+            others,
+            issues.c.updated_at,
         )
         with self.store.read() as conn:
             return [Listing._make(row) for row in conn.execute(query)]
@@ -155,7 +176,7 @@ class Issues:
                 )
         except IntegrityError:
             existing = self.by_slug(article.slug)
-            if existing is None or existing.source_sha != source_sha(article):
+            if existing is None or existing.source_sha != editions_sha(articles):
                 raise NewsletterError(
                     f"slug {article.slug!r} already names another issue; give this article "
                     "its own 'slug:' in the front matter",
@@ -196,7 +217,7 @@ def _snapshot(articles: ArticleEditions, editions: Editions, moment: dt.datetime
         "slug": article.slug,
         "article": str(article.path.resolve()),
         "source": article.source,
-        "source_sha": source_sha(article),
+        "source_sha": editions_sha(articles),
         "rendered": rendered,
         "updated_at": moment,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -84,28 +85,29 @@ def examine(
     spam: bool = False,
 ) -> Checked:
     """Every QA rule on the sample reader's copy of each edition of exactly what ``builder``
-    sends. Another edition's findings are listed when the original does not have them."""
+    sends. Another edition's findings are listed unless the original has the same one (same
+    rule, place and severity: an edition's error is never hidden by the original's warning)."""
     original, *others = builder.editions.langs
     findings, sample, fields = _edition_findings(
         articles.articles[original], builder, original, settings
     )
-    seen = {(f.code, f.where) for f in findings}
+    seen = {(f.code, f.where, f.severity) for f in findings}
     copies = {original: (builder.issue, sample)}
+    own = {fields.unsubscribe_url, fields.web_url}  # per-recipient links, never fetched
     for lang in others:
-        found, copy, _ = _edition_findings(articles.articles[lang], builder, lang, settings)
+        found, copy, edition_fields = _edition_findings(
+            articles.articles[lang], builder, lang, settings
+        )
         copies[lang] = (builder.parts(lang).issue, copy)
+        own.add(edition_fields.web_url)
         findings += [
             replace(f, where=f"{lang} edition: {f.where}" if f.where else f"{lang} edition")
             for f in found
-            if (f.code, f.where) not in seen
+            if (f.code, f.where, f.severity) not in seen
         ]
     findings += reading_findings(articles)
     if links:
-        own = {fields.unsubscribe_url, fields.web_url}
-        tree = lxml.html.document_fromstring(sample.html.encode("utf-8"))
-        findings += check_links(
-            a.get("href", "") for a in tree.iter("a") if a.get("href") not in own
-        )
+        findings += check_links(_links(copy.html for _, copy in copies.values()) - own)
     score = spam_score(sample.data) if spam else None
     if score is not None:
         findings += spam_findings(score)
@@ -114,6 +116,15 @@ def examine(
     report = build_report(issue, sample, findings, editions=builder.editions.langs)
     every = articles.conversion.readings if articles.conversion else ()
     return Checked(issue, sample, report, score, copies, readings, every)
+
+
+def _links(pages: Iterable[str]) -> set[str]:
+    """Every edition's link targets."""
+    return {
+        anchor.get("href", "")
+        for page in pages
+        for anchor in lxml.html.document_fromstring(page.encode("utf-8")).iter("a")
+    }
 
 
 def _edition_findings(

@@ -70,7 +70,7 @@ class ArchivedIssue:
     lang: str = ""
     preheader: str = ""
     version: str = ""
-    """The snapshot's SHA-256: a cached web version stays valid while it is the same."""
+    """The snapshot's text hash and time: a cached web version stays valid while it is the same."""
     others: tuple[Edition, ...] = ()
     """Its editions other than the original, in order."""
 
@@ -209,14 +209,15 @@ def build_site(store: Store, settings: Settings, out_dir: Path, pages: Pages) ->
 
 def _listed(row: Listing, sent_at: dt.datetime) -> ArchivedIssue:
     """The index entry: from the snapshot, or from the file for an issue sent before snapshots."""
-    issue_id, slug, article_path, sha, subject, lang, preheader, others = row
+    issue_id, slug, article_path, sha, subject, lang, preheader, others, updated_at = row
+    version = f"{sha}@{updated_at.isoformat()}"
     if subject is not None:
         editions = tuple(
             Edition(e["lang"], e["subject"], e["preheader"], f"/archive/{slug}/{e['lang']}")
             for e in others or ()
         )
         return ArchivedIssue(
-            issue_id, slug, subject, sent_at, lang or "", preheader or "", sha, editions
+            issue_id, slug, subject, sent_at, lang or "", preheader or "", version, editions
         )
     try:
         article = read_article(Path(article_path))

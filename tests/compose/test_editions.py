@@ -10,6 +10,8 @@ from newsletter.compose.article import read_article
 from newsletter.compose.editions import article_editions
 from newsletter.config import SimplifiedEdition
 from newsletter.errors import ArticleError, TemplateError
+from newsletter.render.editions import render_editions
+from newsletter.render.issue import Editions
 from tests.delivery.helpers import repo_settings
 
 HEAD = "---\ntitle: 醫療數據\ndate: 2025-09-04\nlang: zh-Hant\nslug: editions\n"
@@ -67,6 +69,10 @@ def test_a_written_zh_hans_edition_replaces_the_conversion(tmp_path: Path) -> No
     editions = article_editions(read_article(path), repo_settings())
     assert editions.conversion is None
     assert editions.articles["zh-Hans"].meta.title == "医疗资料"
+    assert editions.articles["zh-Hans"].lang == "zh-Hans"  # named as the edition it is
+    rendered = render_editions(editions, repo_settings())
+    assert rendered.langs == ("zh-Hant", "zh-Hans") and rendered.pick("zh-CN") == "zh-Hans"
+    assert Editions.from_snapshot(rendered.snapshot()).langs == rendered.langs
 
 
 @pytest.mark.parametrize(

@@ -187,3 +187,18 @@ def test_an_english_edition_the_editor_wrote_goes_to_english_readers_from_the_sn
     assert subjects["hans1@example.com"] == SIMPLIFIED_SUBJECT
     assert subjects["french@example.org"] == TRADITIONAL_SUBJECT  # no French edition
     assert len(server.messages) == len(READERS)
+
+
+def test_editing_only_a_written_edition_is_a_change_to_the_issue(project: Path) -> None:
+    article = _with_english_edition(project)
+    _mixed_list(project)
+    with fake_smtp.running() as server:
+        result = run_cli("send", str(article), "--yes", cwd=project, env=smtp_env(server.port))
+    assert result.returncode == 0, result.stderr
+    campaign = _only_campaign(project)
+    shown = json.loads(run_cli("campaigns", "show", campaign, "--json", cwd=project).stdout)
+    assert shown["article_changed"] is False
+    english = project / "articles" / "sample.en.md"
+    english.write_text(english.read_text("utf-8") + "\nA late correction.\n", "utf-8")
+    shown = json.loads(run_cli("campaigns", "show", campaign, "--json", cwd=project).stdout)
+    assert shown["article_changed"] is True

@@ -49,3 +49,18 @@ def test_every_edition_is_judged_and_written_apart(tmp_path: Path) -> None:
     assert checked.report.editions == ["zh-Hant", "zh-Hans"]
     hans, sample = checked.editions["zh-Hans"]
     assert hans.lang == "zh-Hans" and "区块链" in sample.html and "區塊鏈" not in sample.text
+
+
+def test_an_error_only_a_written_edition_has_is_an_error_of_the_issue(tmp_path: Path) -> None:
+    (tmp_path / "issue.en.md").write_text(
+        "---\ntitle: Medical data\ndate: 2025-09-04\nlang: en\n---\n\nRead [the report](#).\n",
+        "utf-8",
+    )
+    source = SAMPLE_ARTICLE.read_text("utf-8").replace(
+        "lang: zh-Hant\n", "lang: zh-Hant\neditions:\n  en: issue.en.md\n", 1
+    )
+    (tmp_path / "issue.md").write_text(source, "utf-8")
+    report = check(tmp_path / "issue.md", repo_settings()).report
+    leftovers = [f for f in report.findings if f.code == "link-empty"]
+    assert [f.severity for f in leftovers] == ["error"] and not report.ok
+    assert leftovers[0].where.startswith("en edition")
