@@ -29,7 +29,7 @@ from newsletter.compose.editions import ArticleEditions
 from newsletter.db.schema import issues
 from newsletter.delivery.ids import new_id
 from newsletter.errors import NewsletterError
-from newsletter.render.issue import Editions, RenderedIssue
+from newsletter.render.issue import Editions
 
 __all__ = ["IssueRecord", "Issues", "Listing", "editions_sha", "source_sha"]
 
@@ -70,10 +70,6 @@ class IssueRecord:
         if self.source is None:
             raise NewsletterError(f"issue {self.id} has no snapshot of its article")
         return parse_article(self.source, Path(self.article))
-
-    def rendered_as_sent(self) -> RenderedIssue:
-        """The original edition as sent."""
-        return self.editions_as_sent().original
 
     def editions_as_sent(self) -> Editions:
         if self.rendered is None:

@@ -123,6 +123,8 @@ class SendGridProvider:
         if not batch:
             return []
         edition = self._editions[batch[0].edition]
+        if any(e.edition != batch[0].edition for e in batch):
+            raise ValueError("a SendGrid request carries one edition: split the batch first")
         personalizations = [self._personalization(edition, e) for e in batch]
         results: list[Result] = [Uncertain("not answered")] * len(batch)
         live = list(range(len(batch)))

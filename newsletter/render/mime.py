@@ -144,12 +144,8 @@ class MessageBuilder:
                 first_link += len(tracked_links(authored.html))
             self._parts[lang] = _edition_parts(rendered, authored, settings, date, subject_prefix)
         self.original = self.editions.langs[0]
-        original = self._parts[self.original]
-        self.issue, self.authored, self.subject = (
-            original.issue,
-            original.authored,
-            original.subject,
-        )
+        self.issue = self._parts[self.original].issue
+        """The original edition as sent (its links tracked when tracking is on)."""
 
     def parts(self, edition: str) -> EditionParts:
         return self._parts[edition]
