@@ -280,6 +280,9 @@ def _validate(raw: dict[str, Any], text: str, path: Path) -> FrontMatter:
         reason = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "missing":
             reason = "is required"
+        elif error["loc"][0] in _SHAPES and error["type"] in ("dict_type", "tuple_type"):
+            field = str(error["loc"][0])
+            reason = f"must be {_SHAPES[field]}"
         elif error["loc"][0] in ("keep", "phrases") and error["type"] == "string_too_short":
             field = str(error["loc"][0])
             reason = "has an empty name or phrase, which would match everywhere: remove it"
@@ -290,6 +293,15 @@ def _validate(raw: dict[str, Any], text: str, path: Path) -> FrontMatter:
             path=path,
             line=_key_line(text, str(error["loc"][0])) if error["loc"] else None,
         ) from None
+
+
+_SHAPES = {
+    "editions": "indented 'language: file' lines, such as '  en: 2025-09-04.en.md'",
+    "phrases": "indented 'Traditional: Simplified' lines, such as '  隨著: 随着'",
+    "keep": "a list of names, one '  - 灣仔' line each",
+    "tags": "a list, one '  - AI' line each",
+}
+"""How to write the front matter keys that hold a mapping or a list, for the error message."""
 
 
 def _key_line(text: str, key: str) -> int | None:

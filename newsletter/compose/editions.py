@@ -189,6 +189,13 @@ def _written(article: Article, edition: str, name: str) -> Article:
             path=article.path,
             line=article.line_of("editions"),
         )
+    if not path.is_file():
+        raise ArticleError(
+            f"front matter 'editions' names {name} for {edition}, but there is no such file "
+            f"beside {article.path.name}; fix the name or remove the line",
+            path=article.path,
+            line=article.line_of("editions"),
+        )
     written = read_article(path)
     if canonical(written.lang) != edition:
         raise ArticleError(

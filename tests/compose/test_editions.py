@@ -79,7 +79,7 @@ def test_a_written_zh_hans_edition_replaces_the_conversion(tmp_path: Path) -> No
     ("written", "words"),
     [
         ("---\ntitle: Hi\ndate: 2025-09-04\nlang: fr\n---\n\nSalut.\n", "make them agree"),
-        (None, "article not found"),
+        (None, "no such file beside article.md"),
     ],
 )
 def test_a_written_edition_that_does_not_fit_is_a_clear_error(
@@ -118,3 +118,18 @@ def test_an_empty_phrase_in_the_editions_file_is_refused(tmp_path: Path) -> None
     settings = repo_settings().model_copy(update={"templates_dir": templates})
     with pytest.raises(TemplateError, match="phrases has an empty name or phrase"):
         article_editions(read_article(_article(tmp_path)), settings)
+
+
+@pytest.mark.parametrize(
+    ("front", "words"),
+    [
+        ("editions: en\n", "'editions' must be indented 'language: file' lines"),
+        ("keep: 灣仔\n", "'keep' must be a list of names"),
+        ("phrases: 隨著\n", "'phrases' must be indented 'Traditional: Simplified' lines"),
+    ],
+)
+def test_front_matter_of_the_wrong_shape_says_how_to_write_it(
+    tmp_path: Path, front: str, words: str
+) -> None:
+    with pytest.raises(ArticleError, match=words):
+        read_article(_article(tmp_path, front))
