@@ -452,11 +452,14 @@ class Journal:
         """Readers sent each edition (rows from before editions were recorded: the original)."""
         with self.store.read() as conn:
             found = conn.execute(
-                select(func.coalesce(rows.c.edition, original), func.count())
+                select(rows.c.edition, func.count())
                 .where(rows.c.campaign_id == campaign_id, rows.c.state == RowState.SENT)
-                .group_by(func.coalesce(rows.c.edition, original))
+                .group_by(rows.c.edition)
             ).all()
-        return {edition: count for edition, count in sorted(found, key=lambda r: -r[1])}
+        counts: dict[str, int] = {}
+        for edition, count in found:
+            counts[edition or original] = counts.get(edition or original, 0) + count
+        return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
     def confirmed(self, campaign_id: str) -> int:
         """Rows once uncertain that a provider event settled."""

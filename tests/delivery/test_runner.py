@@ -417,14 +417,17 @@ def test_ctrl_c_between_editions_keeps_what_each_edition_became(
             raise KeyboardInterrupt
 
     provider = Hooked(DryRunProvider(builder, tmp_path / "out", max_batch=6), interrupt)
-    with pytest.raises(Paused, match="its 2 recipients are uncertain"):
-        run_campaign(journal, start(journal, issue), provider, builder, max_failures=5)
-    counts = journal.counts("c1")
-    assert (counts["sent"], counts["uncertain"], counts["pending"]) == (2, 2, 2)
-    assert journal.sent_by_edition("c1", "zh-Hant") == {"zh-Hant": 2}
-    provider.before_batch = lambda call: None
-    assert run_campaign(journal, start(journal, issue), provider, builder, max_failures=5).sent == 2
-    provider.close()
+    try:
+        with pytest.raises(Paused, match="its 2 recipients are uncertain"):
+            run_campaign(journal, start(journal, issue), provider, builder, max_failures=5)
+        counts = journal.counts("c1")
+        assert (counts["sent"], counts["uncertain"], counts["pending"]) == (2, 2, 2)
+        assert journal.sent_by_edition("c1", "zh-Hant") == {"zh-Hant": 2}
+        provider.before_batch = lambda call: None
+        run = run_campaign(journal, start(journal, issue), provider, builder, max_failures=5)
+        assert run.sent == 2
+    finally:
+        provider.close()
     by_edition = journal.sent_by_edition("c1", "zh-Hant")
     assert by_edition["zh-Hant"] == 2 and sum(by_edition.values()) == 4  # each reader once
     assert journal.counts("c1")["uncertain"] == 2  # the call in flight: never resent unasked
