@@ -258,3 +258,24 @@ def test_confirm_send_mails_pending_readers_the_sign_up_link(project: Path) -> N
     assert fourth.returncode == 1 and "3 already in the last day" in fourth.stdout
     assert [rcpt for _, rcpt, _ in server.messages] == [["new@example.org"]] * 3
     assert b"/confirm/" in server.messages[0][2]
+
+
+def test_add_and_set_store_a_chinese_region_as_the_script_it_reads(project: Path) -> None:
+    added = run_cli(
+        "subscribers", "add", "sg@example.com", "--lang", "zh_SG", "--consent", "t", cwd=project
+    )
+    assert added.returncode == 0, added.stderr
+    shown = json.loads(
+        run_cli("subscribers", "show", "sg@example.com", "--json", cwd=project).stdout
+    )
+    assert shown["lang"] == "zh-Hans"
+    assert (
+        run_cli("subscribers", "set", "sg@example.com", "--lang", "zh-HK", cwd=project).returncode
+        == 0
+    )
+    shown = json.loads(
+        run_cli("subscribers", "show", "sg@example.com", "--json", cwd=project).stdout
+    )
+    assert shown["lang"] == "zh-Hant"
+    listed = run_cli("subscribers", "list", "--lang", "zh-TW", "--json", cwd=project)
+    assert [r["email"] for r in json.loads(listed.stdout)] == ["sg@example.com"]

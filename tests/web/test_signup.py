@@ -284,3 +284,15 @@ def test_a_confirmation_sendgrid_refuses_is_logged_with_its_answer(
     assert "by sendgrid" in line and "401" in line
     assert "reader@example.com" not in caplog.text.lower()
     assert "SG.test-key-not-real" not in caplog.text
+
+
+def test_a_reader_can_sign_up_for_the_simplified_edition(served: Served) -> None:
+    form = served.client.get("/subscribe", params={"lang": "zh-CN"})
+    assert '<option value="zh-Hans" selected>简体中文</option>' in form.text
+    assert '<html lang="zh-Hans"' in form.text and "订阅" in form.text
+    answer = sign_up(served, "hans@example.com", lang="zh-Hans")
+    assert answer.status_code == 200
+    (message,) = outbox(served)
+    assert message["Subject"].startswith("请确认订阅")  # the confirmation in their script
+    served.client.get(confirm_path(message))
+    assert served.store.get("hans@example.com").lang == "zh-Hans"
