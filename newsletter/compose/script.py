@@ -108,6 +108,9 @@ class Piece:
 
 @dataclass(frozen=True)
 class Conversion:
+    """The converted source, the pieces it was made of (to find any place in the edition),
+    and the readings an editor may want to review."""
+
     text: str
     pieces: tuple[Piece, ...]
     readings: tuple[Reading, ...]
