@@ -11,11 +11,11 @@ every line under 78 octets but the headers a subscriber's own data makes longer 
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime
@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from newsletter.config import ClickTracking, Settings
 from newsletter.recipients import NAME_LIMIT
+from newsletter.render.base64part import Base64Part, crlf
 from newsletter.render.issue import Editions, RecipientFields, RenderedIssue
 from newsletter.render.placeholders import SlotTemplate
 from newsletter.render.tracking import track_links, tracked_links
@@ -105,8 +106,8 @@ class EditionParts:
     head: str
     boundary: str
     mime_head: str
-    text_cte: str
-    html_cte: str
+    text_body: _Body
+    html_body: _Body
 
 
 class MessageBuilder:
@@ -180,21 +181,27 @@ class MessageBuilder:
         """The message for an envelope the caller already made, in the envelope's edition."""
         recipient = envelope.recipient
         parts = self._parts[envelope.edition]
-        html, text = parts.issue.personalize(envelope.fields)
+        issue = parts.issue
+        values = issue.values(envelope.fields)
+        html, text = issue.html_template.fill(values), issue.text_template.fill(values)
         boundary = parts.boundary
-        html_part = _part("text/html", parts.html_cte, html)
-        data = (
-            parts.head
-            + f"To: {format_address(recipient.name, recipient.email, 'To')}{CRLF}"
-            + f"Message-ID: {envelope.message_id}{CRLF}"
-            + _list_unsubscribe(envelope.unsubscribe_url, envelope.unsubscribe_mailto)
-            + parts.mime_head
-            + f"{CRLF}--{boundary}{CRLF}"
-            + _part("text/plain", parts.text_cte, text)
-            + f"{CRLF}--{boundary}{CRLF}"
-            + html_part
-            + f"{CRLF}--{boundary}--{CRLF}"
-        ).encode("ascii")
+        html_part = parts.html_body.encoded(html, values)
+        data = b"".join(
+            (
+                (
+                    parts.head
+                    + f"To: {format_address(recipient.name, recipient.email, 'To')}{CRLF}"
+                    + f"Message-ID: {envelope.message_id}{CRLF}"
+                    + _list_unsubscribe(envelope.unsubscribe_url, envelope.unsubscribe_mailto)
+                    + parts.mime_head
+                    + f"{CRLF}--{boundary}{CRLF}"
+                ).encode("ascii"),
+                parts.text_body.encoded(text, values),
+                f"{CRLF}--{boundary}{CRLF}".encode("ascii"),
+                html_part,
+                f"{CRLF}--{boundary}--{CRLF}".encode("ascii"),
+            )
+        )
         return Composed(html, text, data, len(html_part))
 
     def _tracked(self, issue: RenderedIssue, base_url: str, first: int) -> RenderedIssue:
@@ -237,8 +244,8 @@ def _edition_parts(
             f"MIME-Version: 1.0{CRLF}"
             f'Content-Type: multipart/alternative; boundary="{boundary}"{CRLF}'
         ),
-        text_cte=_pick_encoding(issue.text_template),
-        html_cte=_pick_encoding(issue.html_template),
+        text_body=_Body.of("text/plain", issue.text_template),
+        html_body=_Body.of("text/html", issue.html_template),
     )
 
 
@@ -289,6 +296,33 @@ def encode_header(value: str, header: str) -> str:
     return Header(value, charset, header_name=header).encode(linesep=CRLF)
 
 
+@dataclass(frozen=True)
+class _Body:
+    """One part's headers and how its body is encoded for each recipient."""
+
+    header: bytes
+    base64: Base64Part | None
+    """Pre-encoded pieces (base64 parts); None: quoted-printable of the whole filled part."""
+
+    @classmethod
+    def of(cls, content_type: str, template: SlotTemplate) -> _Body:
+        cte = _pick_encoding(template)
+        header = (
+            f"Content-Type: {content_type}; charset=utf-8{CRLF}"
+            f"Content-Transfer-Encoding: {cte}{CRLF}{CRLF}"
+        ).encode("ascii")
+        return cls(header, Base64Part(template) if cte == "base64" else None)
+
+    def encoded(self, filled: str, values: Mapping[str, str]) -> bytes:
+        """The part with its headers, for one recipient (``filled`` is its text, ``values``
+        the slot values it was filled with)."""
+        if self.base64 is not None:
+            return self.header + self.base64.encode(values)
+        data = crlf(filled).encode("utf-8")
+        encoded = binascii.b2a_qp(data, istext=True)
+        return self.header + (encoded if data.endswith(b"\r\n") else encoded + b"\r\n")
+
+
 def _pick_encoding(template: SlotTemplate) -> str:
     """quoted-printable for mostly-ASCII parts (readable, and SpamAssassin's MIME_BASE64_TEXT
     stays quiet), base64 when non-ASCII bytes would make quoted-printable larger."""
@@ -296,17 +330,3 @@ def _pick_encoding(template: SlotTemplate) -> str:
     non_ascii = sum(1 for byte in data if byte > 127)
     qp_size = len(data) + 2 * non_ascii
     return "quoted-printable" if qp_size <= len(data) * 4 / 3 else "base64"
-
-
-def _part(content_type: str, cte: str, body: str) -> str:
-    data = body.replace("\r\n", "\n").replace("\n", CRLF).encode("utf-8")
-    if cte == "base64":
-        encoded = base64.encodebytes(data).replace(b"\n", b"\r\n")
-    else:
-        encoded = binascii.b2a_qp(data, istext=True)
-        if not data.endswith(b"\r\n"):
-            encoded += b"\r\n"
-    return (
-        f"Content-Type: {content_type}; charset=utf-8{CRLF}"
-        f"Content-Transfer-Encoding: {cte}{CRLF}{CRLF}" + encoded.decode("ascii")
-    )
