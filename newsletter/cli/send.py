@@ -362,13 +362,20 @@ def _by_language(plan: Plan) -> str:
 def run_with_progress(
     store: Store, config: Settings, campaign_id: str, *, examination: Examination | None = None
 ) -> None:
-    """Deliver a campaign with a progress bar, then print what happened."""
+    """Deliver a campaign with a progress bar, then print what happened.
+
+    Everything loaded so far (modules, settings, the rendered issue) lives until the command
+    ends: gc.freeze() keeps the collector from walking it again at every full collection.
+    """
+    import gc
+
     from newsletter.cli.compose import print_findings
     from newsletter.delivery.campaign import deliver
     from newsletter.delivery.gate import Refused
     from newsletter.delivery.journal import Journal
     from newsletter.delivery.states import CampaignStatus
 
+    gc.freeze()
     try:
         with _progress() as (bar, advance), _sigterm_as_interrupt():
             summary = deliver(

@@ -53,7 +53,7 @@ from newsletter.delivery.states import (
     outcome,
 )
 from newsletter.errors import NewsletterError
-from newsletter.providers.base import Result
+from newsletter.providers.base import Result, RetryLater
 from newsletter.recipients import first_name_for
 from newsletter.render.mime import Recipient
 
@@ -278,22 +278,25 @@ class Journal:
         return self._issues[campaign_id]
 
     def record(
-        self, campaign_id: str, batch: int, outcomes: Sequence[tuple[int, Result]]
+        self,
+        campaign_id: str,
+        batch: int,
+        outcomes: Sequence[tuple[int, Result]],
+        *,
+        whole_edition: str | None = None,
     ) -> list[RowState]:
         """Write the provider's answers and return each row's new state.
 
-        RetryLater goes back to pending until MAX_ATTEMPTS, then it is failed.
+        RetryLater goes back to pending until MAX_ATTEMPTS, then it is failed. ``whole_edition``
+        says the outcomes are every row of the batch in that edition (the runner's call per
+        edition): when they share one answer, one UPDATE writes them all.
         """
         moment = now()
         with self.store.write() as conn:
-            attempts = dict(
-                conn.execute(
-                    select(rows.c.subscriber_id, rows.c.attempts).where(
-                        rows.c.campaign_id == campaign_id,
-                        rows.c.batch == batch,
-                        rows.c.state == RowState.SENDING,
-                    )
-                ).all()
+            attempts = (
+                self._attempts(conn, campaign_id, batch)
+                if any(isinstance(result, RetryLater) for _, result in outcomes)
+                else {}
             )
             groups: dict[tuple[RowState, str | None, str | None], list[int]] = {}
             states: list[RowState] = []
@@ -304,17 +307,17 @@ class Journal:
             for (state, reason, provider_id), ids in groups.items():
                 if state == RowState.PENDING:  # not sent after all: free for any campaign
                     ledger.forget(conn, self._issue_of(conn, campaign_id), campaign_id, ids)
-                if len(ids) == len(attempts):  # the whole batch had one answer: one UPDATE by batch
+                if whole_edition is not None and len(groups) == 1:
+                    values: dict[str, Any] = {"state": state, "reason": reason}
                     conn.execute(
                         update(rows)
                         .where(
                             rows.c.campaign_id == campaign_id,
                             rows.c.batch == batch,
                             rows.c.state == RowState.SENDING,
+                            rows.c.edition == whole_edition,
                         )
-                        .values(
-                            state=state, reason=reason, provider_id=provider_id, updated_at=moment
-                        )
+                        .values(**values, provider_id=provider_id, updated_at=moment)
                     )
                 else:
                     _set(
@@ -327,6 +330,17 @@ class Journal:
                         at=moment,
                     )
         return states
+
+    def _attempts(self, conn: Connection, campaign_id: str, batch: int) -> dict[int, int]:
+        """Tries so far of the batch's rows in flight: only a deferral needs them."""
+        found = conn.execute(
+            select(rows.c.subscriber_id, rows.c.attempts).where(
+                rows.c.campaign_id == campaign_id,
+                rows.c.batch == batch,
+                rows.c.state == RowState.SENDING,
+            )
+        ).all()
+        return {subscriber_id: attempts for subscriber_id, attempts in found}
 
     def release(self, campaign_id: str, subscriber_ids: Sequence[int], reason: str) -> None:
         """Put a batch back to pending: the provider refused it before sending anything."""

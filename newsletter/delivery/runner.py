@@ -106,17 +106,18 @@ def run_campaign(
         groups = _by_edition(builder, claim.recipients)
         if summary.batches == 1:
             _first_send(
-                journal, campaign_id, [i for ids, _ in groups for i in ids], before_first_send
+                journal, campaign_id, [i for _, ids, _ in groups for i in ids], before_first_send
             )
         results: list[Result] = []
         states: list[RowState] = []
-        for n, (ids, recipients) in enumerate(groups):  # recorded edition by edition
-            unsent = [i for later, _ in groups[n + 1 :] for i in later]
+        for n, (edition, ids, recipients) in enumerate(groups):  # recorded edition by edition
+            unsent = [i for _, later, _ in groups[n + 1 :] for i in later]
             try:
                 got = _send(provider, builder, recipients, journal, campaign_id, ids, claim.batch, unsent)  # fmt: skip
             except KeyboardInterrupt:
                 raise _interrupted(journal, campaign_id, claim.batch, ids, unsent) from None
-            states += journal.record(campaign_id, claim.batch, list(zip(ids, got, strict=True)))
+            outcomes = list(zip(ids, got, strict=True))
+            states += journal.record(campaign_id, claim.batch, outcomes, whole_edition=edition)
             results += got
             _bounce(journal, campaign_id, provider.name, ids, got)
         in_a_row = _count(summary, results, states, in_a_row)
@@ -154,7 +155,7 @@ def _edition_order(builder: MessageBuilder, recipient: Recipient) -> tuple[bool,
 
 def _by_edition(
     builder: MessageBuilder, claimed: Sequence[tuple[int, Recipient]]
-) -> list[tuple[list[int], list[Recipient]]]:
+) -> list[tuple[str, list[int], list[Recipient]]]:
     """The batch's readers by edition, the original's first: one provider call (and one
     journal record) each, so a stop between two leaves each edition's rows in their true state."""
     groups: dict[str, tuple[list[int], list[Recipient]]] = {}
@@ -162,7 +163,7 @@ def _by_edition(
         ids, recipients = groups.setdefault(recipient.edition or builder.original, ([], []))
         ids.append(subscriber_id)
         recipients.append(recipient)
-    return list(groups.values())
+    return [(edition, ids, recipients) for edition, (ids, recipients) in groups.items()]
 
 
 def _interrupted(
