@@ -12,7 +12,7 @@ from newsletter.render.issue import RecipientFields
 from newsletter.render.placeholders import Slots, SlotTemplate
 from tests.delivery.helpers import rendered
 
-NAMES = ["", "A", "陳", "Ada", "陳大文", "Tim & <Berners-Lee>", "D'Arcy \"Jo\"", "黃" * 40, "x" * 77]
+NAMES = ["", "A", "陳", "Ada", "陳大文", "Tim & <Berners-Lee>", 'D\'Arcy "Jo"', "黃" * 40, "x" * 77]
 
 
 def _reference(template: SlotTemplate, values: dict[str, str]) -> bytes:
