@@ -13,13 +13,13 @@ from rich.padding import Padding
 from rich.table import Table
 
 from newsletter.cli.context import console, counted, roomy, settings
-from newsletter.config import ClickTracking
 from newsletter.errors import NewsletterError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from newsletter.compose.script import Reading
+    from newsletter.config import ClickTracking
     from newsletter.qa.findings import Finding
     from newsletter.qa.report import Report
 
@@ -156,6 +156,7 @@ def _print_readings(readings: Sequence[Reading]) -> None:
 
 def _tracked(html: str, mode: ClickTracking) -> list[str]:
     """The links campaign mail will lead through `serve` (none when tracking is off)."""
+    from newsletter.config import ClickTracking
     from newsletter.render.tracking import tracked_links
 
     return [] if mode == ClickTracking.OFF else tracked_links(html)

@@ -33,3 +33,20 @@ def test_every_command_has_help_and_flags_do_not_look_like_they_take_a_value(
     assert "Usage" in result.output
     assert "<bool>" not in result.output
     assert "<list[" not in result.output
+
+
+def test_help_loads_neither_the_settings_nor_the_rendering_pipeline() -> None:
+    """`--help` paid 140 ms for pydantic-settings and email_validator it never used."""
+    import subprocess
+    import sys
+
+    shown = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "newsletter", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = {line.split("|")[-1].strip() for line in shown.stderr.splitlines()}
+    assert "Usage" in shown.stdout
+    for heavy in ("pydantic_settings", "email_validator", "newsletter.config", "premailer", "lxml"):
+        assert heavy not in imported, heavy
