@@ -171,7 +171,7 @@ def test_a_reader_claimed_by_one_campaign_is_skipped_by_the_other(store: Store) 
 
 def test_a_campaign_cancelled_mid_send_claims_nobody_further(project: Path) -> None:
     import_people(project, readers(3000))
-    with fake_sendgrid.running(decide=lambda n: "slow", slow_seconds=1.0, validate=False) as fake:
+    with fake_sendgrid.running(decide=lambda n: "slow", slow_seconds=4.0, validate=False) as fake:
         env = sendgrid_env(fake.url)
         running = start_send(project, env)
         deadline = time.monotonic() + 60

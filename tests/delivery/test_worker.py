@@ -36,7 +36,7 @@ def wait_for(condition, what: str, seconds: float = 90) -> None:
 
 def schedule(project: Path, env: dict[str, str], readers: int) -> str:
     import_people(project, [f"reader{n}@example.org,Reader {n},en" for n in range(readers)])
-    at = soon(2)
+    at = soon(6)  # time for `send` to plan and render both editions on a loaded machine
     scheduled = run_cli("send", str(SAMPLE_ARTICLE), "--at", at, "--yes", cwd=project, env=env)
     assert scheduled.returncode == 0, scheduled.stderr
     wait_until(at)
