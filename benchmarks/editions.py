@@ -20,32 +20,24 @@ import os
 import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import opencc
 
-from newsletter.compose.article import read_article
-from newsletter.compose.editions import article_editions
-from newsletter.config import Settings, SimplifiedEdition, load_settings
-from newsletter.qa.build import sample_recipient
-from newsletter.render import render_issue
-from newsletter.render.editions import render_editions
-from newsletter.render.mime import MessageBuilder
-
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.render import median_ms  # noqa: E402
+from newsletter.compose.article import read_article  # noqa: E402
+from newsletter.compose.editions import article_editions  # noqa: E402
+from newsletter.config import Settings, SimplifiedEdition, load_settings  # noqa: E402
+from newsletter.qa.build import sample_recipient  # noqa: E402
+from newsletter.render import render_issue  # noqa: E402
+from newsletter.render.editions import render_editions  # noqa: E402
+from newsletter.render.mime import MessageBuilder  # noqa: E402
+
 ARTICLE = REPO / "articles" / "2025-09-04-ai-blockchain-healthcare.md"
-
-
-def timed_ms(function: Callable[[], object], runs: int) -> float:
-    """Median of ``runs`` calls, in milliseconds."""
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def interleaved(
@@ -57,8 +49,8 @@ def interleaved(
         project(), floor()  # warm: dictionaries loaded, templates compiled
     for _ in range(rounds):
         for name, (project, floor) in pairs.items():
-            found[name][0].append(timed_ms(project, runs))
-            found[name][1].append(timed_ms(floor, runs))
+            found[name][0].append(median_ms(project, runs))
+            found[name][1].append(median_ms(floor, runs))
     return {n: (statistics.median(p), statistics.median(f)) for n, (p, f) in found.items()}
 
 
