@@ -311,17 +311,19 @@ def test_the_frames_switch_edition_and_the_editions_show_side_by_side_marked(pag
     assert frame(page, "desktop").evaluate(title).startswith("叁壹智能新聞")
     page.click("#edition-zh-Hans")
     page.wait_for_function(
-        "document.getElementById('frame-desktop').contentDocument?.documentElement?.lang"
+        "() => document.getElementById('frame-desktop').contentDocument?.documentElement?.lang"
         " == 'zh-Hans'"
     )
     assert frame(page, "desktop").evaluate(title).startswith("叁壹智能新闻")
     page.wait_for_function(  # the phone frame shows the same edition
-        "document.getElementById('frame-phone').contentDocument?.documentElement?.lang == 'zh-Hans'"
+        "() => document.getElementById('frame-phone').contentDocument?.documentElement?.lang"
+        " == 'zh-Hans'"
     )
 
     page.click("#tab-editions")
     page.wait_for_function(
-        "document.getElementById('frame-edition-zh-Hans').contentDocument?.querySelector('mark')"
+        "() => document.getElementById('frame-edition-zh-Hans').contentDocument"
+        "?.querySelector('mark')"
     )
     marks = {}
     for lang in ("zh-Hant", "zh-Hans"):
