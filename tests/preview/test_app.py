@@ -109,7 +109,14 @@ def test_dark_mode_shows_the_emails_own_dark_styles_or_the_clients_recolouring(p
     page.wait_for_load_state()
     assert frame(page, "phone").evaluate(background) == "rgb(22, 27, 34)"  # the template's own
     page.click("#scheme-forced")
-    page.wait_for_function("document.getElementById('frame-phone').src.includes('scheme=forced')")
+    page.wait_for_function(  # the recoloured document, not the one still unloading
+        """() => {
+          const doc = document.getElementById('frame-phone').contentDocument;
+          const card = doc?.querySelector('.card');
+          return doc?.URL.includes('scheme=forced') && card
+            && doc.defaultView.getComputedStyle(card).backgroundColor !== 'rgb(22, 27, 34)';
+        }"""
+    )
     forced = frame(page, "phone").evaluate(background)
     assert forced not in ("rgb(255, 255, 255)", "rgb(22, 27, 34)")
     red = int(re.findall(r"\d+", forced)[0])
