@@ -22,7 +22,7 @@ from newsletter.config import SimplifiedEdition
 if TYPE_CHECKING:
     import opencc
 
-__all__ = ["AMBIGUOUS", "Conversion", "Converter", "Reading", "Span"]
+__all__ = ["AMBIGUOUS", "Conversion", "Converter", "Piece", "Reading"]
 
 AMBIGUOUS = {
     "著": "着 as the particle and in 着手, 着陆, 衣着; 著 in 著名, 著作, 显著",
@@ -69,17 +69,6 @@ _TEXT_ATTRIBUTE = re.compile(r"""(\s(?:alt|title)\s*=\s*)(?:"([^"]*)"|'([^']*)')
 
 
 @dataclass(frozen=True)
-class Span:
-    """A stretch of the source: converted by OpenCC, replaced by the editor's phrase, or kept."""
-
-    start: int
-    text: str
-    replacement: str | None = None
-    """The editor's phrase (or a kept name: itself); None: OpenCC converts ``text``."""
-    convert: bool = True
-
-
-@dataclass(frozen=True)
 class Reading:
     """One place where a choice was made: an ambiguous character, or an editor's phrase."""
 
@@ -100,6 +89,7 @@ class Piece:
     start: int
     source: str
     output: str
+    """What the edition prints; "" until OpenCC has converted a piece that is its to convert."""
     converted: bool
     """False: kept as written (code, a URL, a tag)."""
     phrase: bool = False
@@ -160,18 +150,18 @@ class Converter:
 
     def markdown(self, source: str, code_lines: Collection[int] = ()) -> Conversion:
         """An article's source; ``code_lines`` (0-based) are code blocks, kept as written."""
-        spans: list[Span] = []
+        pieces: list[Piece] = []
         offset = 0
         for number, line in enumerate(source.split("\n")):  # lines as markdown-it counts them
             line += "\n" if offset + len(line) < len(source) else ""
             if number in code_lines:
-                spans.append(Span(offset, line, convert=False))
+                pieces.append(_kept(offset, line))
             else:
-                spans.extend(self._markdown_line(line, offset))
+                pieces.extend(self._markdown_line(line, offset))
             offset += len(line)
-        return self._run(spans)
+        return self._run(pieces)
 
-    def _markdown_line(self, line: str, offset: int) -> Iterator[Span]:
+    def _markdown_line(self, line: str, offset: int) -> Iterator[Piece]:
         at = 0
         for match in _INLINE.finditer(line):
             yield from self._phrased(line[at : match.start()], offset + at)
@@ -180,49 +170,56 @@ class Converter:
             elif match.lastgroup == "reference":  # the label converts as the links using it do
                 label, _, target = match.group().partition("]:")
                 yield from self._phrased(label, offset + match.start())
-                yield Span(offset + match.start() + len(label), "]:" + target, convert=False)
+                yield _kept(offset + match.start() + len(label), "]:" + target)
             else:
-                yield Span(offset + match.start(), match.group(), convert=False)
+                yield _kept(offset + match.start(), match.group())
             at = match.end()
         yield from self._phrased(line[at:], offset + at)
 
-    def _tag(self, tag: str, offset: int) -> Iterator[Span]:
+    def _tag(self, tag: str, offset: int) -> Iterator[Piece]:
         at = 0
         for match in _TEXT_ATTRIBUTE.finditer(tag):
             group = 2 if match.group(2) is not None else 3
-            yield Span(offset + at, tag[at : match.start(group)], convert=False)
+            yield _kept(offset + at, tag[at : match.start(group)])
             yield from self._phrased(match.group(group), offset + match.start(group))
             at = match.end(group)
-        yield Span(offset + at, tag[at:], convert=False)
+        yield _kept(offset + at, tag[at:])
 
-    def _phrased(self, text: str, offset: int) -> Iterator[Span]:
+    def _phrased(self, text: str, offset: int) -> Iterator[Piece]:
         if not text:
             return
         at = 0
         for match in self._phrase.finditer(text) if self._phrase else ():
             if match.start() > at:
-                yield Span(offset + at, text[at : match.start()])
-            yield Span(offset + match.start(), match.group(), self.phrases[match.group()])
+                yield Piece(offset + at, text[at : match.start()], "", True)
+            yield Piece(
+                offset + match.start(),
+                match.group(),
+                self.phrases[match.group()],
+                True,
+                phrase=True,
+            )
             at = match.end()
         if at < len(text):
-            yield Span(offset + at, text[at:])
+            yield Piece(offset + at, text[at:], "", True)
 
-    def _run(self, spans: list[Span]) -> Conversion:
-        converted = iter(
-            _convert(self.config, [s.text for s in spans if s.convert and s.replacement is None])
-        )
+    def _run(self, found: list[Piece]) -> Conversion:
+        """Every piece OpenCC converts, in one call; then the readings to review."""
+        todo = [p.source for p in found if p.converted and not p.phrase]
+        converted = iter(_convert(self.config, todo))
         pieces = tuple(
-            Piece(s.start, s.text, s.text, False)
-            if not s.convert
-            else Piece(s.start, s.text, s.replacement, True, phrase=True)
-            if s.replacement is not None
-            else Piece(s.start, s.text, next(converted), True)
-            for s in spans
+            dataclasses.replace(p, output=next(converted)) if p.converted and not p.phrase else p
+            for p in found
         )
         conversion = Conversion("".join(p.output for p in pieces), pieces, ())
         source = "".join(p.source for p in pieces)
         readings = tuple(_readings(conversion, source))
         return dataclasses.replace(conversion, readings=readings)
+
+
+def _kept(start: int, text: str) -> Piece:
+    """Code, a URL, a tag: printed as written."""
+    return Piece(start, text, text, False)
 
 
 def _readings(conversion: Conversion, source: str) -> Iterator[Reading]:
