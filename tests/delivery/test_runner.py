@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -136,9 +137,15 @@ def test_a_storm_of_429s_and_5xx_still_delivers_everyone_exactly_once(
         provider = SendGridProvider(configured, builder, sleep=lambda _: None)
         provider.max_batch = 10
         journal = Journal(store)
-        summary = run_campaign(
-            journal, start(journal, issue), provider, builder, max_failures=5, sleep=lambda _: None
-        )
+        with closing(provider):
+            summary = run_campaign(
+                journal,
+                start(journal, issue),
+                provider,
+                builder,
+                max_failures=5,
+                sleep=lambda _: None,
+            )
         received = fake.recipients()
     assert summary.sent == 300 and sum(received.values()) == 300 and set(received.values()) == {1}
     assert fake.answers.count(202) == 30 and fake.requests >= 44  # a third of the requests failed
@@ -152,14 +159,9 @@ def test_a_refused_api_key_pauses_the_campaign_and_marks_nobody_sent(
         configured = with_sendgrid(settings, fake.url)
         builder = MessageBuilder(issue, configured, campaign="c1")
         journal = Journal(store)
-        with pytest.raises(ProviderError, match="refused the API key"):
-            run_campaign(
-                journal,
-                start(journal, issue),
-                SendGridProvider(configured, builder),
-                builder,
-                max_failures=5,
-            )
+        provider = SendGridProvider(configured, builder)
+        with closing(provider), pytest.raises(ProviderError, match="refused the API key"):
+            run_campaign(journal, start(journal, issue), provider, builder, max_failures=5)
     assert journal.counts("c1")["pending"] == 5 and journal.counts("c1")["sent"] == 0
     assert journal.campaign("c1").status == "paused"
 
@@ -290,7 +292,7 @@ def test_answers_lost_in_a_row_pause_the_campaign(store, settings, issue) -> Non
         provider = SendGridProvider(configured, builder, sleep=lambda _: None)
         provider.max_batch = 10
         journal = Journal(store)
-        with pytest.raises(Paused, match="paused after 20 failures in a row"):
+        with closing(provider), pytest.raises(Paused, match="paused after 20 failures in a row"):
             run_campaign(journal, start(journal, issue), provider, builder, max_failures=20)
     assert journal.counts("c1")["uncertain"] == 20 and journal.counts("c1")["pending"] == 30
 
@@ -363,13 +365,10 @@ def test_one_reader_sendgrid_refuses_never_blocks_the_other_999(
         configured = with_sendgrid(settings, fake.url)
         builder = MessageBuilder(issue, configured, campaign="c1")
         journal = Journal(store)
-        summary = run_campaign(
-            journal,
-            start(journal, issue),
-            SendGridProvider(configured, builder),
-            builder,
-            max_failures=5,
-        )
+        with closing(SendGridProvider(configured, builder)) as provider:
+            summary = run_campaign(
+                journal, start(journal, issue), provider, builder, max_failures=5
+            )
         received = fake.recipients()
     assert (summary.sent, summary.failed) == (999, 1)
     assert len(received) == 999 and "reader500@example.org" not in received

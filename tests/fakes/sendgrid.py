@@ -5,13 +5,18 @@ the schema misses (1000 recipients at most, no duplicate address, text before ht
 values, reserved headers, send_at within 72 hours, 30 MB). Accepted requests are recorded and
 answered 202 with a unique X-Message-Id and X-RateLimit-* headers. A plan tells it how to
 answer the next requests: "ok", "429", "400", "401", "413", "500", "503", "400:FIELD" (a 400
-naming FIELD, such as personalizations.9.to), "slow" (accepts, then answers late) or "drop"
-(closes the connection without accepting).
+naming FIELD, such as personalizations.9.to), "slow" (accepts, then answers late), "drop"
+(closes the connection without accepting), "accept-drop" (accepts, then closes without an
+answer) or "reset" (resets the connection before reading the body). It speaks HTTP/1.1 with
+keep-alive, counts the connections it accepted, and with idle_close closes a connection idle
+that many seconds, as a load balancer in front of the real API would.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -54,8 +59,10 @@ class FakeSendGrid:
     answers: list[int] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
     decide: Callable[[int], str] | None = None
+    idle_close: float | None = None
     url: str = ""
     requests: int = 0
+    connections: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def recipients(self) -> Counter[str]:
@@ -159,11 +166,20 @@ _VALIDATOR = _validator()
 def _handler(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = fake.idle_close
+
+        def setup(self) -> None:
+            super().setup()
+            with fake._lock:
+                fake.connections += 1
 
         def log_message(self, *args: Any) -> None:
             """Quiet: tests read the recorded requests instead."""
 
         def do_POST(self) -> None:
+            if fake.plan and fake.plan[0] == "reset":
+                fake.next_answer()
+                return self._reset()
             length = int(self.headers.get("Content-Length", 0))
             raw = self.rfile.read(length)
             if self.path != "/v3/mail/send":
@@ -219,6 +235,13 @@ def _handler(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
             if answer == "slow":
                 time.sleep(fake.slow_seconds)
             return self._answer(202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
+
+        def _reset(self) -> None:
+            """Give the client time to fill the buffers, then drop its request with an RST."""
+            time.sleep(0.3)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
 
         def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             with fake._lock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
 
 from newsletter.compose.article import read_article
@@ -22,17 +24,27 @@ def issue(settings):
     return render_issue(read_article(SAMPLE_ARTICLE), settings)
 
 
-def provider_for(settings: Settings, url: str, issue, **options) -> SendGridProvider:
-    configured = Settings(
-        **{
-            **settings.model_dump(),
-            "sendgrid_api_key": KEY,
-            "sendgrid_host": url,
-            "sendgrid_timeout": 1.0,
-        }
-    )
-    builder = MessageBuilder(issue, configured, campaign="c1")
-    return SendGridProvider(configured, builder, sleep=lambda _: None, **options)
+@pytest.fixture
+def provider_for(settings, issue) -> Iterator[Callable[..., SendGridProvider]]:
+    """Makes providers for a server URL; closes their kept-alive connections afterwards."""
+    made: list[SendGridProvider] = []
+
+    def make(url: str, **options) -> SendGridProvider:
+        configured = Settings(
+            **{
+                **settings.model_dump(),
+                "sendgrid_api_key": KEY,
+                "sendgrid_host": url,
+                "sendgrid_timeout": 1.0,
+            }
+        )
+        builder = MessageBuilder(issue, configured, campaign="c1")
+        made.append(SendGridProvider(configured, builder, sleep=lambda _: None, **options))
+        return made[-1]
+
+    yield make
+    for provider in made:
+        provider.close()
 
 
 def envelopes(provider: SendGridProvider, count: int, start: int = 0):
@@ -44,9 +56,9 @@ def envelopes(provider: SendGridProvider, count: int, start: int = 0):
     ]
 
 
-def test_a_batch_is_one_valid_request_with_a_personalization_each(settings, issue) -> None:
+def test_a_batch_is_one_valid_request_with_a_personalization_each(provider_for) -> None:
     with running(KEY) as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         results = provider.send(envelopes(provider, 1000))
     assert all(isinstance(r, Sent) and r.provider_id for r in results)
     (body,) = fake.accepted
@@ -62,9 +74,9 @@ def test_a_batch_is_one_valid_request_with_a_personalization_each(settings, issu
     ]  # fmt: skip
 
 
-def test_substitutions_escape_html_but_not_text(settings, issue) -> None:
+def test_substitutions_escape_html_but_not_text(provider_for, issue) -> None:
     with running(KEY) as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         envelope = provider._builder.envelope(
             Recipient("9", "tom@example.com", "Tom", 'Tom & "Jerry"')
         )
@@ -76,9 +88,9 @@ def test_substitutions_escape_html_but_not_text(settings, issue) -> None:
     assert html.count(issue.slots.token("h", "unsubscribe_url")) >= 1
 
 
-def test_429_and_5xx_are_retried_until_accepted(settings, issue) -> None:
+def test_429_and_5xx_are_retried_until_accepted(provider_for) -> None:
     with running(KEY, plan=["429", "503", "500", "ok"]) as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         results = provider.send(envelopes(provider, 3))
     assert all(isinstance(r, Sent) for r in results)
     assert fake.answers == [429, 503, 500, 202] and len(fake.accepted) == 1
@@ -89,42 +101,42 @@ def test_429_and_5xx_are_retried_until_accepted(settings, issue) -> None:
     [("400", "rejected the request"), ("401", "refused the API key"), ("413", "too large")],
 )
 def test_requests_sendgrid_refuses_stop_the_campaign_with_its_message(
-    settings, issue, answer: str, words: str
+    provider_for, answer: str, words: str
 ) -> None:
     with running(KEY, plan=[answer]) as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         with pytest.raises(ProviderError, match=words) as error:
             provider.send(envelopes(provider, 2))
     assert f"simulated {answer}" in str(error.value) and KEY not in str(error.value)
 
 
-def test_a_wrong_key_is_refused_without_printing_it(settings, issue) -> None:
+def test_a_wrong_key_is_refused_without_printing_it(provider_for) -> None:
     with running("SG.the-right-key") as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         with pytest.raises(ProviderError, match="refused the API key") as error:
             provider.send(envelopes(provider, 1))
     assert KEY not in str(error.value)
 
 
-def test_endless_server_errors_give_up_without_claiming_success(settings, issue) -> None:
+def test_endless_server_errors_give_up_without_claiming_success(provider_for) -> None:
     with running(KEY, decide=lambda n: "503") as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         with pytest.raises(ProviderError, match="still failing after 6 tries"):
             provider.send(envelopes(provider, 1))
     assert fake.accepted == []
 
 
-def test_a_timeout_after_sending_is_uncertain_not_retried(settings, issue) -> None:
+def test_a_timeout_after_sending_is_uncertain_not_retried(provider_for) -> None:
     with running(KEY, plan=["slow"], slow_seconds=2.0) as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         results = provider.send(envelopes(provider, 2))
     assert all(isinstance(r, Uncertain) for r in results)
     assert len(fake.accepted) == 1  # it did arrive: resending would have doubled it
 
 
-def test_a_recipient_sendgrid_refuses_fails_alone_and_the_rest_are_sent(settings, issue) -> None:
+def test_a_recipient_sendgrid_refuses_fails_alone_and_the_rest_are_sent(provider_for) -> None:
     with running(KEY) as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         batch = envelopes(provider, 5)
         poison = provider._builder.envelope(
             Recipient("2", "reader2@example.org", "名" * 3000, "名" * 3000)
@@ -141,17 +153,17 @@ def test_a_recipient_sendgrid_refuses_fails_alone_and_the_rest_are_sent(settings
     ]
 
 
-def test_a_400_naming_a_recipient_the_batch_lacks_stops_instead_of_looping(settings, issue) -> None:
+def test_a_400_naming_a_recipient_the_batch_lacks_stops_instead_of_looping(provider_for) -> None:
     with running(KEY, plan=["400:personalizations.9.to"] * 3) as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         with pytest.raises(ProviderError, match=r"personalizations\.9\.to"):
             provider.send(envelopes(provider, 2))
     assert fake.requests == 1
 
 
-def test_no_request_schedules_with_sendgrid(settings, issue) -> None:
+def test_no_request_schedules_with_sendgrid(provider_for) -> None:
     with running(KEY) as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         provider.send(envelopes(provider, 3))
     (body,) = fake.accepted
     assert "send_at" not in body and all("send_at" not in p for p in body["personalizations"])
@@ -163,36 +175,36 @@ def test_a_missing_api_key_is_named_before_anything_is_sent(settings, issue) -> 
         SendGridProvider(settings, builder)
 
 
-def test_the_fake_refuses_what_sendgrid_refuses(settings, issue) -> None:
+def test_the_fake_refuses_what_sendgrid_refuses(provider_for) -> None:
     with running(KEY) as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         twice = envelopes(provider, 1) * 2
         with pytest.raises(ProviderError, match="duplicate recipient addresses"):
             provider.send(twice)
 
 
-def test_an_answer_lost_after_sending_is_uncertain_not_retried(settings, issue) -> None:
+def test_an_answer_lost_after_sending_is_uncertain_not_retried(provider_for) -> None:
     with running(KEY, plan=["accept-drop"]) as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         results = provider.send(envelopes(provider, 3))
     assert all(isinstance(r, Uncertain) for r in results)
     assert len(fake.accepted) == 1 and fake.requests == 1  # retrying would have sent it twice
 
 
-def test_an_unreachable_server_is_retried_then_stops_the_campaign(settings, issue) -> None:
+def test_an_unreachable_server_is_retried_then_stops_the_campaign(provider_for) -> None:
     import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # nothing listens there once the probe closes
-    provider = provider_for(settings, f"http://127.0.0.1:{port}", issue)
+    provider = provider_for(f"http://127.0.0.1:{port}")
     with pytest.raises(ProviderError, match="could not reach SendGrid"):
         provider.send(envelopes(provider, 1))
 
 
-def test_names_with_commas_or_semicolons_are_quoted(settings, issue) -> None:
+def test_names_with_commas_or_semicolons_are_quoted(provider_for) -> None:
     with running(KEY) as fake:
-        provider = provider_for(settings, fake.url, issue)
+        provider = provider_for(fake.url)
         provider.send(
             [
                 provider._builder.envelope(

@@ -1,0 +1,124 @@
+"""One kept-alive connection to SendGrid, and when a failed request may be sent again."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from newsletter.compose.article import read_article
+from newsletter.config import Settings
+from newsletter.providers.base import ProviderError, Sent
+from newsletter.providers.sendgrid import SendGridProvider
+from newsletter.providers.sendgrid_transport import AnswerLost, KeptAlive, MailSend
+from newsletter.render import render_issue
+from newsletter.render.mime import MessageBuilder, Recipient
+from tests.conftest import SAMPLE_ARTICLE
+from tests.fakes.sendgrid import running
+
+KEY = "SG.test-key-not-real"
+
+
+def configured(settings: Settings, url: str) -> Settings:
+    return Settings(
+        **{
+            **settings.model_dump(),
+            "sendgrid_api_key": KEY,
+            "sendgrid_host": url,
+            "sendgrid_timeout": 2.0,
+        }
+    )
+
+
+@pytest.fixture
+def issue(settings):
+    return render_issue(read_article(SAMPLE_ARTICLE), settings)
+
+
+@pytest.fixture
+def provider(settings, issue) -> Iterator[Callable[[str], SendGridProvider]]:
+    """Makes providers for a server's URL; closes their connections afterwards."""
+    made: list[SendGridProvider] = []
+
+    def make(url: str) -> SendGridProvider:
+        own = configured(settings, url)
+        made.append(
+            SendGridProvider(own, MessageBuilder(issue, own, campaign="c1"), sleep=lambda _: None)
+        )
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.close()
+
+
+def batch(provider: SendGridProvider, start: int, count: int = 3):
+    return [
+        provider._builder.envelope(Recipient(str(n), f"reader{n}@example.org", f"讀者 {n}", "讀者"))
+        for n in range(start, start + count)
+    ]
+
+
+def test_a_campaigns_batches_share_one_connection(provider) -> None:
+    with running(KEY) as fake:
+        sender = provider(fake.url)
+        results = [r for n in range(4) for r in sender.send(batch(sender, n * 3))]
+    assert all(isinstance(r, Sent) for r in results) and len(fake.accepted) == 4
+    assert fake.connections == 1
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_not_left_uncertain(
+    provider,
+) -> None:
+    with running(KEY, idle_close=0.2) as fake:
+        sender = provider(fake.url)
+        first = sender.send(batch(sender, 0))
+        time.sleep(0.6)  # the server has closed the kept connection by now
+        second = sender.send(batch(sender, 3))
+    assert all(isinstance(r, Sent) for r in first + second)
+    assert fake.requests == 2 and len(fake.accepted) == 2 and fake.connections == 2
+
+
+def test_a_request_cut_off_before_its_last_byte_is_sent_again(settings) -> None:
+    # 20 MB: more than the loopback buffers hold, so the reset lands while it is being written.
+    payload = {
+        "personalizations": [{"to": [{"email": "reader@example.org"}]}],
+        "from": {"email": "weekly@example.com"},
+        "subject": "big",
+        "content": [{"type": "text/plain", "value": "x" * 20_000_000}],
+        "tracking_settings": {
+            "click_tracking": {"enable": False},
+            "open_tracking": {"enable": False},
+        },
+    }
+    with running(KEY, plan=["reset", "ok"]) as fake:
+        mail_send = MailSend(KeptAlive(configured(settings, fake.url)), sleep=lambda _: None)
+        try:
+            message_id = mail_send.post_with_retries(payload)
+        finally:
+            mail_send.close()
+    assert message_id and fake.requests == 2 and len(fake.accepted) == 1
+
+
+def test_an_answer_lost_after_the_whole_request_went_out_is_not_sent_again(settings) -> None:
+    payload = {"personalizations": [{"to": [{"email": "reader@example.org"}]}]}
+    with running(KEY, plan=["drop"], validate=False) as fake:
+        mail_send = MailSend(KeptAlive(configured(settings, fake.url)), sleep=lambda _: None)
+        try:
+            with pytest.raises(AnswerLost):
+                mail_send.post_with_retries(payload)
+        finally:
+            mail_send.close()
+    assert fake.requests == 1
+
+
+def test_the_key_goes_in_the_header_the_official_library_uses_and_nowhere_else(settings) -> None:
+    with running("SG.another-key") as fake:
+        mail_send = MailSend(KeptAlive(configured(settings, fake.url)), sleep=lambda _: None)
+        try:
+            with pytest.raises(ProviderError, match="refused the API key") as error:
+                mail_send.post_with_retries({"personalizations": []})
+        finally:
+            mail_send.close()
+    assert KEY not in str(error.value) and fake.answers == [401]
