@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["NAME_LIMIT", "first_name_for", "first_name_of", "name_problem", "subscriber_id_of"]
+__all__ = [
+    "NAME_LIMIT",
+    "first_name_for",
+    "first_name_of",
+    "greeting_name",
+    "name_problem",
+    "subscriber_id_of",
+]
 
 
 NAME_LIMIT = 200
@@ -35,7 +42,12 @@ def first_name_of(name: str | None) -> str | None:
 def first_name_for(name: str | None, attributes: dict[str, Any]) -> str | None:
     """An explicit ``first_name`` attribute wins over the one read from the full name."""
     explicit = attributes.get("first_name")
-    if isinstance(explicit, str) and explicit.strip():
+    return greeting_name(name, explicit if isinstance(explicit, str) else None)
+
+
+def greeting_name(name: str | None, explicit: str | None) -> str | None:
+    """first_name_for with the attribute already read (the journal reads only that one)."""
+    if explicit and not explicit.isspace():
         return explicit.strip()
     return first_name_of(name)
 

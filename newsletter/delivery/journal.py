@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -54,7 +55,7 @@ from newsletter.delivery.states import (
 )
 from newsletter.errors import NewsletterError
 from newsletter.providers.base import Result, RetryLater
-from newsletter.recipients import first_name_for
+from newsletter.recipients import greeting_name
 from newsletter.render.mime import Recipient
 
 __all__ = ["SKIPPED_FOR", "Journal"]
@@ -211,16 +212,13 @@ class Journal:
                 return None
             if self._cancelled(conn, campaign_id, moment):
                 return None
-            self._cursor[campaign_id] = pending[-1].subscriber_id
+            self._cursor[campaign_id] = pending[-1][0]
             batch = self._next_batch(conn, campaign_id)
-            left = [r.subscriber_id for r in pending if r.status != Status.SUBSCRIBED]
-            for r in pending:
-                if r.status != Status.SUBSCRIBED:
-                    reason = f"{r.status or 'erased'} before their batch"
-                    _set(conn, campaign_id, [r.subscriber_id], state=RowState.SKIPPED, reason=reason, at=moment)  # fmt: skip
-            taking = [r.subscriber_id for r in pending if r.status == Status.SUBSCRIBED]
+            sorted_out = _sort(pending, edition_of)
+            for reason, ids in sorted_out.left.items():
+                _set(conn, campaign_id, ids, state=RowState.SKIPPED, reason=reason, at=moment)
+            taking = sorted_out.taking
             original = edition_of(None)
-            editions = {r.subscriber_id: edition_of(r.lang) for r in pending}
             conn.execute(
                 update(rows)
                 .where(
@@ -237,19 +235,16 @@ class Journal:
                     edition=original,
                 )
             )
-            _set_editions(conn, campaign_id, editions, taking, original)
+            _set_editions(conn, campaign_id, sorted_out.editions, original)
             issue_id = self._issue_of(conn, campaign_id)
             owners = ledger.take(conn, issue_id, campaign_id, batch, moment, len(taking))
             for owner, ids in _by_owner(owners).items():
                 reason = f"{SKIPPED_FOR} {owner}"
                 _set(conn, campaign_id, ids, state=RowState.SKIPPED, reason=reason, at=moment)
-        skipped = set(left) | set(owners)
-        recipients = [
-            (r.subscriber_id, _recipient(r, editions[r.subscriber_id]))
-            for r in pending
-            if r.subscriber_id not in skipped
-        ]
-        return Claim(batch, recipients, len(skipped))
+        recipients = sorted_out.recipients
+        if owners:
+            recipients = [(id_, r) for id_, r in recipients if id_ not in owners]
+        return Claim(batch, recipients, len(pending) - len(recipients))
 
     def _cancelled(self, conn: Connection, campaign_id: str, moment: dt.datetime) -> bool:
         """A campaign cancelled while it ran claims nothing more: rows that came back to pending
@@ -298,12 +293,7 @@ class Journal:
                 if any(isinstance(result, RetryLater) for _, result in outcomes)
                 else {}
             )
-            groups: dict[tuple[RowState, str | None, str | None], list[int]] = {}
-            states: list[RowState] = []
-            for subscriber_id, result in outcomes:
-                answer = outcome(result, attempts.get(subscriber_id, 0))
-                groups.setdefault(answer, []).append(subscriber_id)
-                states.append(answer[0])
+            groups, states = _grouped(outcomes, attempts)
             for (state, reason, provider_id), ids in groups.items():
                 if state == RowState.PENDING:  # not sent after all: free for any campaign
                     ledger.forget(conn, self._issue_of(conn, campaign_id), campaign_id, ids)
@@ -681,6 +671,27 @@ def _exactly(conn: Connection, ids: list[int]) -> Any:
     return rows.c.subscriber_id.in_(ids)
 
 
+def _grouped(
+    outcomes: Sequence[tuple[int, Result]], attempts: dict[int, int]
+) -> tuple[dict[tuple[RowState, str | None, str | None], list[int]], list[RowState]]:
+    """The rows each answer leaves in one state, and each row's state in order.
+
+    A batch SendGrid accepted is a thousand times the same Sent: its outcome is worked out once.
+    """
+    groups: dict[tuple[RowState, str | None, str | None], list[int]] = {}
+    states: list[RowState] = []
+    last: Result | None = None
+    ids: list[int] = []
+    for subscriber_id, result in outcomes:
+        if result is not last or isinstance(result, RetryLater):
+            last = result
+            answer = outcome(result, attempts.get(subscriber_id, 0))
+            ids = groups.setdefault(answer, [])
+        ids.append(subscriber_id)
+        states.append(answer[0])
+    return groups, states
+
+
 def _by_owner(owners: dict[int, str]) -> dict[str, list[int]]:
     grouped: dict[str, list[int]] = {}
     for subscriber_id, owner in owners.items():
@@ -712,19 +723,12 @@ def _set(
 
 
 def _set_editions(
-    conn: Connection,
-    campaign_id: str,
-    editions: dict[int, str | None],
-    taking: list[int],
-    original: str | None,
+    conn: Connection, campaign_id: str, editions: dict[str, list[int]], original: str | None
 ) -> None:
     """Rows of readers in another edition than the original (which the claim wrote already)."""
-    grouped: dict[str, list[int]] = {}
-    for subscriber_id in taking:
-        edition = editions[subscriber_id]
-        if edition != original and edition is not None:
-            grouped.setdefault(edition, []).append(subscriber_id)
-    for edition, ids in grouped.items():
+    for edition, ids in editions.items():
+        if edition == original:
+            continue
         for chunk in chunked(ids):
             conn.execute(
                 update(rows)
@@ -733,10 +737,35 @@ def _set_editions(
             )
 
 
-def _recipient(row: Any, edition: str | None) -> Recipient:
-    # only the first_name attribute is read from the JSON: decoding every row's attributes cost more
-    first = first_name_for(row.name, {"first_name": row.first_name} if row.first_name else {})
-    return Recipient(
-        key=str(row.subscriber_id), email=row.email, name=row.name, first_name=first,
-        edition=edition,
-    )  # fmt: skip
+@dataclass
+class _Sorted:
+    """A claim's pending rows sorted out: who is taken (in which edition) and who left."""
+
+    taking: list[int] = field(default_factory=list)
+    recipients: list[tuple[int, Recipient]] = field(default_factory=list)
+    editions: dict[str, list[int]] = field(default_factory=dict)
+    left: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _sort(pending: Sequence[Any], edition_of: EditionOf) -> _Sorted:
+    """One pass over the rows, as tuples: this runs for every reader of every campaign."""
+    out = _Sorted()
+    edition_by_lang: dict[str | None, str | None] = {}
+    for subscriber_id, email, name, status, lang, first_name in pending:
+        if status != Status.SUBSCRIBED:
+            out.left.setdefault(f"{status or 'erased'} before their batch", []).append(
+                subscriber_id
+            )
+            continue
+        if lang in edition_by_lang:
+            edition = edition_by_lang[lang]
+        else:
+            edition = edition_by_lang[lang] = edition_of(lang)
+        out.taking.append(subscriber_id)
+        if edition is not None:
+            out.editions.setdefault(edition, []).append(subscriber_id)
+        first = greeting_name(name, first_name)
+        out.recipients.append(
+            (subscriber_id, Recipient(str(subscriber_id), email, name, first, edition))
+        )
+    return out

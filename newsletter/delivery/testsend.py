@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
@@ -64,7 +64,7 @@ def send_test(
     try:
         for n, lang in enumerate(editions.langs):  # one provider call per edition
             recipients = [
-                replace(r, key=f"{r.key}-{lang}" if n else r.key, edition=lang) for r in typed
+                r._replace(key=f"{r.key}-{lang}" if n else r.key, edition=lang) for r in typed
             ]
             results = provider.send([builder.envelope(r) for r in recipients])
             outcomes += _outcomes(recipients, results, settings, slug, dry_run)

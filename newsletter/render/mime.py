@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime
+from typing import NamedTuple
 from urllib.parse import quote
 
 from newsletter.config import ClickTracking, Settings
@@ -49,9 +50,11 @@ class UnsendableAddress(ValueError):
 _ATOM_SAFE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ .-]*$")
 
 
-@dataclass(frozen=True)
-class Recipient:
-    """Who one message goes to; ``key`` identifies the subscriber in tokens and Message-IDs."""
+class Recipient(NamedTuple):
+    """Who one message goes to; ``key`` identifies the subscriber in tokens and Message-IDs.
+
+    A named tuple, not a frozen dataclass: a send makes one per reader, at a quarter the cost.
+    """
 
     key: str
     email: str
