@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 from newsletter.audience.store import Store  # noqa: E402
 from newsletter.delivery.journal import Journal  # noqa: E402
 from newsletter.providers.base import Sent  # noqa: E402
+from newsletter.recipients import greeting_name  # noqa: E402
 from tests.delivery.helpers import open_campaign  # noqa: E402
 
 
@@ -119,7 +120,7 @@ def floor(database: Path, batch: int) -> int:
         connection.execute(SENDING, (number, moment, "c1", pending[0][0], cursor))
         connection.execute(LEDGER, (issue_id, "c1", moment, "c1", number))
         connection.execute("COMMIT")
-        recipients = [(str(r[0]), r[1], r[2], r[5] or r[2]) for r in pending]
+        recipients = [(str(r[0]), r[1], r[2], greeting_name(r[2], r[5])) for r in pending]
         connection.execute("BEGIN IMMEDIATE")
         connection.execute(SENT, ("id", moment, "c1", number))
         connection.execute("COMMIT")

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import (
     Select,
     and_,
+    bindparam,
     exists,
-    false,
     func,
     insert,
     literal,
@@ -187,26 +187,9 @@ class Journal:
     ) -> Claim | None:
         moment = now()
         with self.store.write() as conn:
+            after = self._cursor.get(campaign_id, 0)
             pending = conn.execute(
-                select(
-                    rows.c.subscriber_id,
-                    subscribers.c.email,
-                    subscribers.c.name,
-                    subscribers.c.status,
-                    subscribers.c.lang,
-                    subscribers.c.attributes["first_name"].as_string().label("first_name"),
-                )
-                .select_from(rows.outerjoin(subscribers, subscribers.c.id == rows.c.subscriber_id))
-                .where(
-                    rows.c.campaign_id == campaign_id,
-                    rows.c.state == RowState.PENDING,
-                    rows.c.subscriber_id > self._cursor.get(campaign_id, 0),
-                )
-                .order_by(rows.c.subscriber_id)
-                .limit(size)
-                # PostgreSQL: rows another sender has claimed are locked and skipped; SQLite
-                # ignores this and serialises writers with BEGIN IMMEDIATE instead.
-                .with_for_update(skip_locked=True, of=rows)
+                _PENDING, {"c_campaign": campaign_id, "c_after": after, "c_size": size}
             ).all()
             if not pending:
                 return None
@@ -219,22 +202,8 @@ class Journal:
                 _set(conn, campaign_id, ids, state=RowState.SKIPPED, reason=reason, at=moment)
             taking = sorted_out.taking
             original = edition_of(None)
-            conn.execute(
-                update(rows)
-                .where(
-                    rows.c.campaign_id == campaign_id,
-                    rows.c.state == RowState.PENDING,
-                    _exactly(conn, taking),
-                )
-                .values(
-                    state=RowState.SENDING,
-                    batch=batch,
-                    reason=None,
-                    updated_at=moment,
-                    attempts=rows.c.attempts + 1,
-                    edition=original,
-                )
-            )
+            sending = {"c_campaign": campaign_id, "c_batch": batch, "c_at": moment}
+            conn.execute(*_taking(conn, taking, sending | {"c_edition": original}))
             _set_editions(conn, campaign_id, sorted_out.editions, original)
             issue_id = self._issue_of(conn, campaign_id)
             owners = ledger.take(conn, issue_id, campaign_id, batch, moment, len(taking))
@@ -298,16 +267,17 @@ class Journal:
                 if state == RowState.PENDING:  # not sent after all: free for any campaign
                     ledger.forget(conn, self._issue_of(conn, campaign_id), campaign_id, ids)
                 if whole_edition is not None and len(groups) == 1:
-                    values: dict[str, Any] = {"state": state, "reason": reason}
                     conn.execute(
-                        update(rows)
-                        .where(
-                            rows.c.campaign_id == campaign_id,
-                            rows.c.batch == batch,
-                            rows.c.state == RowState.SENDING,
-                            rows.c.edition == whole_edition,
-                        )
-                        .values(**values, provider_id=provider_id, updated_at=moment)
+                        _ANSWERED,
+                        {
+                            "c_campaign": campaign_id,
+                            "c_batch": batch,
+                            "c_edition": whole_edition,
+                            "c_state": state,
+                            "c_reason": reason,
+                            "c_provider_id": provider_id,
+                            "c_at": moment,
+                        },
                     )
                 else:
                     _set(
@@ -662,13 +632,74 @@ def _from_row(row: Any) -> Campaign:
     return Campaign(**values)
 
 
-def _exactly(conn: Connection, ids: list[int]) -> Any:
-    """The rows a claim selected. SQLite holds the write lock from the SELECT on, so they are
-    all the pending rows of their range (one cheap BETWEEN); on PostgreSQL another row of the
-    range may have become pending since (a retry, a cancelled sibling's reader): name them."""
-    if conn.dialect.name == "sqlite":
-        return rows.c.subscriber_id.between(ids[0], ids[-1]) if ids else false()
-    return rows.c.subscriber_id.in_(ids)
+_PENDING = (
+    select(
+        rows.c.subscriber_id,
+        subscribers.c.email,
+        subscribers.c.name,
+        subscribers.c.status,
+        subscribers.c.lang,
+        subscribers.c.attributes["first_name"].as_string().label("first_name"),
+    )
+    .select_from(rows.outerjoin(subscribers, subscribers.c.id == rows.c.subscriber_id))
+    .where(
+        rows.c.campaign_id == bindparam("c_campaign"),
+        rows.c.state == RowState.PENDING,
+        rows.c.subscriber_id > bindparam("c_after"),
+    )
+    .order_by(rows.c.subscriber_id)
+    .limit(bindparam("c_size"))
+    # PostgreSQL: rows another sender has claimed are locked and skipped; SQLite ignores this
+    # and serialises writers with BEGIN IMMEDIATE instead.
+    .with_for_update(skip_locked=True, of=rows)
+)
+"""A claim's next pending rows. The statements a send runs per batch are built once, so each
+batch reuses their compiled SQL rather than building and caching it again."""
+
+_SENDING = (
+    update(rows)
+    .where(rows.c.campaign_id == bindparam("c_campaign"), rows.c.state == RowState.PENDING)
+    .values(
+        state=RowState.SENDING,
+        batch=bindparam("c_batch"),
+        reason=None,
+        updated_at=bindparam("c_at", type_=UTCDateTime()),
+        attempts=rows.c.attempts + 1,
+        edition=bindparam("c_edition"),
+    )
+)
+_SENDING_RANGE = _SENDING.where(
+    rows.c.subscriber_id.between(bindparam("c_first"), bindparam("c_last"))
+)
+_SENDING_LISTED = _SENDING.where(rows.c.subscriber_id.in_(bindparam("c_ids", expanding=True)))
+
+_ANSWERED = (
+    update(rows)
+    .where(
+        rows.c.campaign_id == bindparam("c_campaign"),
+        rows.c.batch == bindparam("c_batch"),
+        rows.c.state == RowState.SENDING,
+        rows.c.edition == bindparam("c_edition"),
+    )
+    .values(
+        state=bindparam("c_state"),
+        reason=bindparam("c_reason"),
+        provider_id=bindparam("c_provider_id"),
+        updated_at=bindparam("c_at", type_=UTCDateTime()),
+    )
+)
+"""One answer for every row of a batch's edition."""
+
+
+def _taking(conn: Connection, ids: list[int], values: dict[str, Any]) -> tuple[Any, ...]:
+    """The claim's UPDATE of the rows it selected. SQLite holds the write lock from the SELECT
+    on, so they are all the pending rows of their range (one cheap BETWEEN); on PostgreSQL
+    another row of the range may have become pending since (a retry, a cancelled sibling's
+    reader): name them."""
+    if conn.dialect.name != "sqlite":
+        return _SENDING_LISTED, values | {"c_ids": ids}
+    first, last = (ids[0], ids[-1]) if ids else (1, 0)
+    return _SENDING_RANGE, values | {"c_first": first, "c_last": last}
 
 
 def _grouped(

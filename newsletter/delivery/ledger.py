@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, literal, select
+from sqlalchemy import String, bindparam, delete, select
 from sqlalchemy.engine import Connection
 
 from newsletter.db.bulk import chunked
@@ -43,26 +43,15 @@ def take(
 ) -> dict[int, str]:
     """Enter the batch's ``expected`` sending rows in the ledger; returns those another
     campaign has, with its id."""
+    values = {"l_issue": issue_id, "l_campaign": campaign_id, "l_batch": batch, "l_at": moment}
+    entered = conn.execute(_entering(conn), values).rowcount
+    if entered == expected:
+        return {}  # all of them are ours: no need to look for other owners
     in_batch = (
         rows.c.campaign_id == campaign_id,
         rows.c.batch == batch,
         rows.c.state == RowState.SENDING,
     )
-    entered = conn.execute(
-        insert_ignoring(conn, deliveries).from_select(
-            ["issue_id", "subscriber_id", "campaign_id", "claimed_at"],
-            select(
-                literal(issue_id),
-                rows.c.subscriber_id,
-                literal(campaign_id),
-                literal(moment, UTCDateTime()),
-            )
-            .where(*in_batch)
-            .order_by(rows.c.subscriber_id),  # one lock order for every inserter: no deadlock
-        )
-    ).rowcount
-    if entered == expected:
-        return {}  # all of them are ours: no need to look for other owners
     foreign = (
         select(deliveries.c.subscriber_id, deliveries.c.campaign_id)
         .join(rows, rows.c.subscriber_id == deliveries.c.subscriber_id)
@@ -71,6 +60,31 @@ def take(
         )
     )
     return {subscriber_id: owner for subscriber_id, owner in conn.execute(foreign).all()}
+
+
+_ENTERING: dict[str, Any] = {}
+"""The batch's INSERT per dialect, built once: it runs for every batch of every send."""
+
+
+def _entering(conn: Connection) -> Any:
+    dialect = conn.dialect.name
+    if dialect not in _ENTERING:
+        _ENTERING[dialect] = insert_ignoring(conn, deliveries).from_select(
+            ["issue_id", "subscriber_id", "campaign_id", "claimed_at"],
+            select(
+                bindparam("l_issue", type_=String()),
+                rows.c.subscriber_id,
+                bindparam("l_campaign", type_=String()),
+                bindparam("l_at", type_=UTCDateTime()),
+            )
+            .where(
+                rows.c.campaign_id == bindparam("l_campaign"),
+                rows.c.batch == bindparam("l_batch"),
+                rows.c.state == RowState.SENDING,
+            )
+            .order_by(rows.c.subscriber_id),  # one lock order for every inserter: no deadlock
+        )
+    return _ENTERING[dialect]
 
 
 def release(conn: Connection, issue_id: str, campaign_id: str, states: Sequence[str]) -> None:
