@@ -8,6 +8,7 @@ Hong Kong and Macau write Traditional), so they are stored as the script tag the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 __all__ = ["NAMES", "SCRIPT_OF_REGION", "canonical", "edition_for", "name_of"]
@@ -24,8 +25,11 @@ def name_of(tag: str) -> str:
     return NAMES.get(tag, tag)
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical(tag: str) -> str:
-    """The tag in the case BCP 47 recommends, with Chinese regions read as their script."""
+    """The tag in the case BCP 47 recommends, with Chinese regions read as their script.
+
+    Cached: an import asks for the same few tags a hundred thousand times."""
     parts = [part for part in tag.replace("_", "-").split("-") if part]
     if not parts:
         return tag

@@ -112,7 +112,7 @@ def _first(exc: ValidationError) -> str:
 
 
 def _check_size(attributes: dict[str, Any]) -> None:
-    if len(json.dumps(attributes, ensure_ascii=False)) > ATTRIBUTES_LIMIT:
+    if attributes and len(json.dumps(attributes, ensure_ascii=False)) > ATTRIBUTES_LIMIT:
         raise RowProblem(f"attributes are over {ATTRIBUTES_LIMIT:,} characters as JSON")
 
 

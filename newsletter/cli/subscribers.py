@@ -226,10 +226,10 @@ def export(
     filters = _filters(status, tag, all_tags, lang, search)
     with open_store() as store:
         if output is None:
-            write_csv(store.iter_all(filters, batch=5000), sys.stdout)
+            write_csv(store, sys.stdout, filters)
             return
         with open_atomic(output, private=True) as handle:
-            count = write_csv(store.iter_all(filters, batch=5000), handle)
+            count = write_csv(store, handle, filters)
     err_console.print(f"Exported {count} subscribers to {escape(str(output))}")
     err_console.print(
         "note: an export is not a backup (no status history, no erased people's hashes, no "

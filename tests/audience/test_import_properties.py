@@ -89,7 +89,7 @@ def test_any_import_leaves_a_list_every_command_can_use(sheet: tuple[str, str]) 
                 return  # the whole file refused in one line: nothing stored
             stored = store.find()
             out = io.StringIO()
-            assert write_csv(store.iter_all(), out) == len(stored)
+            assert write_csv(store, out) == len(stored)
             for person in stored:
                 json.dumps(person.attributes)
                 assert all(isinstance(tag, str) for tag in person.tags)
