@@ -2,7 +2,9 @@
 
     python benchmarks/render.py [--runs 50] [--cold-runs 7]
 
-Stages run in one process, after one warm-up call, each timed over --runs calls.
+Stages run in one process, after one warm-up call, each timed over --runs calls. Then fresh
+processes: `newsletter --help` beside a bare interpreter, and a cold `newsletter build` beside
+the same build's work in a warm process plus a bare interpreter, each as a ratio.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from newsletter.compose import markdown
 from newsletter.compose.article import read_article
 from newsletter.config import load_settings
-from newsletter.qa.build import sample_recipient
+from newsletter.qa.build import build, sample_recipient
 from newsletter.render import HTML_TEMPLATE, TEXT_TEMPLATE, prepare, render_issue
 from newsletter.render.inline import inline_css
 from newsletter.render.jinja import render_template
@@ -85,19 +87,32 @@ def stage_timings(runs: int) -> list[tuple[str, float]]:
     ]
 
 
-def cold_build_ms(runs: int) -> float:
-    """Wall time of `newsletter build` in a fresh interpreter, in a scratch copy of the folder."""
+def start_up(runs: int) -> dict[str, float]:
+    """Median wall ms of fresh processes, interleaved run by run: `newsletter --help`, a cold
+    `newsletter build` of the sample (in a scratch copy of the folder), and a bare interpreter;
+    and the same build's work in one warm process, so the build's floor is interpreter + work."""
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         shutil.copy(REPO / "newsletter.toml", folder)
         shutil.copytree(REPO / "templates", folder / "templates")
-        command = [sys.executable, "-m", "newsletter", "build", str(ARTICLE)]
-        samples = []
-        for _ in range(runs + 1):
-            start = time.perf_counter()
-            subprocess.run(command, cwd=folder, check=True, capture_output=True)
-            samples.append((time.perf_counter() - start) * 1000)
-        return statistics.median(samples[1:])
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "--help": [sys.executable, "-m", "newsletter", "--help"],
+            "build": [sys.executable, "-m", "newsletter", "build", str(ARTICLE)],
+        }
+        samples: dict[str, list[float]] = {name: [] for name in commands}
+        for run in range(runs + 1):
+            for name, command in commands.items():
+                start = time.perf_counter()
+                subprocess.run(command, cwd=folder, check=True, capture_output=True)
+                if run:  # the first round warms the disk cache
+                    samples[name].append((time.perf_counter() - start) * 1000)
+        os.chdir(folder)
+        settings = load_settings(folder / "newsletter.toml")
+        medians = {name: statistics.median(values) for name, values in samples.items()}
+        medians["build, warm"] = median_ms(lambda: build(ARTICLE, settings), runs)
+        os.chdir(REPO)
+        return medians
 
 
 def main() -> None:
@@ -111,8 +126,17 @@ def main() -> None:
     print(f"article: {ARTICLE.name}; in-process medians over {args.runs} runs")
     for name, ms in stage_timings(args.runs):
         print(f"  {name:<32} {ms:8.3f} ms")
+    started = start_up(args.cold_runs)
+    bare, warm = started["python -c pass"], started["build, warm"]
+    print(f"fresh processes, medians of {args.cold_runs} interleaved runs:")
     print(
-        f"cold `newsletter build` (median of {args.cold_runs}): {cold_build_ms(args.cold_runs):8.1f} ms"
+        f"  `newsletter --help`  {started['--help']:6.0f} ms, floor {bare:4.0f} ms "
+        f"(python -c pass), ratio {started['--help'] / bare:.1f}x"
+    )
+    print(
+        f"  cold `newsletter build` {started['build']:6.0f} ms, floor {bare + warm:4.0f} ms "
+        f"(python -c pass + the same build warm in one process, {warm:.0f} ms), "
+        f"ratio {started['build'] / (bare + warm):.1f}x"
     )
 
 

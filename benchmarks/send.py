@@ -1,15 +1,18 @@
 """Delivery costs: MIME messages per second, SendGrid through the fake server, SMTP to aiosmtpd.
 
     python benchmarks/send.py [--messages 20000] [--runs 5] [--requests 100] [--sendgrid 100000]
-                              [--smtp 2000]
+                              [--send-runs 3] [--smtp 2000]
 
 1. Personalisation: complete MIME messages built per second on one core (nothing written),
    beside a floor (the same bytes with nothing personalised in the body) as a ratio.
 2. HTTP: --requests posts of one ready-made 1,000-reader body to a sink server, beside a
    floor (http.client over one kept-alive connection) as a ratio.
 3. `newsletter send` of --sendgrid subscribers through the fake SendGrid server on 127.0.0.1
-   (schema validation off): wall seconds, requests and the send process's peak RSS.
-4. SMTP: messages per second through one connection to aiosmtpd on 127.0.0.1.
+   (schema validation off, SpamAssassin hidden): wall and CPU seconds and peak RSS, beside a
+   floor (benchmarks/send_floor.py: the same requests and journal rows from the standard
+   library alone) as ratios.
+4. SMTP: messages per second through one connection to aiosmtpd on 127.0.0.1, beside a floor
+   (smtplib sending the same messages, built beforehand) as a ratio.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import multiprocessing
 import os
 import platform
 import shutil
+import smtplib
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -34,6 +39,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.measure import measured  # noqa: E402
+from newsletter.audience.store import Store  # noqa: E402
 from newsletter.compose.article import read_article  # noqa: E402
 from newsletter.config import Settings, load_settings  # noqa: E402
 from newsletter.providers.sendgrid import SendGridProvider  # noqa: E402
@@ -41,6 +48,7 @@ from newsletter.providers.sendgrid_transport import KeptAlive, Library  # noqa: 
 from newsletter.providers.smtp import SmtpProvider  # noqa: E402
 from newsletter.render import render_issue  # noqa: E402
 from newsletter.render.mime import MessageBuilder, Recipient  # noqa: E402
+from tests.delivery.helpers import open_campaign  # noqa: E402
 from tests.fakes import sendgrid as fake_sendgrid  # noqa: E402
 from tests.fakes import smtp as fake_smtp  # noqa: E402
 
@@ -220,22 +228,79 @@ def sendgrid_campaign(
                 NEWSLETTER_SENDGRID_API_KEY="SG.benchmark",
                 NEWSLETTER_SENDGRID_HOST=fake.url,
             )
-            start = time.perf_counter()
-            child = subprocess.Popen(
-                [*base, "send", str(ARTICLE), "--yes"],
-                cwd=folder,
-                env=env,
-                stdout=subprocess.DEVNULL,
-            )
-            _, status, usage = os.wait4(child.pid, 0)
-            elapsed = time.perf_counter() - start
-            if status or sum(fake.recipients().values()) != count:
-                raise SystemExit(f"the benchmark send with {code} failed")
-            cpu = usage.ru_utime + usage.ru_stime
-            return elapsed, fake.requests, usage.ru_maxrss / 1024, cpu
+            send = measured([*base, "send", str(ARTICLE), "--yes"], folder, env)
+            if sum(fake.recipients().values()) != count:
+                raise SystemExit(f"the benchmark send with {code} missed readers")
+            return send.wall, fake.requests, send.rss_mb, send.cpu
 
 
-def smtp_rate(settings: Settings, messages: int) -> float:
+def without_spamassassin() -> str:
+    """PATH without SpamAssassin: the QA gate's one run per send (about 0.9 s of CPU) is left
+    out, so what is measured is the send itself."""
+    return os.pathsep.join(
+        d for d in os.environ["PATH"].split(os.pathsep) if not (Path(d) / "spamassassin").exists()
+    )
+
+
+def sendgrid_floor(count: int) -> tuple[float, float]:
+    """benchmarks/send_floor.py on a folder like sendgrid_campaign's: (wall, CPU seconds)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        shutil.copy(REPO / "newsletter.toml", folder)
+        people = folder / "people.csv"
+        people.write_text(
+            "email,name\n" + "".join(f"reader{n}@example.org,Reader {n}\n" for n in range(count)),
+            "utf-8",
+        )
+        subprocess.run(
+            [sys.executable, "-m", "newsletter", "subscribers", "import", str(people), "--consent", "b"],
+            cwd=folder,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        database = folder / "subscribers" / "subscribers.db"
+        store = Store.open(f"sqlite:///{database}")
+        open_campaign(store)
+        store.close()
+        with sqlite3.connect(database) as db:  # the floor freezes the audience itself
+            db.execute("DELETE FROM campaign_recipients")
+        with fake_sendgrid.running("SG.benchmark", validate=False) as fake:
+            spec = folder / "spec.json"
+            spec.write_text(json.dumps(_floor_spec(fake.url)), "utf-8")
+            floor = [sys.executable, str(REPO / "benchmarks" / "send_floor.py")]
+            sent = measured([*floor, str(database), str(spec), fake.url], folder)
+            if sum(fake.recipients().values()) != count:
+                raise SystemExit("the floor send missed readers")
+            return sent.wall, sent.cpu
+
+
+def _floor_spec(url: str) -> dict[str, object]:
+    """What the project renders once per issue, for the floor to fill per reader."""
+    settings = load_settings(REPO / "newsletter.toml")
+    own = Settings(
+        **{**settings.model_dump(), "sendgrid_api_key": "SG.benchmark", "sendgrid_host": url}
+    )
+    issue = render_issue(read_article(ARTICLE), own)
+    provider = SendGridProvider(own, MessageBuilder(issue, own, campaign="c1"))
+    edition = provider._editions[issue.lang]
+    provider.close()
+    return {
+        "campaign": "c1",
+        "edition": issue.lang,
+        "secret": "benchmark-secret-not-for-mail",
+        "api_key": "SG.benchmark",
+        "base": edition.base,
+        "tokens": edition.tokens,
+        "base_url": own.base_url,
+        "web_url": issue.web_url,
+        "mailto": f"unsubscribe@{own.list_label}",
+    }
+
+
+def smtp_rate(settings: Settings, messages: int, runs: int) -> tuple[float, float]:
+    """Messages per second to aiosmtpd over one connection: (project, floor), medians of
+    interleaved runs. The floor is smtplib sending the same messages, built beforehand."""
     with fake_smtp.running() as server:
         configured = Settings(
             **{
@@ -247,16 +312,29 @@ def smtp_rate(settings: Settings, messages: int) -> float:
         )
         issue = render_issue(read_article(ARTICLE), configured)
         builder = MessageBuilder(issue, configured, campaign="bench")
-        provider = SmtpProvider(configured, builder)
         batch = [
             builder.envelope(Recipient(str(n), f"reader{n}@example.org", None, None))
             for n in range(messages)
         ]
-        start = time.perf_counter()
-        provider.send(batch)
-        elapsed = time.perf_counter() - start
-        provider.close()
-        return messages / elapsed
+        built = [(e.recipient.email, builder.message(e).data) for e in batch]
+
+        def project() -> None:
+            provider = SmtpProvider(configured, builder)
+            provider.send(batch)
+            provider.close()
+
+        def floor() -> None:
+            with smtplib.SMTP("127.0.0.1", server.port) as client:
+                for to, data in built:
+                    client.sendmail(configured.from_email, [to], data)
+
+        rates: dict[str, list[float]] = {"project": [], "floor": []}
+        for _ in range(runs):
+            for name, work in (("project", project), ("floor", floor)):
+                start = time.perf_counter()
+                work()
+                rates[name].append(messages / (time.perf_counter() - start))
+        return statistics.median(rates["project"]), statistics.median(rates["floor"])
 
 
 def main() -> None:
@@ -266,6 +344,7 @@ def main() -> None:
     parser.add_argument("--sendgrid", type=int, default=100_000)
     parser.add_argument("--smtp", type=int, default=2_000)
     parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--send-runs", type=int, default=3)
     args = parser.parse_args()
     os.chdir(REPO)
     settings = load_settings(REPO / "newsletter.toml")
@@ -283,12 +362,28 @@ def main() -> None:
         f"{project:.3f} s, floor {floor_s:.3f} s (http.client on one kept-alive connection), "
         f"ratio {project / floor_s:.1f}x; python_http_client (used before): {library:.3f} s"
     )
-    seconds, requests, rss, _ = sendgrid_campaign(args.sendgrid)
+    walls: dict[str, list[float]] = {"project": [], "floor": []}
+    cpus: dict[str, list[float]] = {"project": [], "floor": []}
+    for _ in range(args.send_runs):
+        seconds, requests, rss, cpu = sendgrid_campaign(args.sendgrid, path=without_spamassassin())
+        walls["project"].append(seconds)
+        cpus["project"].append(cpu)
+        seconds, cpu = sendgrid_floor(args.sendgrid)
+        walls["floor"].append(seconds)
+        cpus["floor"].append(cpu)
+    wall, wall_floor = (statistics.median(walls[k]) for k in walls)
+    cpu, cpu_floor = (statistics.median(cpus[k]) for k in cpus)
     print(
-        f"  SendGrid send of {args.sendgrid:,}: {seconds:.1f} s wall, {requests} requests, peak RSS {rss:.0f} MB"
+        f"  `newsletter send` of {args.sendgrid:,} to the fake SendGrid ({requests} requests, peak "
+        f"RSS {rss:.0f} MB): wall {wall:.2f} s, floor {wall_floor:.2f} s, ratio "
+        f"{wall / wall_floor:.1f}x; CPU {cpu:.2f} s, floor {cpu_floor:.2f} s, ratio "
+        f"{cpu / cpu_floor:.1f}x (benchmarks/send_floor.py; SpamAssassin off); medians of "
+        f"{args.send_runs} interleaved runs"
     )
+    rate, floor = smtp_rate(settings, args.smtp, args.runs)
     print(
-        f"  SMTP to aiosmtpd: {smtp_rate(settings, args.smtp):,.0f} messages/s over one connection ({args.smtp:,} messages)"
+        f"  SMTP to aiosmtpd over one connection, {args.smtp:,} messages: {rate:,.0f}/s, floor "
+        f"{floor:,.0f}/s (smtplib, messages built beforehand), ratio {floor / rate:.1f}x"
     )
 
 

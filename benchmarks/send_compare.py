@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.send import sendgrid_campaign  # noqa: E402
+from benchmarks.send import sendgrid_campaign, without_spamassassin  # noqa: E402
 
 
 def main() -> None:
@@ -35,11 +35,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-spam", action="store_true", help="hide SpamAssassin from both")
     args = parser.parse_args()
-    path = os.environ["PATH"]
-    if args.no_spam:
-        path = os.pathsep.join(
-            d for d in path.split(os.pathsep) if not (Path(d) / "spamassassin").exists()
-        )
+    path = without_spamassassin() if args.no_spam else os.environ["PATH"]
     with tempfile.TemporaryDirectory() as scratch:
         before = Path(scratch) / "before"
         subprocess.run(

@@ -17,13 +17,14 @@ import platform
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.measure import measured  # noqa: E402
 
 
 def generate(path: Path, rows: int) -> None:
@@ -39,17 +40,8 @@ def generate(path: Path, rows: int) -> None:
 
 def run(command: list[str], cwd: Path) -> tuple[float, float]:
     """(seconds, peak RSS in MB) of one child process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(
-            f"{' '.join(command)} failed: {process.stderr.read().decode() if process.stderr else ''}"
-        )
-    if process.stderr:
-        process.stderr.close()
-    return elapsed, usage.ru_maxrss / 1024
+    done = measured(command, cwd)
+    return done.wall, done.rss_mb
 
 
 def export_floor(database: str, output: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from newsletter.languages import edition_for
 from newsletter.render.placeholders import Slots, SlotTemplate
@@ -11,9 +11,8 @@ from newsletter.render.placeholders import Slots, SlotTemplate
 __all__ = ["Editions", "RecipientFields", "RenderedIssue"]
 
 
-@dataclass(frozen=True)
-class RecipientFields:
-    """The per-recipient values a rendered issue has slots for."""
+class RecipientFields(NamedTuple):
+    """The per-recipient values a rendered issue has slots for (one per reader)."""
 
     first_name: str | None
     unsubscribe_url: str

@@ -64,9 +64,8 @@ class Recipient(NamedTuple):
     """The edition this reader gets (Editions.pick); None: the original."""
 
 
-@dataclass(frozen=True)
-class Envelope:
-    """One recipient's identity and links, before any body is built."""
+class Envelope(NamedTuple):
+    """One recipient's identity and links, before any body is built (one per reader)."""
 
     recipient: Recipient
     message_id: str
