@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -402,8 +403,11 @@ def _lang(value: str | None) -> str | None:
     return "en" if tag.split("-")[0] == "en" else tag
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_tags(cell: str) -> tuple[str, ...]:
-    """Mailchimp writes ``"A","B"``; others ``a, b`` or ``a; b``; our export a JSON list."""
+    """Mailchimp writes ``"A","B"``; others ``a, b`` or ``a; b``; our export a JSON list.
+
+    Cached: a list repeats a few combinations of tags over thousands of rows."""
     cell = cell.strip()
     if not cell:
         return ()

@@ -56,6 +56,11 @@ __all__ = [
 Changes = Move | tuple[int, Status | None, Status, str, str | None, dt.datetime]
 """A status change: a Move, or its first six fields (no campaign)."""
 
+_MOVE_COLUMNS = (
+    "subscriber_id", "from_status", "to_status", "actor", "reason", "changed_at", "campaign_id",
+)  # fmt: skip
+"""The history columns a Move's fields fill, in the Move's order."""
+
 _MOVE = (
     update(subscribers)
     .where(subscribers.c.id == bindparam("b_id"))
@@ -171,19 +176,7 @@ def spellings(conn: Connection) -> dict[str, str]:
 
 
 def record_history(conn: Connection, entries: Sequence[Changes]) -> None:
-    moves = [Move(*entry) for entry in entries]
-    rows = [
-        {
-            "subscriber_id": m.subscriber_id,
-            "from_status": m.from_status,
-            "to_status": m.to_status,
-            "actor": m.actor,
-            "reason": m.reason,
-            "changed_at": m.at,
-            "campaign_id": m.campaign_id,
-        }
-        for m in moves
-    ]
+    rows = [dict(zip(_MOVE_COLUMNS, Move(*entry), strict=True)) for entry in entries]
     bulk_insert(conn, history, rows)
 
 
