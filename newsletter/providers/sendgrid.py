@@ -72,11 +72,11 @@ class SendGridProvider:
         *,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self._mail_send = MailSend(KeptAlive(settings), sleep)
         self._builder = builder
         self._editions = {
             lang: _Edition.of(settings, builder.parts(lang)) for lang in builder.editions.langs
         }
+        self._mail_send = MailSend(KeptAlive(settings), sleep)  # last: nothing left to fail
 
     def send(self, batch: Sequence[Envelope]) -> list[Result]:
         """One request for the batch (the runner hands over one edition at a time)."""

@@ -88,12 +88,19 @@ class Connection(Protocol):
 
 
 def api_key(settings: Settings) -> str:
-    """The key, or ConfigError now rather than at the first message."""
+    """The key, or ConfigError now rather than at the first message (or inside an HTTP error
+    that would quote the header holding it)."""
     if settings.sendgrid_api_key is None:
         raise ConfigError(
             "provider is sendgrid but NEWSLETTER_SENDGRID_API_KEY is not set; nothing was sent"
         )
-    return settings.sendgrid_api_key.get_secret_value()
+    key = settings.sendgrid_api_key.get_secret_value().strip()  # a pasted line's break
+    if not key or not all("!" <= c <= "~" for c in key):
+        raise ConfigError(
+            "NEWSLETTER_SENDGRID_API_KEY has spaces, line breaks or other characters no SendGrid "
+            "key has; copy it again from SendGrid's API Keys page; nothing was sent"
+        )
+    return key
 
 
 class KeptAlive:
@@ -109,23 +116,32 @@ class KeptAlive:
         )
 
     def post(self, body: bytes) -> str:
+        methods: list[bytes] = []  # a proxy's CONNECT goes through this trace too
         written: list[str] = []
 
         def trace(event: str, info: Mapping[str, Any]) -> None:
-            if event.endswith("send_request_body.complete"):
+            if event.endswith("send_request_headers.started"):
+                methods.append(info["request"].method)
+            elif event.endswith("send_request_body.complete") and methods[-1:] == [b"POST"]:
                 written.append(event)
 
         try:
             response = self._client.post(PATH, content=body, extensions={"trace": trace})
-        except httpx.TransportError as exc:
-            what = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        except httpx.RequestError as exc:
             if written:
-                raise AnswerLost(what) from None
-            raise Transient(f"could not reach SendGrid: {what}") from None
+                raise AnswerLost(_described(exc)) from None
+            raise Transient(f"could not reach SendGrid: {_described(exc)}") from None
         return answered(response.status_code, response.headers, response.content)
 
     def close(self) -> None:
         self._client.close()
+
+
+def _described(exc: httpx.RequestError) -> str:
+    """What went wrong, without our own request's bytes: h11 quotes a header it refuses."""
+    if isinstance(exc, httpx.LocalProtocolError):
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")
 
 
 class Library:

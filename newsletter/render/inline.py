@@ -14,6 +14,7 @@ __all__ = ["inline_css"]
 # expressions: about 30 ms of every cold `build`. Its findings are only logged, and premailer's
 # logging is off, so without the profiles it validates against the output is the same.
 cssutils.profile.removeProfile(all=True)
+cssutils.log.setLevel(logging.CRITICAL)  # else each property it cannot place is a warning
 
 DOCTYPE = "<!doctype html>"
 

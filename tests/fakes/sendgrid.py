@@ -7,7 +7,8 @@ answered 202 with a unique X-Message-Id and X-RateLimit-* headers. A plan tells 
 answer the next requests: "ok", "429", "400", "401", "413", "500", "503", "400:FIELD" (a 400
 naming FIELD, such as personalizations.9.to), "slow" (accepts, then answers late), "drop"
 (closes the connection without accepting), "accept-drop" (accepts, then closes without an
-answer) or "reset" (resets the connection before reading the body). It speaks HTTP/1.1 with
+answer) "reset" (resets the connection before reading the body) or "bad-gzip" (accepts, then answers
+with a body its Content-Encoding header misnames). It speaks HTTP/1.1 with
 keep-alive, counts the connections it accepted, and with idle_close closes a connection idle
 that many seconds, as a load balancer in front of the real API would.
 """
@@ -234,6 +235,8 @@ def _handler(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
                 return None
             if answer == "slow":
                 time.sleep(fake.slow_seconds)
+            if answer == "bad-gzip":
+                return self._answer(202, {"not": "gzip"}, {"Content-Encoding": "gzip"})
             return self._answer(202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
 
         def _reset(self) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from newsletter.compose.article import read_article
 from newsletter.config import Settings
+from newsletter.errors import ConfigError
 from newsletter.providers.base import ProviderError, Sent
 from newsletter.providers.sendgrid import SendGridProvider
 from newsletter.providers.sendgrid_transport import AnswerLost, KeptAlive, MailSend
@@ -122,3 +126,83 @@ def test_the_key_goes_in_the_header_the_official_library_uses_and_nowhere_else(s
         finally:
             mail_send.close()
     assert KEY not in str(error.value) and fake.answers == [401]
+
+
+def test_a_key_pasted_with_a_line_break_at_its_end_still_works(settings) -> None:
+    with running(KEY) as fake:
+        own = Settings(
+            **{**configured(settings, fake.url).model_dump(), "sendgrid_api_key": KEY + "\n"}
+        )
+        mail_send = MailSend(KeptAlive(own), sleep=lambda _: None)
+        try:
+            assert mail_send.post_with_retries(PAYLOAD)
+        finally:
+            mail_send.close()
+
+
+def test_a_key_with_a_space_inside_is_refused_without_printing_it(settings) -> None:
+    own = Settings(**{**settings.model_dump(), "sendgrid_api_key": "SG.secret part two"})
+    with pytest.raises(ConfigError, match="NEWSLETTER_SENDGRID_API_KEY") as error:
+        KeptAlive(own)
+    assert "secret" not in str(error.value)
+
+
+def test_a_proxy_that_refuses_the_tunnel_is_retried_not_left_uncertain(
+    settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with refusing_proxy() as (proxy_url, tunnels):
+        monkeypatch.setenv("HTTPS_PROXY", proxy_url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        own = configured(settings, "https://api.sendgrid.example.com")
+        mail_send = MailSend(KeptAlive(own), sleep=lambda _: None)
+        try:
+            with pytest.raises(ProviderError, match="still failing after 6 tries"):
+                mail_send.post_with_retries(PAYLOAD)
+        finally:
+            mail_send.close()
+    assert len(tunnels) == 6  # nothing reached SendGrid, so each try was safe
+
+
+def test_an_answer_that_cannot_be_decoded_is_uncertain(settings) -> None:
+    with running(KEY, plan=["bad-gzip"], validate=False) as fake:
+        mail_send = MailSend(KeptAlive(configured(settings, fake.url)), sleep=lambda _: None)
+        try:
+            with pytest.raises(AnswerLost):
+                mail_send.post_with_retries(PAYLOAD)
+        finally:
+            mail_send.close()
+    assert fake.requests == 1 and len(fake.accepted) == 1
+
+
+PAYLOAD = {
+    "personalizations": [{"to": [{"email": "reader@example.org"}]}],
+    "from": {"email": "weekly@example.com"},
+    "subject": "s",
+    "content": [{"type": "text/plain", "value": "x"}],
+    "tracking_settings": {"click_tracking": {"enable": False}, "open_tracking": {"enable": False}},
+}
+
+
+@contextmanager
+def refusing_proxy() -> Iterator[tuple[str, list[str]]]:
+    """An HTTP proxy on 127.0.0.1 that answers every CONNECT with 407."""
+    tunnels: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_CONNECT(self) -> None:
+            tunnels.append(self.path)
+            self.send_response(407)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", tunnels
+    finally:
+        server.shutdown()
+        server.server_close()
