@@ -20,7 +20,6 @@ import platform
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.lists import imported  # noqa: E402
 from newsletter.audience.store import Store  # noqa: E402
 from newsletter.delivery.journal import Journal  # noqa: E402
 from newsletter.providers.base import Sent  # noqa: E402
@@ -39,29 +39,7 @@ from tests.delivery.helpers import open_campaign  # noqa: E402
 
 def prepare(folder: Path, readers: int) -> Path:
     """A database with ``readers`` subscribers and campaign c1 started, audience frozen."""
-    shutil.copy(REPO / "newsletter.toml", folder)
-    people = folder / "people.csv"
-    people.write_text(
-        "email,name\n" + "".join(f"reader{n}@example.org,Reader {n}\n" for n in range(readers)),
-        "utf-8",
-    )
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "newsletter",
-            "subscribers",
-            "import",
-            str(people),
-            "--consent",
-            "b",
-        ],
-        cwd=folder,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        check=True,
-        capture_output=True,
-    )
-    database = folder / "subscribers" / "subscribers.db"
+    database = imported(folder, readers)
     store = Store.open(f"sqlite:///{database}")
     Journal(store).start(open_campaign(store))
     store.close()

@@ -23,11 +23,9 @@ import json
 import multiprocessing
 import os
 import platform
-import shutil
 import smtplib
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.lists import imported  # noqa: E402
 from benchmarks.measure import measured  # noqa: E402
 from newsletter.audience.store import Store  # noqa: E402
 from newsletter.compose.article import read_article  # noqa: E402
@@ -200,13 +199,6 @@ def sendgrid_campaign(
     SendGrid: (wall seconds, requests, peak RSS in MB, CPU seconds with what it waited for)."""
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        shutil.copy(code / "newsletter.toml", folder)
-        shutil.copytree(code / "templates", folder / "templates")
-        people = folder / "people.csv"
-        people.write_text(
-            "email,name\n" + "".join(f"reader{n}@example.org,Reader {n}\n" for n in range(count)),
-            "utf-8",
-        )
         env = {
             **os.environ,
             "PYTHONPATH": str(code),
@@ -215,13 +207,7 @@ def sendgrid_campaign(
             "NEWSLETTER_ENVIRONMENT": "development",  # the shipped example identity, on loopback
         }
         base = [sys.executable, "-m", "newsletter"]
-        subprocess.run(
-            [*base, "subscribers", "import", str(people), "--consent", "benchmark"],
-            cwd=folder,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        imported(folder, count, code, env)
         with fake_sendgrid.running("SG.benchmark", validate=False) as fake:
             env.update(
                 NEWSLETTER_PROVIDER="sendgrid",
@@ -246,20 +232,7 @@ def sendgrid_floor(count: int) -> tuple[float, float]:
     """benchmarks/send_floor.py on a folder like sendgrid_campaign's: (wall, CPU seconds)."""
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        shutil.copy(REPO / "newsletter.toml", folder)
-        people = folder / "people.csv"
-        people.write_text(
-            "email,name\n" + "".join(f"reader{n}@example.org,Reader {n}\n" for n in range(count)),
-            "utf-8",
-        )
-        subprocess.run(
-            [sys.executable, "-m", "newsletter", "subscribers", "import", str(people), "--consent", "b"],
-            cwd=folder,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
-        database = folder / "subscribers" / "subscribers.db"
+        database = imported(folder, count)
         store = Store.open(f"sqlite:///{database}")
         open_campaign(store)
         store.close()

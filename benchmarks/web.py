@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.lists import imported  # noqa: E402
 from newsletter.tokens import UnsubscribeTokens  # noqa: E402
 
 SECRET = "benchmark-secret-not-for-real-use"
@@ -55,7 +55,7 @@ def main() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        _project(folder, args.readers)
+        imported(folder, args.readers)
         server, port = _start(folder, key)
         try:
             clicks, events = [], []
@@ -75,30 +75,6 @@ def main() -> None:
         f"p99 {statistics.median(p for _, _, p in clicks):.1f} ms (median of {len(clicks)} runs)"
     )
     _report("webhook events (batches of 1,000)", events, "events/s", per="batch")
-
-
-def _project(folder: Path, readers: int) -> None:
-    shutil.copy(REPO / "newsletter.toml", folder)
-    shutil.copytree(REPO / "templates", folder / "templates")
-    people = folder / "people.csv"
-    people.write_text(
-        "email\n" + "".join(f"reader{n}@example.org\n" for n in range(readers)), "utf-8"
-    )
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "newsletter",
-            "subscribers",
-            "import",
-            str(people),
-            "--consent",
-            "bench",
-        ],
-        cwd=folder,
-        check=True,
-        capture_output=True,
-    )
 
 
 def _start(folder: Path, key: ec.EllipticCurvePrivateKey) -> tuple[subprocess.Popen[str], int]:
