@@ -57,6 +57,16 @@ def provider(settings, issue) -> Iterator[Callable[[str], SendGridProvider]]:
         each.close()
 
 
+@contextmanager
+def posting(settings: Settings) -> Iterator[MailSend]:
+    """A kept-alive MailSend for these settings, closed afterwards."""
+    mail_send = MailSend(KeptAlive(settings), sleep=lambda _: None)
+    try:
+        yield mail_send
+    finally:
+        mail_send.close()
+
+
 def batch(provider: SendGridProvider, start: int, count: int = 3):
     return [
         provider._builder.envelope(Recipient(str(n), f"reader{n}@example.org", f"讀者 {n}", "讀者"))
@@ -96,35 +106,32 @@ def test_a_request_cut_off_before_its_last_byte_is_sent_again(settings) -> None:
             "open_tracking": {"enable": False},
         },
     }
-    with running(KEY, plan=["reset", "ok"]) as fake:
-        mail_send = MailSend(KeptAlive(configured(settings, fake.url)), sleep=lambda _: None)
-        try:
-            message_id = mail_send.post_with_retries(payload)
-        finally:
-            mail_send.close()
+    with (
+        running(KEY, plan=["reset", "ok"]) as fake,
+        posting(configured(settings, fake.url)) as mail_send,
+    ):
+        message_id = mail_send.post_with_retries(payload)
     assert message_id and fake.requests == 2 and len(fake.accepted) == 1
 
 
 def test_an_answer_lost_after_the_whole_request_went_out_is_not_sent_again(settings) -> None:
     payload = {"personalizations": [{"to": [{"email": "reader@example.org"}]}]}
-    with running(KEY, plan=["drop"], validate=False) as fake:
-        mail_send = MailSend(KeptAlive(configured(settings, fake.url)), sleep=lambda _: None)
-        try:
-            with pytest.raises(AnswerLost):
-                mail_send.post_with_retries(payload)
-        finally:
-            mail_send.close()
+    with (
+        running(KEY, plan=["drop"], validate=False) as fake,
+        posting(configured(settings, fake.url)) as mail_send,
+        pytest.raises(AnswerLost),
+    ):
+        mail_send.post_with_retries(payload)
     assert fake.requests == 1
 
 
 def test_the_key_goes_in_the_header_the_official_library_uses_and_nowhere_else(settings) -> None:
-    with running("SG.another-key") as fake:
-        mail_send = MailSend(KeptAlive(configured(settings, fake.url)), sleep=lambda _: None)
-        try:
-            with pytest.raises(ProviderError, match="refused the API key") as error:
-                mail_send.post_with_retries({"personalizations": []})
-        finally:
-            mail_send.close()
+    with (
+        running("SG.another-key") as fake,
+        posting(configured(settings, fake.url)) as mail_send,
+        pytest.raises(ProviderError, match="refused the API key") as error,
+    ):
+        mail_send.post_with_retries({"personalizations": []})
     assert KEY not in str(error.value) and fake.answers == [401]
 
 
@@ -133,11 +140,8 @@ def test_a_key_pasted_with_a_line_break_at_its_end_still_works(settings) -> None
         own = Settings(
             **{**configured(settings, fake.url).model_dump(), "sendgrid_api_key": KEY + "\n"}
         )
-        mail_send = MailSend(KeptAlive(own), sleep=lambda _: None)
-        try:
+        with posting(own) as mail_send:
             assert mail_send.post_with_retries(PAYLOAD)
-        finally:
-            mail_send.close()
 
 
 def test_a_key_with_a_space_inside_is_refused_without_printing_it(settings) -> None:
@@ -155,23 +159,21 @@ def test_a_proxy_that_refuses_the_tunnel_is_retried_not_left_uncertain(
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
         own = configured(settings, "https://api.sendgrid.example.com")
-        mail_send = MailSend(KeptAlive(own), sleep=lambda _: None)
-        try:
-            with pytest.raises(ProviderError, match="still failing after 6 tries"):
-                mail_send.post_with_retries(PAYLOAD)
-        finally:
-            mail_send.close()
+        with (
+            posting(own) as mail_send,
+            pytest.raises(ProviderError, match="still failing after 6 tries"),
+        ):
+            mail_send.post_with_retries(PAYLOAD)
     assert len(tunnels) == 6  # nothing reached SendGrid, so each try was safe
 
 
 def test_an_answer_that_cannot_be_decoded_is_uncertain(settings) -> None:
-    with running(KEY, plan=["bad-gzip"], validate=False) as fake:
-        mail_send = MailSend(KeptAlive(configured(settings, fake.url)), sleep=lambda _: None)
-        try:
-            with pytest.raises(AnswerLost):
-                mail_send.post_with_retries(PAYLOAD)
-        finally:
-            mail_send.close()
+    with (
+        running(KEY, plan=["bad-gzip"], validate=False) as fake,
+        posting(configured(settings, fake.url)) as mail_send,
+        pytest.raises(AnswerLost),
+    ):
+        mail_send.post_with_retries(PAYLOAD)
     assert fake.requests == 1 and len(fake.accepted) == 1
 
 
