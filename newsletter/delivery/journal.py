@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
     Select,
     and_,
-    bindparam,
     exists,
     func,
     insert,
@@ -34,13 +32,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from newsletter.audience.models import Filters, Status
+from newsletter.audience.models import Filters
 from newsletter.audience.queries import filtered, now
 from newsletter.audience.store import Store
-from newsletter.db.bulk import chunked
 from newsletter.db.schema import UTCDateTime, campaigns, subscribers
 from newsletter.db.schema import campaign_recipients as rows
 from newsletter.delivery import ledger
+from newsletter.delivery.batches import (
+    ANSWERED,
+    NEXT_PENDING,
+    EditionOf,
+    by_owner,
+    grouped,
+    mark_sending,
+    set_editions,
+    set_state,
+    sort_claimed,
+)
 from newsletter.delivery.ids import new_id
 from newsletter.delivery.states import (
     DELIVERY_RANKS,
@@ -51,17 +59,11 @@ from newsletter.delivery.states import (
     Override,
     RowState,
     label_for,
-    outcome,
 )
 from newsletter.errors import NewsletterError
 from newsletter.providers.base import Result, RetryLater
-from newsletter.recipients import greeting_name
-from newsletter.render.mime import Recipient
 
 __all__ = ["SKIPPED_FOR", "Journal"]
-
-EditionOf = Callable[[str | None], str | None]
-"""A reader's language -> the edition they get (None: the journal does not record editions)."""
 
 SKIPPED_FOR = "had this issue from campaign"
 """The reason of a row skipped because another campaign took the reader: ``... <its id>``."""
@@ -189,7 +191,7 @@ class Journal:
         with self.store.write() as conn:
             after = self._cursor.get(campaign_id, 0)
             pending = conn.execute(
-                _PENDING, {"c_campaign": campaign_id, "c_after": after, "c_size": size}
+                NEXT_PENDING, {"c_campaign": campaign_id, "c_after": after, "c_size": size}
             ).all()
             if not pending:
                 return None
@@ -197,19 +199,19 @@ class Journal:
                 return None
             self._cursor[campaign_id] = pending[-1][0]
             batch = self._next_batch(conn, campaign_id)
-            sorted_out = _sort(pending, edition_of)
+            sorted_out = sort_claimed(pending, edition_of)
             for reason, ids in sorted_out.left.items():
-                _set(conn, campaign_id, ids, state=RowState.SKIPPED, reason=reason, at=moment)
+                set_state(conn, campaign_id, ids, state=RowState.SKIPPED, reason=reason, at=moment)
             taking = sorted_out.taking
             original = edition_of(None)
             sending = {"c_campaign": campaign_id, "c_batch": batch, "c_at": moment}
-            conn.execute(*_taking(conn, taking, sending | {"c_edition": original}))
-            _set_editions(conn, campaign_id, sorted_out.editions, original)
+            conn.execute(*mark_sending(conn, taking, sending | {"c_edition": original}))
+            set_editions(conn, campaign_id, sorted_out.editions, original)
             issue_id = self._issue_of(conn, campaign_id)
             owners = ledger.take(conn, issue_id, campaign_id, batch, moment, len(taking))
-            for owner, ids in _by_owner(owners).items():
+            for owner, ids in by_owner(owners).items():
                 reason = f"{SKIPPED_FOR} {owner}"
-                _set(conn, campaign_id, ids, state=RowState.SKIPPED, reason=reason, at=moment)
+                set_state(conn, campaign_id, ids, state=RowState.SKIPPED, reason=reason, at=moment)
         recipients = sorted_out.recipients
         if owners:
             recipients = [(id_, r) for id_, r in recipients if id_ not in owners]
@@ -262,13 +264,13 @@ class Journal:
                 if any(isinstance(result, RetryLater) for _, result in outcomes)
                 else {}
             )
-            groups, states = _grouped(outcomes, attempts)
+            groups, states = grouped(outcomes, attempts)
             for (state, reason, provider_id), ids in groups.items():
                 if state == RowState.PENDING:  # not sent after all: free for any campaign
                     ledger.forget(conn, self._issue_of(conn, campaign_id), campaign_id, ids)
                 if whole_edition is not None and len(groups) == 1:
                     conn.execute(
-                        _ANSWERED,
+                        ANSWERED,
                         {
                             "c_campaign": campaign_id,
                             "c_batch": batch,
@@ -280,7 +282,7 @@ class Journal:
                         },
                     )
                 else:
-                    _set(
+                    set_state(
                         conn,
                         campaign_id,
                         ids,
@@ -306,7 +308,7 @@ class Journal:
         """Put a batch back to pending: the provider refused it before sending anything."""
         with self.store.write() as conn:
             ids = list(subscriber_ids)
-            _set(conn, campaign_id, ids, state=RowState.PENDING, reason=reason, at=now())
+            set_state(conn, campaign_id, ids, state=RowState.PENDING, reason=reason, at=now())
             ledger.forget(conn, self._issue_of(conn, campaign_id), campaign_id, ids)
 
     def set_status(self, campaign_id: str, status: CampaignStatus, note: str | None = None) -> None:
@@ -630,173 +632,3 @@ def _from_row(row: Any) -> Campaign:
     values["status"] = CampaignStatus(values["status"])
     values["label"] = values["label"] or values["id"]
     return Campaign(**values)
-
-
-_PENDING = (
-    select(
-        rows.c.subscriber_id,
-        subscribers.c.email,
-        subscribers.c.name,
-        subscribers.c.status,
-        subscribers.c.lang,
-        subscribers.c.attributes["first_name"].as_string().label("first_name"),
-    )
-    .select_from(rows.outerjoin(subscribers, subscribers.c.id == rows.c.subscriber_id))
-    .where(
-        rows.c.campaign_id == bindparam("c_campaign"),
-        rows.c.state == RowState.PENDING,
-        rows.c.subscriber_id > bindparam("c_after"),
-    )
-    .order_by(rows.c.subscriber_id)
-    .limit(bindparam("c_size"))
-    # PostgreSQL: rows another sender has claimed are locked and skipped; SQLite ignores this
-    # and serialises writers with BEGIN IMMEDIATE instead.
-    .with_for_update(skip_locked=True, of=rows)
-)
-"""A claim's next pending rows. The statements a send runs per batch are built once, so each
-batch reuses their compiled SQL rather than building and caching it again."""
-
-_SENDING = (
-    update(rows)
-    .where(rows.c.campaign_id == bindparam("c_campaign"), rows.c.state == RowState.PENDING)
-    .values(
-        state=RowState.SENDING,
-        batch=bindparam("c_batch"),
-        reason=None,
-        updated_at=bindparam("c_at", type_=UTCDateTime()),
-        attempts=rows.c.attempts + 1,
-        edition=bindparam("c_edition"),
-    )
-)
-_SENDING_RANGE = _SENDING.where(
-    rows.c.subscriber_id.between(bindparam("c_first"), bindparam("c_last"))
-)
-_SENDING_LISTED = _SENDING.where(rows.c.subscriber_id.in_(bindparam("c_ids", expanding=True)))
-
-_ANSWERED = (
-    update(rows)
-    .where(
-        rows.c.campaign_id == bindparam("c_campaign"),
-        rows.c.batch == bindparam("c_batch"),
-        rows.c.state == RowState.SENDING,
-        rows.c.edition == bindparam("c_edition"),
-    )
-    .values(
-        state=bindparam("c_state"),
-        reason=bindparam("c_reason"),
-        provider_id=bindparam("c_provider_id"),
-        updated_at=bindparam("c_at", type_=UTCDateTime()),
-    )
-)
-"""One answer for every row of a batch's edition."""
-
-
-def _taking(conn: Connection, ids: list[int], values: dict[str, Any]) -> tuple[Any, ...]:
-    """The claim's UPDATE of the rows it selected. SQLite holds the write lock from the SELECT
-    on, so they are all the pending rows of their range (one cheap BETWEEN); on PostgreSQL
-    another row of the range may have become pending since (a retry, a cancelled sibling's
-    reader): name them."""
-    if conn.dialect.name != "sqlite":
-        return _SENDING_LISTED, values | {"c_ids": ids}
-    first, last = (ids[0], ids[-1]) if ids else (1, 0)
-    return _SENDING_RANGE, values | {"c_first": first, "c_last": last}
-
-
-def _grouped(
-    outcomes: Sequence[tuple[int, Result]], attempts: dict[int, int]
-) -> tuple[dict[tuple[RowState, str | None, str | None], list[int]], list[RowState]]:
-    """The rows each answer leaves in one state, and each row's state in order.
-
-    A batch SendGrid accepted is a thousand times the same Sent: its outcome is worked out once.
-    """
-    groups: dict[tuple[RowState, str | None, str | None], list[int]] = {}
-    states: list[RowState] = []
-    last: Result | None = None
-    ids: list[int] = []
-    for subscriber_id, result in outcomes:
-        if result is not last or isinstance(result, RetryLater):
-            last = result
-            answer = outcome(result, attempts.get(subscriber_id, 0))
-            ids = groups.setdefault(answer, [])
-        ids.append(subscriber_id)
-        states.append(answer[0])
-    return groups, states
-
-
-def _by_owner(owners: dict[int, str]) -> dict[str, list[int]]:
-    grouped: dict[str, list[int]] = {}
-    for subscriber_id, owner in owners.items():
-        grouped.setdefault(owner, []).append(subscriber_id)
-    return grouped
-
-
-def _set(
-    conn: Connection,
-    campaign_id: str,
-    subscriber_ids: list[int],
-    *,
-    state: RowState,
-    at: dt.datetime,
-    reason: str | None = None,
-    provider_id: str | None = None,
-) -> None:
-    if not subscriber_ids:
-        return
-    values: dict[str, Any] = {"state": state, "reason": reason, "updated_at": at}
-    if provider_id is not None:
-        values["provider_id"] = provider_id
-    for chunk in chunked(subscriber_ids):
-        conn.execute(
-            update(rows)
-            .where(and_(rows.c.campaign_id == campaign_id, rows.c.subscriber_id.in_(chunk)))
-            .values(**values)
-        )
-
-
-def _set_editions(
-    conn: Connection, campaign_id: str, editions: dict[str, list[int]], original: str | None
-) -> None:
-    """Rows of readers in another edition than the original (which the claim wrote already)."""
-    for edition, ids in editions.items():
-        if edition == original:
-            continue
-        for chunk in chunked(ids):
-            conn.execute(
-                update(rows)
-                .where(rows.c.campaign_id == campaign_id, rows.c.subscriber_id.in_(chunk))
-                .values(edition=edition)
-            )
-
-
-@dataclass
-class _Sorted:
-    """A claim's pending rows sorted out: who is taken (in which edition) and who left."""
-
-    taking: list[int] = field(default_factory=list)
-    recipients: list[tuple[int, Recipient]] = field(default_factory=list)
-    editions: dict[str, list[int]] = field(default_factory=dict)
-    left: dict[str, list[int]] = field(default_factory=dict)
-
-
-def _sort(pending: Sequence[Any], edition_of: EditionOf) -> _Sorted:
-    """One pass over the rows, as tuples: this runs for every reader of every campaign."""
-    out = _Sorted()
-    edition_by_lang: dict[str | None, str | None] = {}
-    for subscriber_id, email, name, status, lang, first_name in pending:
-        if status != Status.SUBSCRIBED:
-            out.left.setdefault(f"{status or 'erased'} before their batch", []).append(
-                subscriber_id
-            )
-            continue
-        if lang in edition_by_lang:
-            edition = edition_by_lang[lang]
-        else:
-            edition = edition_by_lang[lang] = edition_of(lang)
-        out.taking.append(subscriber_id)
-        if edition is not None:
-            out.editions.setdefault(edition, []).append(subscriber_id)
-        first = greeting_name(name, first_name)
-        out.recipients.append(
-            (subscriber_id, Recipient(str(subscriber_id), email, name, first, edition))
-        )
-    return out
