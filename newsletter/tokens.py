@@ -12,10 +12,12 @@ UNSUBSCRIBE_MAX_AGE, far beyond the 30 days the law asks for and the 60 this pro
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, Signer, TimestampSigner
+from itsdangerous.encoding import base64_encode, int_to_bytes, want_bytes
 
 __all__ = [
     "CONFIRM_MAX_AGE",
@@ -47,18 +49,39 @@ class UnsubscribeClaim:
 
 
 class _KeyCachingSigner(Signer):
-    """Derives the HMAC key once; itsdangerous would derive it again for every token."""
+    """Keys the HMAC once; itsdangerous would derive the key and key the HMAC for every token.
+
+    A send signs a token per reader, so each signature copies the keyed HMAC instead. The
+    tokens are the ones itsdangerous makes (tests/test_tokens.py), and checking them is its own.
+    """
 
     def __init__(self, secret_key: str, salt: str):
         super().__init__(secret_key, salt=salt)
         self._derived = super().derive_key()
+        self._keyed = hmac.new(self._derived, digestmod=self.digest_method)
 
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
         return self._derived if secret_key is None else super().derive_key(secret_key)
 
+    def get_signature(self, value: str | bytes) -> bytes:
+        mac = self._keyed.copy()
+        mac.update(want_bytes(value))
+        return base64_encode(mac.digest())
+
 
 class _KeyCachingTimestampSigner(_KeyCachingSigner, TimestampSigner):
-    """The same, with the signing time in the token (for links that expire)."""
+    """The same, with the signing time in the token (for links that expire), encoded once a
+    second rather than once a token."""
+
+    _stamped: tuple[int, bytes] = (-1, b"")
+
+    def sign(self, value: str | bytes) -> bytes:
+        moment, stamp = self._stamped  # one read: threads of `serve` sign at once
+        if moment != (now := self.get_timestamp()):
+            moment, stamp = self._stamped = (now, base64_encode(int_to_bytes(now)))
+        sep = want_bytes(self.sep)
+        signed = want_bytes(value) + sep + stamp
+        return signed + sep + self.get_signature(signed)
 
 
 class UnsubscribeTokens:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from newsletter.tokens import UnsubscribeTokens
+from itsdangerous import Signer, TimestampSigner
+
+from newsletter.tokens import ClickTokens, UnsubscribeTokens
 
 SECRET = "a-test-secret-that-is-long-enough"
 
@@ -36,3 +38,17 @@ def test_tokens_carry_no_address_and_differ_per_subscriber() -> None:
     assert first != second
     assert "@" not in first and "example" not in first
     assert all(c.isalnum() or c in "-_." for c in first)  # safe in a URL path as it is
+
+
+def test_tokens_are_what_itsdangerous_itself_signs_so_links_already_sent_keep_working() -> None:
+    tokens = UnsubscribeTokens(SECRET, "weekly.example.com")
+    plain = TimestampSigner(SECRET, salt="newsletter.unsubscribe.v1:weekly.example.com")
+    for moment in (1_700_000_000, 1_700_000_001, 1_800_000_000):
+        tokens._signer.get_timestamp = lambda moment=moment: moment  # type: ignore[method-assign]
+        plain.get_timestamp = lambda moment=moment: moment  # type: ignore[method-assign]
+        for subscriber, campaign in (("42", "c1"), ("7", None), ("123456789", "2025-09-04")):
+            value = subscriber if campaign is None else f"{subscriber}~{campaign}"
+            assert tokens.issue(subscriber, campaign) == plain.sign(value).decode()
+    clicks = ClickTokens(SECRET, "weekly.example.com")
+    links = Signer(SECRET, salt="newsletter.click.v1:weekly.example.com")
+    assert clicks.link("c1", 3) == links.sign("c1.3").decode()
