@@ -7,21 +7,11 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
 from newsletter.cli.context import confirm, console, counted, open_store, settings
 from newsletter.cli.segment import AllTagsOption, LangOption, TagsOption
@@ -208,9 +198,11 @@ def _dry_run(
     _print_content(content)
     folder = config.outbox_dir / name
     outbox = DryRunProvider(builder, folder, eml_all=eml_all)
+    from newsletter.cli.progress import sending_bar
+
     try:
         issue_id = content.issue.id if content.issue else None
-        with _progress() as (bar, advance):
+        with sending_bar() as (bar, advance):
             total = Journal(store).audience_size(issue_id, filters)
             bar.update(bar.task_ids[0], total=total)
             summary = rehearse(store, filters, outbox, builder, issue_id=issue_id, progress=advance)
@@ -370,6 +362,7 @@ def run_with_progress(
     import gc
 
     from newsletter.cli.compose import print_findings
+    from newsletter.cli.progress import sending_bar
     from newsletter.delivery.campaign import deliver
     from newsletter.delivery.gate import Refused
     from newsletter.delivery.journal import Journal
@@ -377,7 +370,7 @@ def run_with_progress(
 
     gc.freeze()
     try:
-        with _progress() as (bar, advance), _sigterm_as_interrupt():
+        with sending_bar() as (bar, advance), _sigterm_as_interrupt():
             summary = deliver(
                 store,
                 config,
@@ -424,25 +417,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-class _Rate(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed:,.0f} msg/s" if task.speed else "", style="progress.data.speed")
-
-
-@contextmanager
-def _progress() -> Iterator[tuple[Progress, Any]]:
-    columns = (
-        TextColumn("sending"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _Rate(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("send", total=None)
-        yield bar, lambda n: bar.advance(task, n)
 
 
 def print_summary(summary: Summary, counts: dict[RowState, int], campaign_id: str) -> None:
