@@ -6,7 +6,8 @@ One SQLite file holds --readers subscribers and a started campaign of the sample
 run works on a fresh copy of it. The project claims each batch with `Journal.claim` (rows
 marked sending, the ledger entered, recipients built) and records it all sent with
 `Journal.record`, as the runner does when SendGrid accepts a batch. The floor is the same
-statements written for sqlite3 by hand: the same rows read, written and committed, the same
+statements written for sqlite3 by hand (benchmarks/send_floor.py's, which the whole send's
+floor runs too): the same rows read, written and committed, the same
 (id, address, name, first name) handed back, with nothing in the way. Medians of interleaved
 runs, and their ratio.
 """
@@ -30,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.lists import imported  # noqa: E402
+from benchmarks.send_floor import CLAIM, LEDGER, SENDING, SENT  # noqa: E402
 from newsletter.audience.store import Store  # noqa: E402
 from newsletter.delivery.journal import Journal  # noqa: E402
 from newsletter.providers.base import Sent  # noqa: E402
@@ -58,30 +60,6 @@ def project(database: Path, batch: int) -> int:
     return claimed
 
 
-CLAIM = """
-SELECT r.subscriber_id, s.email, s.name, s.status, s.lang,
-       json_extract(s.attributes, '$.first_name')
-FROM campaign_recipients r LEFT JOIN subscribers s ON s.id = r.subscriber_id
-WHERE r.campaign_id = ? AND r.state = 'pending' AND r.subscriber_id > ?
-ORDER BY r.subscriber_id LIMIT ?
-"""
-SENDING = """
-UPDATE campaign_recipients
-SET state = 'sending', batch = ?, reason = NULL, updated_at = ?, attempts = attempts + 1,
-    edition = 'zh-Hant'
-WHERE campaign_id = ? AND state = 'pending' AND subscriber_id BETWEEN ? AND ?
-"""
-LEDGER = """
-INSERT OR IGNORE INTO deliveries (issue_id, subscriber_id, campaign_id, claimed_at)
-SELECT ?, subscriber_id, ?, ? FROM campaign_recipients
-WHERE campaign_id = ? AND batch = ? AND state = 'sending' ORDER BY subscriber_id
-"""
-SENT = """
-UPDATE campaign_recipients SET state = 'sent', reason = NULL, provider_id = ?, updated_at = ?
-WHERE campaign_id = ? AND batch = ? AND state = 'sending' AND edition = 'zh-Hant'
-"""
-
-
 def floor(database: Path, batch: int) -> int:
     connection = sqlite3.connect(database, isolation_level=None)
     (issue_id,) = connection.execute("SELECT issue_id FROM campaigns WHERE id = 'c1'").fetchone()
@@ -95,12 +73,12 @@ def floor(database: Path, batch: int) -> int:
             break
         number += 1
         cursor = pending[-1][0]
-        connection.execute(SENDING, (number, moment, "c1", pending[0][0], cursor))
+        connection.execute(SENDING, (number, moment, "zh-Hant", "c1", pending[0][0], cursor))
         connection.execute(LEDGER, (issue_id, "c1", moment, "c1", number))
         connection.execute("COMMIT")
         recipients = [(str(r[0]), r[1], r[2], greeting_name(r[2], r[5])) for r in pending]
         connection.execute("BEGIN IMMEDIATE")
-        connection.execute(SENT, ("id", moment, "c1", number))
+        connection.execute(SENT, ("id", moment, "c1", number, "zh-Hant"))
         connection.execute("COMMIT")
         claimed += len(recipients)
     connection.close()

@@ -31,14 +31,16 @@ INSERT INTO campaign_recipients (campaign_id, subscriber_id, state, attempts, up
 SELECT ?, id, 'pending', 0, ? FROM subscribers WHERE status = 'subscribed' ORDER BY id
 """
 CLAIM = """
-SELECT r.subscriber_id, s.email, s.name, json_extract(s.attributes, '$.first_name')
-FROM campaign_recipients r JOIN subscribers s ON s.id = r.subscriber_id
+SELECT r.subscriber_id, s.email, s.name, s.status, s.lang,
+       json_extract(s.attributes, '$.first_name')
+FROM campaign_recipients r LEFT JOIN subscribers s ON s.id = r.subscriber_id
 WHERE r.campaign_id = ? AND r.state = 'pending' AND r.subscriber_id > ?
 ORDER BY r.subscriber_id LIMIT ?
 """
 SENDING = """
 UPDATE campaign_recipients
-SET state = 'sending', batch = ?, updated_at = ?, attempts = attempts + 1, edition = ?
+SET state = 'sending', batch = ?, reason = NULL, updated_at = ?, attempts = attempts + 1,
+    edition = ?
 WHERE campaign_id = ? AND state = 'pending' AND subscriber_id BETWEEN ? AND ?
 """
 LEDGER = """
@@ -47,13 +49,14 @@ SELECT ?, subscriber_id, ?, ? FROM campaign_recipients
 WHERE campaign_id = ? AND batch = ? AND state = 'sending' ORDER BY subscriber_id
 """
 SENT = """
-UPDATE campaign_recipients SET state = 'sent', provider_id = ?, updated_at = ?
-WHERE campaign_id = ? AND batch = ? AND state = 'sending'
+UPDATE campaign_recipients SET state = 'sent', reason = NULL, provider_id = ?, updated_at = ?
+WHERE campaign_id = ? AND batch = ? AND state = 'sending' AND edition = ?
 """
+"""The journal's statements as the project runs them per batch (benchmarks/journal.py too)."""
 
 
 def personalization(spec: dict[str, Any], key: bytes, row: tuple[Any, ...]) -> dict[str, Any]:
-    subscriber_id, email, name, first_name = row
+    subscriber_id, email, name, _, _, first_name = row
     signature = hmac.new(key, f"{subscriber_id}.{spec['campaign']}".encode(), hashlib.sha256)
     token = f"{subscriber_id}.{base64.urlsafe_b64encode(signature.digest()[:16]).decode()}"
     unsubscribe = f"{spec['base_url']}/u/{token}"
@@ -116,7 +119,7 @@ def main(database: str, spec_path: str, url: str) -> None:
         if answer.status != 202:
             raise SystemExit(f"the fake answered {answer.status}")
         db.execute("BEGIN IMMEDIATE")
-        db.execute(SENT, (answer.getheader("X-Message-Id"), now, campaign, batch))
+        db.execute(SENT, (answer.getheader("X-Message-Id"), now, campaign, batch, spec["edition"]))
         db.execute("COMMIT")
     connection.close()
 
