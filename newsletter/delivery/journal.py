@@ -41,6 +41,7 @@ from newsletter.delivery import ledger
 from newsletter.delivery.batches import (
     ANSWERED,
     NEXT_PENDING,
+    PEEK_PENDING,
     EditionOf,
     by_owner,
     grouped,
@@ -62,6 +63,7 @@ from newsletter.delivery.states import (
 )
 from newsletter.errors import NewsletterError
 from newsletter.providers.base import Result, RetryLater
+from newsletter.render.mime import Recipient
 
 __all__ = ["SKIPPED_FOR", "Journal"]
 
@@ -183,6 +185,21 @@ class Journal:
                 before_second_pass()
             claim = self._claim_after_cursor(campaign_id, size, edition_of)
         return claim
+
+    def peek(
+        self, campaign_id: str, size: int, edition_of: EditionOf = lambda lang: None
+    ) -> list[tuple[int, Recipient]]:
+        """Who the next claim in this pass will take if nothing changes, without taking them:
+        the runner prepares their batch while the one before is in flight. Only the claim
+        decides; a reader who left since, or another sender took, makes the two differ."""
+        after = self._cursor.get(campaign_id, 0)
+        if not after:  # a new pass begins with the claim itself
+            return []
+        with self.store.read() as conn:
+            pending = conn.execute(
+                PEEK_PENDING, {"c_campaign": campaign_id, "c_after": after, "c_size": size}
+            ).all()
+        return sort_claimed(pending, edition_of).recipients
 
     def _claim_after_cursor(
         self, campaign_id: str, size: int, edition_of: EditionOf

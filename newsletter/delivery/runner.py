@@ -7,7 +7,6 @@ pause the campaign instead of burning through the list against a broken provider
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from newsletter.audience.models import Filters
 from newsletter.audience.queries import now
 from newsletter.audience.store import Store
 from newsletter.delivery import ledger
+from newsletter.delivery.ahead import Ahead, Parcel, by_edition, edition_order, in_flight, pack
 from newsletter.delivery.events import apply_events
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.states import CampaignStatus, RowState, outcome
@@ -28,7 +28,7 @@ from newsletter.providers.base import (
     RetryLater,
     Uncertain,
 )
-from newsletter.render.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
+from newsletter.render.mime import Envelope, MessageBuilder, Recipient
 
 __all__ = ["Paused", "Summary", "rehearse", "run_campaign"]
 
@@ -93,6 +93,7 @@ def run_campaign(
             wait = 0.0
         deferred.clear()
 
+    ahead = Ahead(journal, campaign_id, provider, builder)
     while (
         claim := journal.claim(
             campaign_id,
@@ -103,7 +104,7 @@ def run_campaign(
     ) is not None:
         summary.skipped += claim.skipped
         summary.batches += 1
-        groups = _by_edition(builder, claim.recipients)
+        groups = by_edition(builder, claim.recipients)
         if summary.batches == 1:
             _first_send(
                 journal, campaign_id, [i for _, ids, _ in groups for i in ids], before_first_send
@@ -112,8 +113,10 @@ def run_campaign(
         states: list[RowState] = []
         for n, (edition, ids, recipients) in enumerate(groups):  # recorded edition by edition
             unsent = [i for _, later, _ in groups[n + 1 :] for i in later]
+            parcel = ahead.parcel(edition, recipients)
+            meanwhile = ahead.build_next if n == len(groups) - 1 else None
             try:
-                got = _send(provider, builder, recipients, journal, campaign_id, ids, claim.batch, unsent)  # fmt: skip
+                got = _send(parcel, journal, campaign_id, ids, claim.batch, unsent, meanwhile)
             except KeyboardInterrupt:
                 raise _interrupted(journal, campaign_id, claim.batch, ids, unsent) from None
             outcomes = list(zip(ids, got, strict=True))
@@ -145,25 +148,6 @@ def run_campaign(
     done = counts[RowState.PENDING] == counts[RowState.SENDING] == 0
     journal.set_status(campaign_id, CampaignStatus.FINISHED if done else CampaignStatus.PAUSED)
     return summary
-
-
-def _edition_order(builder: MessageBuilder, recipient: Recipient) -> tuple[bool, str]:
-    """A batch goes out edition by edition (one provider call each), the original's first."""
-    edition = recipient.edition or builder.original
-    return edition != builder.original, edition
-
-
-def _by_edition(
-    builder: MessageBuilder, claimed: Sequence[tuple[int, Recipient]]
-) -> list[tuple[str, list[int], list[Recipient]]]:
-    """The batch's readers by edition, the original's first: one provider call (and one
-    journal record) each, so a stop between two leaves each edition's rows in their true state."""
-    groups: dict[str, tuple[list[int], list[Recipient]]] = {}
-    for subscriber_id, recipient in sorted(claimed, key=lambda p: _edition_order(builder, p[1])):
-        ids, recipients = groups.setdefault(recipient.edition or builder.original, ([], []))
-        ids.append(subscriber_id)
-        recipients.append(recipient)
-    return [(edition, ids, recipients) for edition, (ids, recipients) in groups.items()]
 
 
 def _interrupted(
@@ -239,11 +223,11 @@ def rehearse(
         key, email, name = str(subscriber.id), subscriber.email, subscriber.name
         batch.append(Recipient(key, email, name, subscriber.first_name, edition))
         if len(batch) == provider.max_batch:
-            batch.sort(key=lambda recipient: _edition_order(builder, recipient))
+            batch.sort(key=lambda recipient: edition_order(builder, recipient))
             _rehearse_batch(provider, builder, batch, summary, progress)
             batch = []
     if batch:
-        batch.sort(key=lambda recipient: _edition_order(builder, recipient))
+        batch.sort(key=lambda recipient: edition_order(builder, recipient))
         _rehearse_batch(provider, builder, batch, summary, progress)
     return summary
 
@@ -256,45 +240,38 @@ def _rehearse_batch(
     progress: Progress | None,
 ) -> None:
     summary.batches += 1
-    results = _send(provider, builder, batch, None, None, [])
+    results = _send(pack(provider, builder, batch), None, None, [])
     _count(summary, results, [outcome(r, 0)[0] for r in results], 0)
     if progress:
         progress(len(batch))
 
 
 def _send(
-    provider: Provider,
-    builder: MessageBuilder,
-    recipients: Sequence[Recipient],
+    parcel: Parcel,
     journal: Journal | None,
     campaign_id: str | None,
     ids: list[int],
     claim_batch: int | None = None,
     unsent: Sequence[int] = (),
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[Result]:
-    """Envelopes for the batch (an unsendable address fails alone), then one provider call per
-    edition. On a provider error, ``unsent`` (later editions' readers) go back to pending too."""
-    envelopes: list[Envelope | Failed] = []
-    for recipient in recipients:
-        try:
-            envelopes.append(builder.envelope(recipient))
-        except UnsendableAddress as exc:
-            envelopes.append(Failed(str(exc)))
-    sendable = [e for e in envelopes if isinstance(e, Envelope)]
+    """The parcel's provider calls, one per edition, the last while ``meanwhile`` runs (the
+    next batch built ahead). On a provider error, ``unsent`` (later editions' readers) go back
+    to pending too."""
     done: list[Result] = []
     try:
-        for _, edition in itertools.groupby(sendable, key=lambda e: e.edition):
-            done += provider.send(list(edition))  # one edition per provider call
+        for n, call in enumerate(parcel.calls):
+            done += in_flight(call, meanwhile if n == len(parcel.calls) - 1 else None)
     except ProviderError as exc:
         exc.partial = done + exc.partial
         if journal is not None and campaign_id is not None and claim_batch is not None:
-            handled = _merge(envelopes, exc.partial)
+            handled = _merge(parcel.envelopes, exc.partial)
             journal.record(campaign_id, claim_batch, list(zip(ids, handled, strict=False)))
             journal.release(campaign_id, [*ids[len(handled) :], *unsent], str(exc))
             journal.set_status(campaign_id, CampaignStatus.PAUSED, str(exc))
         raise
     answers = iter(done)
-    return [next(answers) if isinstance(e, Envelope) else e for e in envelopes]
+    return [next(answers) if isinstance(e, Envelope) else e for e in parcel.envelopes]
 
 
 def _merge(envelopes: list[Envelope | Failed], partial: list[Result]) -> list[Result]:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from newsletter.errors import NewsletterError
 from newsletter.render.mime import Envelope
 
 __all__ = [
     "Failed",
+    "Preparing",
     "Provider",
     "ProviderError",
     "ProviderEvent",
@@ -102,3 +103,17 @@ class Provider(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Preparing(Provider, Protocol):
+    """A provider whose request is built apart from sending it (``send`` is both): the runner
+    builds the next batch's request while one is in flight (newsletter/delivery/ahead.py)."""
+
+    def prepare(self, batch: Sequence[Envelope]) -> Any:
+        """The request for one edition's batch, built with no I/O."""
+        ...
+
+    def send_prepared(self, request: Any) -> list[Result]:
+        """Send a request ``prepare`` built; results are in the batch's order."""
+        ...

@@ -33,6 +33,7 @@ from newsletter.providers.sendgrid_transport import (
     MailSend,
     RecipientsRefused,
     api_key,
+    encoded,
 )
 from newsletter.render.issue import RenderedIssue
 from newsletter.render.mime import EditionParts, Envelope, MessageBuilder, encode_header
@@ -80,18 +81,26 @@ class SendGridProvider:
 
     def send(self, batch: Sequence[Envelope]) -> list[Result]:
         """One request for the batch (the runner hands over one edition at a time)."""
-        if not batch:
-            return []
+        return self.send_prepared(self.prepare(batch)) if batch else []
+
+    def prepare(self, batch: Sequence[Envelope]) -> _Request:
+        """The batch's request, built apart from sending it: the runner builds the next one
+        while this one is in flight."""
         edition = self._editions[batch[0].edition]
         if any(e.edition != batch[0].edition for e in batch):
             raise ValueError("a SendGrid request carries one edition: split the batch first")
         personalizations = [self._personalization(edition, e) for e in batch]
-        results: list[Result] = [Uncertain("not answered")] * len(batch)
-        live = list(range(len(batch)))
+        return _Request(edition, personalizations, _body(edition, personalizations))
+
+    def send_prepared(self, request: _Request) -> list[Result]:
+        """Post the request; readers SendGrid refuses by name fail, and the rest go again."""
+        personalizations = request.personalizations
+        results: list[Result] = [Uncertain("not answered")] * len(personalizations)
+        live = list(range(len(personalizations)))
+        body = request.body
         while live:
-            payload = {**edition.base, "personalizations": [personalizations[i] for i in live]}
             try:
-                message_id = self._mail_send.post_with_retries(payload)
+                message_id = self._mail_send.post_body_with_retries(body)
             except AnswerLost as exc:
                 lost = Uncertain(f"SendGrid's answer was lost ({exc}); it may have the batch")
                 for i in live:
@@ -106,6 +115,7 @@ class SendGridProvider:
                 for i, reason in refused.items():
                     results[i] = Failed(f"SendGrid refused this recipient: {reason}")
                 live = [i for i in live if i not in refused]
+                body = _body(request.edition, [personalizations[i] for i in live])
                 continue
             for i in live:
                 results[i] = Sent(message_id)
@@ -158,6 +168,19 @@ class _Edition:
             if field in used
         }
         return cls(issue, _base_payload(settings, parts), tokens)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One edition's batch ready to post: the readers' personalizations and the encoded body."""
+
+    edition: _Edition
+    personalizations: list[dict[str, Any]]
+    body: bytes
+
+
+def _body(edition: _Edition, personalizations: list[dict[str, Any]]) -> bytes:
+    return encoded({**edition.base, "personalizations": personalizations})
 
 
 def check_settings(settings: Settings) -> None:

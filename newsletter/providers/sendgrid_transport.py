@@ -179,8 +179,11 @@ class MailSend:
         self._sleep = sleep
 
     def post_with_retries(self, payload: dict[str, Any]) -> str:
-        # Compact UTF-8 JSON: the library would escape every Chinese character to six bytes.
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return self.post_body_with_retries(encoded(payload))
+
+    def post_body_with_retries(self, body: bytes) -> str:
+        """Post a body already encoded (a campaign batch prepared while the one before was in
+        flight)."""
         retrying = Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, Transient)),
             wait=_wait,
@@ -195,6 +198,11 @@ class MailSend:
 
     def close(self) -> None:
         self._connection.close()
+
+
+def encoded(payload: dict[str, Any]) -> bytes:
+    """Compact UTF-8 JSON: the library would escape every Chinese character to six bytes."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def answered(status: int, headers: Mapping[str, str], body: bytes | str | None) -> str:

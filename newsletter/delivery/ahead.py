@@ -1,0 +1,129 @@
+"""The next batch built while the one before is in flight.
+
+A send alternates between work here (claim, envelopes, the request body) and waiting for the
+provider. While a batch is out on a background thread, the runner reads who the next claim
+will take (Journal.peek, which writes nothing) and builds their envelopes and request. The
+claim still decides: only when its readers are exactly the ones read ahead is what was built
+used; a reader who left meanwhile, a name or language changed, another sender's claim, and
+the claim builds its batch itself. Nothing is written ahead, so a crash or a stop leaves the
+journal as it would without this: the rows in flight uncertain, the rest pending.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from newsletter.delivery.journal import Journal
+from newsletter.providers.base import Failed, Preparing, Provider, Result
+from newsletter.render.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
+
+__all__ = ["Ahead", "Parcel", "by_edition", "edition_order", "in_flight", "pack"]
+
+Send = Callable[[], list[Result]]
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """Readers ready to send: their envelopes (an unsendable address failed alone) and one
+    provider call per edition for the sendable ones, in the readers' order."""
+
+    recipients: list[Recipient]
+    envelopes: list[Envelope | Failed]
+    calls: list[Send]
+
+
+def pack(provider: Provider, builder: MessageBuilder, recipients: list[Recipient]) -> Parcel:
+    """Everything about a batch but sending it; readers come sorted by edition_order."""
+    envelopes: list[Envelope | Failed] = []
+    for recipient in recipients:
+        try:
+            envelopes.append(builder.envelope(recipient))
+        except UnsendableAddress as exc:
+            envelopes.append(Failed(str(exc)))
+    sendable = [e for e in envelopes if isinstance(e, Envelope)]
+    editions = [list(g) for _, g in itertools.groupby(sendable, key=lambda e: e.edition)]
+    calls: list[Send]
+    if isinstance(provider, Preparing):
+        prepared = [provider.prepare(edition) for edition in editions]
+        calls = [functools.partial(provider.send_prepared, request) for request in prepared]
+    else:
+        calls = [functools.partial(provider.send, edition) for edition in editions]
+    return Parcel(recipients, envelopes, calls)
+
+
+def in_flight(send: Send, meanwhile: Callable[[], None] | None) -> list[Result]:
+    """Run ``send`` on a background thread while ``meanwhile`` runs here, then its results (or
+    its exception). A daemon thread: Ctrl-C is heard here, and an exit does not wait for it."""
+    if meanwhile is None:
+        return send()
+    answer: Future[list[Result]] = Future()
+
+    def run() -> None:
+        try:
+            answer.set_result(send())
+        except BaseException as exc:  # handed to the waiting thread, which decides
+            answer.set_exception(exc)
+
+    threading.Thread(target=run, name="newsletter-send", daemon=True).start()
+    meanwhile()
+    return answer.result()
+
+
+def edition_order(builder: MessageBuilder, recipient: Recipient) -> tuple[bool, str]:
+    """A batch goes out edition by edition (one provider call each), the original's first."""
+    edition = recipient.edition or builder.original
+    return edition != builder.original, edition
+
+
+def by_edition(
+    builder: MessageBuilder, claimed: Sequence[tuple[int, Recipient]]
+) -> list[tuple[str, list[int], list[Recipient]]]:
+    """The batch's readers by edition, the original's first: one provider call (and one
+    journal record) each, so a stop between two leaves each edition's rows in their true state."""
+    groups: dict[str, tuple[list[int], list[Recipient]]] = {}
+    for subscriber_id, recipient in sorted(claimed, key=lambda p: edition_order(builder, p[1])):
+        ids, recipients = groups.setdefault(recipient.edition or builder.original, ([], []))
+        ids.append(subscriber_id)
+        recipients.append(recipient)
+    return [(edition, ids, recipients) for edition, (ids, recipients) in groups.items()]
+
+
+class Ahead:
+    """The parcels of the next claim, built while a batch is in flight; used on an exact match."""
+
+    def __init__(
+        self, journal: Journal, campaign_id: str, provider: Provider, builder: MessageBuilder
+    ):
+        self._journal = journal
+        self._campaign_id = campaign_id
+        self._provider = provider
+        self._builder = builder
+        self._parcels: dict[str, Parcel] = {}
+
+    def build_next(self) -> None:
+        """Read the next claim's readers and pack them, replacing what the last call built.
+        Only a shortcut: when it fails, the claim and its own packing meet the same problem
+        and report it."""
+        self._parcels = {}
+        try:
+            peeked = self._journal.peek(
+                self._campaign_id, self._provider.max_batch, self._builder.editions.pick
+            )
+            self._parcels = {
+                edition: pack(self._provider, self._builder, recipients)
+                for edition, _, recipients in by_edition(self._builder, peeked)
+            }
+        except Exception:
+            self._parcels = {}
+
+    def parcel(self, edition: str, recipients: list[Recipient]) -> Parcel:
+        """The claimed readers of one edition, packed: ahead when they match exactly."""
+        ready = self._parcels.pop(edition, None)
+        if ready is not None and ready.recipients == recipients:
+            return ready
+        return pack(self._provider, self._builder, recipients)

@@ -1,0 +1,98 @@
+"""The next batch is built while one is in flight, and the claim still decides who gets what."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import closing
+
+import pytest
+
+from newsletter.compose.article import read_article
+from newsletter.delivery.journal import Journal
+from newsletter.delivery.runner import Paused, run_campaign
+from newsletter.providers.sendgrid import SendGridProvider
+from newsletter.render import render_issue
+from newsletter.render.mime import MessageBuilder, Recipient
+from tests.conftest import SAMPLE_ARTICLE
+from tests.delivery.helpers import open_campaign
+from tests.delivery.test_runner import KEY, populate, with_sendgrid
+from tests.fakes import sendgrid as fake_sendgrid
+
+
+class Watched(Journal):
+    """The journal, telling the test when the runner has read the next batch ahead."""
+
+    def __init__(self, store, on_peek=lambda: None):
+        super().__init__(store)
+        self.peeked = threading.Event()
+        self.on_peek = on_peek
+
+    def peek(self, *args, **kwargs) -> list[tuple[int, Recipient]]:
+        found = super().peek(*args, **kwargs)
+        self.peeked.set()
+        self.on_peek()
+        return found
+
+
+@pytest.fixture
+def issue(settings):
+    return render_issue(read_article(SAMPLE_ARTICLE), settings)
+
+
+def send_in_threes(journal: Journal, settings, issue, fake) -> None:
+    configured = with_sendgrid(settings, fake.url)
+    builder = MessageBuilder(issue, configured, campaign="c1")
+    provider = SendGridProvider(configured, builder, sleep=lambda _: None)
+    provider.max_batch = 3
+    with closing(provider):
+        run_campaign(
+            journal, journal.start(open_campaign(journal.store)).id, provider, builder,
+            max_failures=5,
+        )  # fmt: skip
+
+
+def test_a_reader_who_leaves_after_their_batch_was_built_ahead_is_not_mailed(
+    store, settings, issue
+) -> None:
+    populate(store, 9)
+    journal = Watched(store)
+
+    def first_answer(request: int) -> str:
+        if request == 1:  # batch 2 (readers 3-5) is read and built while batch 1 is out
+            assert journal.peeked.wait(10)
+            store.unsubscribe("reader4@example.org", actor="web", reason="one-click")
+            store.update("reader5@example.org", name="Renamed Five")
+        return "ok"
+
+    with fake_sendgrid.running(KEY, decide=first_answer) as fake:
+        send_in_threes(journal, settings, issue, fake)
+    received = fake.recipients()
+    assert "reader4@example.org" not in received
+    assert sum(received.values()) == 8 and set(received.values()) == {1}
+    names = {
+        to["email"]: to.get("name") for body in fake.accepted for p in body["personalizations"]
+        for to in p["to"]
+    }  # fmt: skip
+    assert names["reader5@example.org"] == "Renamed Five"
+    assert journal.counts("c1")["skipped"] == 1 and journal.counts("c1")["sent"] == 8
+
+
+def test_ctrl_c_while_the_next_batch_is_built_leaves_only_the_batch_in_flight_uncertain(
+    store, settings, issue
+) -> None:
+    populate(store, 9)
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    journal = Watched(store, on_peek=interrupt)
+    with fake_sendgrid.running(KEY) as fake, pytest.raises(Paused, match="batch 1: its 3"):
+        send_in_threes(journal, settings, issue, fake)
+    counts = journal.counts("c1")
+    assert (counts["uncertain"], counts["pending"], counts["sent"], counts["sending"]) == (
+        3,
+        6,
+        0,
+        0,
+    )
+    assert journal.campaign("c1").status == "paused"
