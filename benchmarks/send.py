@@ -349,8 +349,8 @@ def main() -> None:
     print(
         f"  `newsletter send` of {args.sendgrid:,} to the fake SendGrid ({requests} requests, peak "
         f"RSS {rss:.0f} MB): wall {wall:.2f} s, floor {wall_floor:.2f} s, ratio "
-        f"{wall / wall_floor:.1f}x; CPU {cpu:.2f} s, floor {cpu_floor:.2f} s, ratio "
-        f"{cpu / cpu_floor:.1f}x (benchmarks/send_floor.py; SpamAssassin off); medians of "
+        f"{wall / wall_floor:.2f}x; CPU {cpu:.2f} s, floor {cpu_floor:.2f} s, ratio "
+        f"{cpu / cpu_floor:.2f}x (benchmarks/send_floor.py; SpamAssassin off); medians of "
         f"{args.send_runs} interleaved runs"
     )
     rate, floor = smtp_rate(settings, args.smtp, args.runs)

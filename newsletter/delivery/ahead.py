@@ -85,6 +85,12 @@ def by_edition(
 ) -> list[tuple[str, list[int], list[Recipient]]]:
     """The batch's readers by edition, the original's first: one provider call (and one
     journal record) each, so a stop between two leaves each edition's rows in their true state."""
+    if len(builder.editions.langs) == 1:  # most issues: one call, in the claim's order
+        return (
+            [(builder.original, [i for i, _ in claimed], [r for _, r in claimed])]
+            if claimed
+            else []
+        )
     groups: dict[str, tuple[list[int], list[Recipient]]] = {}
     for subscriber_id, recipient in sorted(claimed, key=lambda p: edition_order(builder, p[1])):
         ids, recipients = groups.setdefault(recipient.edition or builder.original, ([], []))

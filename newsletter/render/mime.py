@@ -68,11 +68,17 @@ class Envelope(NamedTuple):
     """One recipient's identity and links, before any body is built (one per reader)."""
 
     recipient: Recipient
-    message_id: str
+    campaign: str
+    domain: str
     unsubscribe_url: str
     unsubscribe_mailto: str
     fields: RecipientFields
     edition: str
+
+    @property
+    def message_id(self) -> str:
+        """Worked out when a message is built: SendGrid sets its own, so its sends skip it."""
+        return message_id(self.campaign, self.recipient.key, self.domain)
 
     @property
     def list_unsubscribe(self) -> str:
@@ -168,7 +174,8 @@ class MessageBuilder:
         web_url = self._parts[edition].issue.web_url
         return Envelope(
             recipient=recipient,
-            message_id=message_id(self.campaign, recipient.key, self._domain),
+            campaign=self.campaign,
+            domain=self._domain,
             unsubscribe_url=unsubscribe,
             unsubscribe_mailto=mailto,
             fields=RecipientFields(recipient.first_name, unsubscribe, web_url, reader),
