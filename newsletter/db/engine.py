@@ -11,13 +11,13 @@ long read never blocks an unsubscribe.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, create_engine, event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -101,10 +101,12 @@ def insert_ignoring(conn: Connection, table: Table) -> Any:
 
 
 def _insert(conn: Connection, table: Table) -> Any:
-    dialects = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-    if conn.dialect.name not in dialects:
+    """The dialect's INSERT with ON CONFLICT, its module imported on first use: PostgreSQL's
+    (with its async drivers) costs every command on SQLite some 30 ms."""
+    if conn.dialect.name not in ("sqlite", "postgresql"):
         raise NewsletterError(f"newsletter needs SQLite or PostgreSQL, not {conn.dialect.name}")
-    return dialects[conn.dialect.name](table)
+    dialect = importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}")
+    return dialect.insert(table)
 
 
 def insert_adding(conn: Connection, table: Table, column: str) -> Any:
