@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from newsletter.delivery.batches import ReadAhead
 from newsletter.delivery.journal import Journal
 from newsletter.providers.base import Failed, Preparing, Provider, Result
 from newsletter.render.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
@@ -110,22 +111,26 @@ class Ahead:
         self._provider = provider
         self._builder = builder
         self._parcels: dict[str, Parcel] = {}
+        self.read: ReadAhead | None = None
+        """The last peek, for the claim to use its sorting again when its rows are the same."""
 
     def build_next(self) -> None:
         """Read the next claim's readers and pack them, replacing what the last call built.
         Only a shortcut: when it fails, the claim and its own packing meet the same problem
         and report it."""
-        self._parcels = {}
+        self._parcels, self.read = {}, None
         try:
-            peeked = self._journal.peek(
+            read = self._journal.peek(
                 self._campaign_id, self._provider.max_batch, self._builder.editions.pick
             )
+            peeked = read.claimed.recipients if read is not None else []
             self._parcels = {
                 edition: pack(self._provider, self._builder, recipients)
                 for edition, _, recipients in by_edition(self._builder, peeked)
             }
+            self.read = read
         except Exception:
-            self._parcels = {}
+            self._parcels, self.read = {}, None
 
     def parcel(self, edition: str, recipients: list[Recipient]) -> Parcel:
         """The claimed readers of one edition, packed: ahead when they match exactly."""

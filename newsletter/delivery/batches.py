@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.engine import Connection
@@ -32,6 +32,7 @@ __all__ = [
     "PEEK_PENDING",
     "Claimed",
     "EditionOf",
+    "ReadAhead",
     "by_owner",
     "grouped",
     "mark_sending",
@@ -188,6 +189,13 @@ class Claimed:
     recipients: list[tuple[int, Recipient]] = field(default_factory=list)
     editions: dict[str, list[int]] = field(default_factory=dict)
     left: dict[str, list[int]] = field(default_factory=dict)
+
+
+class ReadAhead(NamedTuple):
+    """What a peek found: the rows as read and their sorting, for the claim to use again."""
+
+    rows: Sequence[Any]
+    claimed: Claimed
 
 
 def sort_claimed(pending: Sequence[Any], edition_of: EditionOf) -> Claimed:

@@ -43,6 +43,7 @@ from newsletter.delivery.batches import (
     NEXT_PENDING,
     PEEK_PENDING,
     EditionOf,
+    ReadAhead,
     by_owner,
     grouped,
     mark_sending,
@@ -63,7 +64,6 @@ from newsletter.delivery.states import (
 )
 from newsletter.errors import NewsletterError
 from newsletter.providers.base import Result, RetryLater
-from newsletter.render.mime import Recipient
 
 __all__ = ["SKIPPED_FOR", "Journal"]
 
@@ -172,37 +172,39 @@ class Journal:
         *,
         before_second_pass: Callable[[], None] | None = None,
         edition_of: EditionOf = lambda lang: None,
+        read_ahead: ReadAhead | None = None,
     ) -> Claim | None:
         """Take the next pending batch (in subscriber order) and mark it sending; None when done.
 
         A pass runs from the lowest subscriber id to the highest; rows deferred on the way are
         picked up by the next pass, after ``before_second_pass`` (the runner's wait) has run.
-        ``edition_of`` names the edition of a reader's language; each row records it.
+        ``edition_of`` names the edition of a reader's language; each row records it. When the
+        rows are exactly those ``read_ahead`` (peek) found, its sorting is used again.
         """
-        claim = self._claim_after_cursor(campaign_id, size, edition_of)
+        claim = self._claim_after_cursor(campaign_id, size, edition_of, read_ahead)
         if claim is None and self._cursor.pop(campaign_id, 0):
             if before_second_pass is not None:
                 before_second_pass()
-            claim = self._claim_after_cursor(campaign_id, size, edition_of)
+            claim = self._claim_after_cursor(campaign_id, size, edition_of, read_ahead)
         return claim
 
     def peek(
         self, campaign_id: str, size: int, edition_of: EditionOf = lambda lang: None
-    ) -> list[tuple[int, Recipient]]:
+    ) -> ReadAhead | None:
         """Who the next claim in this pass will take if nothing changes, without taking them:
         the runner prepares their batch while the one before is in flight. Only the claim
         decides; a reader who left since, or another sender took, makes the two differ."""
         after = self._cursor.get(campaign_id, 0)
         if not after:  # a new pass begins with the claim itself
-            return []
+            return None
         with self.store.read() as conn:
             pending = conn.execute(
                 PEEK_PENDING, {"c_campaign": campaign_id, "c_after": after, "c_size": size}
             ).all()
-        return sort_claimed(pending, edition_of).recipients
+        return ReadAhead(pending, sort_claimed(pending, edition_of))
 
     def _claim_after_cursor(
-        self, campaign_id: str, size: int, edition_of: EditionOf
+        self, campaign_id: str, size: int, edition_of: EditionOf, read_ahead: ReadAhead | None
     ) -> Claim | None:
         moment = now()
         with self.store.write() as conn:
@@ -216,7 +218,10 @@ class Journal:
                 return None
             self._cursor[campaign_id] = pending[-1][0]
             batch = self._next_batch(conn, campaign_id)
-            sorted_out = sort_claimed(pending, edition_of)
+            if read_ahead is not None and read_ahead.rows == pending:
+                sorted_out = read_ahead.claimed
+            else:
+                sorted_out = sort_claimed(pending, edition_of)
             for reason, ids in sorted_out.left.items():
                 set_state(conn, campaign_id, ids, state=RowState.SKIPPED, reason=reason, at=moment)
             taking = sorted_out.taking

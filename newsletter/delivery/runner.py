@@ -100,6 +100,7 @@ def run_campaign(
             provider.max_batch,
             before_second_pass=between_passes,
             edition_of=builder.editions.pick,
+            read_ahead=ahead.read,
         )
     ) is not None:
         summary.skipped += claim.skipped

@@ -8,11 +8,12 @@ from contextlib import closing
 import pytest
 
 from newsletter.compose.article import read_article
+from newsletter.delivery.batches import ReadAhead
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.runner import Paused, run_campaign
 from newsletter.providers.sendgrid import SendGridProvider
 from newsletter.render import render_issue
-from newsletter.render.mime import MessageBuilder, Recipient
+from newsletter.render.mime import MessageBuilder
 from tests.conftest import SAMPLE_ARTICLE
 from tests.delivery.helpers import open_campaign
 from tests.delivery.test_runner import KEY, populate, with_sendgrid
@@ -27,7 +28,7 @@ class Watched(Journal):
         self.peeked = threading.Event()
         self.on_peek = on_peek
 
-    def peek(self, *args, **kwargs) -> list[tuple[int, Recipient]]:
+    def peek(self, *args, **kwargs) -> ReadAhead | None:
         found = super().peek(*args, **kwargs)
         self.peeked.set()
         self.on_peek()
