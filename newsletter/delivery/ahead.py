@@ -1,12 +1,14 @@
 """The next batch built while the one before is in flight.
 
 A send alternates between work here (claim, envelopes, the request body) and waiting for the
-provider. While a batch is out on a background thread, the runner reads who the next claim
-will take (Journal.peek, which writes nothing) and builds their envelopes and request. The
-claim still decides: only when its readers are exactly the ones read ahead is what was built
-used; a reader who left meanwhile, a name or language changed, another sender's claim, and
-the claim builds its batch itself. Nothing is written ahead, so a crash or a stop leaves the
-journal as it would without this: the rows in flight uncertain, the rest pending.
+provider. While the main thread sends a batch and waits for the answer, a background thread
+reads who the next claim will take (Journal.peek, which writes nothing) and builds their
+envelopes and request. The claim still decides: only when its readers are exactly the ones
+read ahead is what was built used; a reader who left meanwhile, a name or language changed,
+another sender's claim, and the claim builds its batch itself. The send, its answers and
+every journal write stay on the main thread, in the same order as without this, so a crash,
+Ctrl-C or SIGTERM leaves the journal as it would: the rows in flight uncertain, the rest
+pending.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import functools
 import itertools
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 from newsletter.delivery.batches import ReadAhead
@@ -23,7 +24,7 @@ from newsletter.delivery.journal import Journal
 from newsletter.providers.base import Failed, Preparing, Provider, Result
 from newsletter.render.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
 
-__all__ = ["Ahead", "Parcel", "by_edition", "edition_order", "in_flight", "pack"]
+__all__ = ["Ahead", "Parcel", "by_edition", "edition_order", "pack"]
 
 Send = Callable[[], list[Result]]
 
@@ -57,24 +58,6 @@ def pack(provider: Provider, builder: MessageBuilder, recipients: list[Recipient
     return Parcel(recipients, envelopes, calls)
 
 
-def in_flight(send: Send, meanwhile: Callable[[], None] | None) -> list[Result]:
-    """Run ``send`` on a background thread while ``meanwhile`` runs here, then its results (or
-    its exception). A daemon thread: Ctrl-C is heard here, and an exit does not wait for it."""
-    if meanwhile is None:
-        return send()
-    answer: Future[list[Result]] = Future()
-
-    def run() -> None:
-        try:
-            answer.set_result(send())
-        except BaseException as exc:  # handed to the waiting thread, which decides
-            answer.set_exception(exc)
-
-    threading.Thread(target=run, name="newsletter-send", daemon=True).start()
-    meanwhile()
-    return answer.result()
-
-
 def edition_order(builder: MessageBuilder, recipient: Recipient) -> tuple[bool, str]:
     """A batch goes out edition by edition (one provider call each), the original's first."""
     edition = recipient.edition or builder.original
@@ -101,7 +84,8 @@ def by_edition(
 
 
 class Ahead:
-    """The parcels of the next claim, built while a batch is in flight; used on an exact match."""
+    """The next claim's parcels, built on a background thread while a batch is in flight;
+    used on an exact match. Whoever reads them first waits for the build to end."""
 
     def __init__(
         self, journal: Journal, campaign_id: str, provider: Provider, builder: MessageBuilder
@@ -111,14 +95,45 @@ class Ahead:
         self._provider = provider
         self._builder = builder
         self._parcels: dict[str, Parcel] = {}
-        self.read: ReadAhead | None = None
-        """The last peek, for the claim to use its sorting again when its rows are the same."""
+        self._read: ReadAhead | None = None
+        self._building: threading.Thread | None = None
 
-    def build_next(self) -> None:
-        """Read the next claim's readers and pack them, replacing what the last call built.
-        Only a shortcut: when it fails, the claim and its own packing meet the same problem
-        and report it."""
-        self._parcels, self.read = {}, None
+    def __enter__(self) -> Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.settle()
+
+    def start(self) -> None:
+        """Begin building the next claim's batch, replacing what the last build made."""
+        self.settle()
+        self._building = threading.Thread(target=self._build, name="newsletter-ahead", daemon=True)
+        self._building.start()
+
+    def settle(self) -> None:
+        """Wait for the build in progress: it is short (no I/O but one read)."""
+        if self._building is not None:
+            self._building.join()
+            self._building = None
+
+    @property
+    def read(self) -> ReadAhead | None:
+        """The last peek, for the claim to use its sorting again when its rows are the same."""
+        self.settle()
+        return self._read
+
+    def parcel(self, edition: str, recipients: list[Recipient]) -> Parcel:
+        """The claimed readers of one edition, packed: ahead when they match exactly."""
+        self.settle()
+        ready = self._parcels.pop(edition, None)
+        if ready is not None and ready.recipients == recipients:
+            return ready
+        return pack(self._provider, self._builder, recipients)
+
+    def _build(self) -> None:
+        """Only a shortcut: when it fails, the claim and its own packing meet the same problem
+        on the main thread and report it there."""
+        self._parcels, self._read = {}, None
         try:
             read = self._journal.peek(
                 self._campaign_id, self._provider.max_batch, self._builder.editions.pick
@@ -128,13 +143,6 @@ class Ahead:
                 edition: pack(self._provider, self._builder, recipients)
                 for edition, _, recipients in by_edition(self._builder, peeked)
             }
-            self.read = read
+            self._read = read
         except Exception:
-            self._parcels, self.read = {}, None
-
-    def parcel(self, edition: str, recipients: list[Recipient]) -> Parcel:
-        """The claimed readers of one edition, packed: ahead when they match exactly."""
-        ready = self._parcels.pop(edition, None)
-        if ready is not None and ready.recipients == recipients:
-            return ready
-        return pack(self._provider, self._builder, recipients)
+            self._parcels, self._read = {}, None

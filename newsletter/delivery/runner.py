@@ -15,7 +15,7 @@ from newsletter.audience.models import Filters
 from newsletter.audience.queries import now
 from newsletter.audience.store import Store
 from newsletter.delivery import ledger
-from newsletter.delivery.ahead import Ahead, Parcel, by_edition, edition_order, in_flight, pack
+from newsletter.delivery.ahead import Ahead, Parcel, by_edition, edition_order, pack
 from newsletter.delivery.events import apply_events
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.states import CampaignStatus, RowState, outcome
@@ -93,58 +93,62 @@ def run_campaign(
             wait = 0.0
         deferred.clear()
 
-    ahead = Ahead(journal, campaign_id, provider, builder)
-    while (
-        claim := journal.claim(
-            campaign_id,
-            provider.max_batch,
-            before_second_pass=between_passes,
-            edition_of=builder.editions.pick,
-            read_ahead=ahead.read,
-        )
-    ) is not None:
-        summary.skipped += claim.skipped
-        summary.batches += 1
-        groups = by_edition(builder, claim.recipients)
-        if summary.batches == 1:
-            _first_send(
-                journal, campaign_id, [i for _, ids, _ in groups for i in ids], before_first_send
+    with Ahead(journal, campaign_id, provider, builder) as ahead:  # settled on the way out
+        while (
+            claim := journal.claim(
+                campaign_id,
+                provider.max_batch,
+                before_second_pass=between_passes,
+                edition_of=builder.editions.pick,
+                read_ahead=ahead.read,
             )
-        results: list[Result] = []
-        states: list[RowState] = []
-        for n, (edition, ids, recipients) in enumerate(groups):  # recorded edition by edition
-            unsent = [i for _, later, _ in groups[n + 1 :] for i in later]
-            parcel = ahead.parcel(edition, recipients)
-            meanwhile = ahead.build_next if n == len(groups) - 1 else None
-            try:
-                got = _send(parcel, journal, campaign_id, ids, claim.batch, unsent, meanwhile)
-            except KeyboardInterrupt:
-                raise _interrupted(journal, campaign_id, claim.batch, ids, unsent) from None
-            outcomes = list(zip(ids, got, strict=True))
-            states += journal.record(campaign_id, claim.batch, outcomes, whole_edition=edition)
-            results += got
-            _bounce(journal, campaign_id, provider.name, ids, got)
-        in_a_row = _count(summary, results, states, in_a_row)
-        if progress:
-            progress(claim.skipped + sum(state != RowState.PENDING for state in states))
-        if in_a_row >= max_failures:
-            note = f"paused after {in_a_row} failures in a row; last: {summary.failures[-1]}"
-            journal.set_status(campaign_id, CampaignStatus.PAUSED, note)
-            raise Paused(
-                f"{note}. Fix the cause, then `newsletter campaigns resume {campaign_id}` continues"
-            )
-        later = [  # deferred and still pending: a reader given up on is not waited for
-            r
-            for r, state in zip(results, states, strict=True)
-            if isinstance(r, RetryLater) and state == RowState.PENDING
-        ]
-        wait = max([wait, *(r.after for r in later)])
-        deferred += [r.reason for r in later]
-        on_batch(claim.batch, summary)
-        if should_stop():
-            journal.set_status(campaign_id, CampaignStatus.RUNNING, STOPPED_NOTE)
-            summary.stopped = True
-            return summary
+        ) is not None:
+            summary.skipped += claim.skipped
+            summary.batches += 1
+            groups = by_edition(builder, claim.recipients)
+            if summary.batches == 1:
+                _first_send(
+                    journal,
+                    campaign_id,
+                    [i for _, ids, _ in groups for i in ids],
+                    before_first_send,
+                )
+            results: list[Result] = []
+            states: list[RowState] = []
+            for n, (edition, ids, recipients) in enumerate(groups):  # recorded edition by edition
+                unsent = [i for _, later, _ in groups[n + 1 :] for i in later]
+                parcel = ahead.parcel(edition, recipients)
+                if n == len(groups) - 1:
+                    ahead.start()  # the next batch, built while this one is in flight
+                try:
+                    got = _send(parcel, journal, campaign_id, ids, claim.batch, unsent)
+                except KeyboardInterrupt:
+                    raise _interrupted(journal, campaign_id, claim.batch, ids, unsent) from None
+                outcomes = list(zip(ids, got, strict=True))
+                states += journal.record(campaign_id, claim.batch, outcomes, whole_edition=edition)
+                results += got
+                _bounce(journal, campaign_id, provider.name, ids, got)
+            in_a_row = _count(summary, results, states, in_a_row)
+            if progress:
+                progress(claim.skipped + sum(state != RowState.PENDING for state in states))
+            if in_a_row >= max_failures:
+                note = f"paused after {in_a_row} failures in a row; last: {summary.failures[-1]}"
+                journal.set_status(campaign_id, CampaignStatus.PAUSED, note)
+                raise Paused(
+                    f"{note}. Fix the cause, then `newsletter campaigns resume {campaign_id}` continues"
+                )
+            later = [  # deferred and still pending: a reader given up on is not waited for
+                r
+                for r, state in zip(results, states, strict=True)
+                if isinstance(r, RetryLater) and state == RowState.PENDING
+            ]
+            wait = max([wait, *(r.after for r in later)])
+            deferred += [r.reason for r in later]
+            on_batch(claim.batch, summary)
+            if should_stop():
+                journal.set_status(campaign_id, CampaignStatus.RUNNING, STOPPED_NOTE)
+                summary.stopped = True
+                return summary
     counts = journal.counts(campaign_id)
     done = counts[RowState.PENDING] == counts[RowState.SENDING] == 0
     journal.set_status(campaign_id, CampaignStatus.FINISHED if done else CampaignStatus.PAUSED)
@@ -254,15 +258,13 @@ def _send(
     ids: list[int],
     claim_batch: int | None = None,
     unsent: Sequence[int] = (),
-    meanwhile: Callable[[], None] | None = None,
 ) -> list[Result]:
-    """The parcel's provider calls, one per edition, the last while ``meanwhile`` runs (the
-    next batch built ahead). On a provider error, ``unsent`` (later editions' readers) go back
-    to pending too."""
+    """The parcel's provider calls, one per edition. On a provider error, ``unsent`` (later
+    editions' readers) go back to pending too."""
     done: list[Result] = []
     try:
-        for n, call in enumerate(parcel.calls):
-            done += in_flight(call, meanwhile if n == len(parcel.calls) - 1 else None)
+        for call in parcel.calls:
+            done += call()
     except ProviderError as exc:
         exc.partial = done + exc.partial
         if journal is not None and campaign_id is not None and claim_batch is not None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from contextlib import closing
 
 import pytest
@@ -23,15 +26,13 @@ from tests.fakes import sendgrid as fake_sendgrid
 class Watched(Journal):
     """The journal, telling the test when the runner has read the next batch ahead."""
 
-    def __init__(self, store, on_peek=lambda: None):
+    def __init__(self, store):
         super().__init__(store)
         self.peeked = threading.Event()
-        self.on_peek = on_peek
 
     def peek(self, *args, **kwargs) -> ReadAhead | None:
         found = super().peek(*args, **kwargs)
         self.peeked.set()
-        self.on_peek()
         return found
 
 
@@ -78,16 +79,23 @@ def test_a_reader_who_leaves_after_their_batch_was_built_ahead_is_not_mailed(
     assert journal.counts("c1")["skipped"] == 1 and journal.counts("c1")["sent"] == 8
 
 
-def test_ctrl_c_while_the_next_batch_is_built_leaves_only_the_batch_in_flight_uncertain(
+def test_ctrl_c_while_a_batch_is_in_flight_and_the_next_built_leaves_only_that_batch_uncertain(
     store, settings, issue
 ) -> None:
     populate(store, 9)
+    journal = Watched(store)
 
-    def interrupt() -> None:
-        raise KeyboardInterrupt
+    def interrupted(request: int) -> str:
+        if request == 1:  # Ctrl-C reaches the send while it waits for this answer
+            assert journal.peeked.wait(10)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+        return "ok"
 
-    journal = Watched(store, on_peek=interrupt)
-    with fake_sendgrid.running(KEY) as fake, pytest.raises(Paused, match="batch 1: its 3"):
+    with (
+        fake_sendgrid.running(KEY, decide=interrupted) as fake,
+        pytest.raises(Paused, match="interrupted during batch 1: its 3 recipients are uncertain"),
+    ):
         send_in_threes(journal, settings, issue, fake)
     counts = journal.counts("c1")
     assert (counts["uncertain"], counts["pending"], counts["sent"], counts["sending"]) == (
