@@ -29,7 +29,6 @@ from newsletter.render.mime import Recipient
 __all__ = [
     "ANSWERED",
     "NEXT_PENDING",
-    "PEEK_PENDING",
     "Claimed",
     "EditionOf",
     "ReadAhead",
@@ -44,7 +43,7 @@ __all__ = [
 EditionOf = Callable[[str | None], str | None]
 """A reader's language -> the edition they get (None: the journal does not record editions)."""
 
-_PENDING = (
+NEXT_PENDING = (
     select(
         rows.c.subscriber_id,
         subscribers.c.email,
@@ -61,13 +60,11 @@ _PENDING = (
     )
     .order_by(rows.c.subscriber_id)
     .limit(bindparam("c_size"))
+    # PostgreSQL: rows another sender has claimed are locked and skipped; SQLite ignores this
+    # and serialises writers with BEGIN IMMEDIATE instead.
+    .with_for_update(skip_locked=True, of=rows)
 )
-NEXT_PENDING = _PENDING.with_for_update(skip_locked=True, of=rows)
-"""A claim's next pending rows, in subscriber order after the claim's cursor. PostgreSQL: rows
-another sender has claimed are locked and skipped; SQLite ignores this and serialises writers
-with BEGIN IMMEDIATE instead."""
-PEEK_PENDING = _PENDING
-"""The same rows read without taking them: what the next claim will take if nothing changes."""
+"""A claim's next pending rows, in subscriber order after the claim's cursor."""
 
 _SENDING = (
     update(rows)
@@ -192,7 +189,8 @@ class Claimed:
 
 
 class ReadAhead(NamedTuple):
-    """What a peek found: the rows as read and their sorting, for the claim to use again."""
+    """Rows a claim read past its batch, sorted while that batch was in flight: the next claim
+    uses the sorting again when its rows are exactly these."""
 
     rows: Sequence[Any]
     claimed: Claimed
