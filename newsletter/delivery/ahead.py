@@ -1,14 +1,14 @@
 """The next batch built while the one before is in flight.
 
 A send alternates between work here (claim, envelopes, the request body) and waiting for the
-provider. Each claim also reads the pending rows after its batch (Claim.ahead, taking none of
-them); while the main thread sends the batch and waits for the answer, a background thread
-sorts those rows and builds their envelopes and request, with no I/O. The next claim still
-decides: only when its readers are exactly the ones read ahead is what was built used; a
-reader who left meanwhile, a name or language changed, another sender's claim, and the claim
-builds its batch itself. The send, its answers and every journal write stay on the main
-thread, in the same order as without this, so a crash, Ctrl-C or SIGTERM leaves the journal
-as it would: the rows in flight uncertain, the rest pending.
+provider. While the main thread sends a batch and waits for the answer, a background thread
+reads who the next claim will take (Journal.peek, which writes nothing) and builds their
+envelopes and request. The claim still decides: only when its readers are exactly the ones
+read ahead is what was built used; a reader who left meanwhile, a name or language changed,
+another sender's claim, and the claim builds its batch itself. The send, its answers and
+every journal write stay on the main thread, in the same order as without this, so a crash,
+Ctrl-C or SIGTERM leaves the journal as it would: the rows in flight uncertain, the rest
+pending.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import itertools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from newsletter.delivery.batches import ReadAhead, sort_claimed
+from newsletter.delivery.batches import ReadAhead
+from newsletter.delivery.journal import Journal
 from newsletter.providers.base import Failed, Preparing, Provider, Result
 from newsletter.render.mime import Envelope, MessageBuilder, Recipient, UnsendableAddress
 
@@ -87,7 +87,11 @@ class Ahead:
     """The next claim's parcels, built on a background thread while a batch is in flight;
     used on an exact match. Whoever reads them first waits for the build to end."""
 
-    def __init__(self, provider: Provider, builder: MessageBuilder):
+    def __init__(
+        self, journal: Journal, campaign_id: str, provider: Provider, builder: MessageBuilder
+    ):
+        self._journal = journal
+        self._campaign_id = campaign_id
         self._provider = provider
         self._builder = builder
         self._parcels: dict[str, Parcel] = {}
@@ -100,24 +104,21 @@ class Ahead:
     def __exit__(self, *exc: object) -> None:
         self.settle()
 
-    def start(self, rows: Sequence[Any]) -> None:
-        """Begin building the batch of ``rows`` (a claim's look ahead), replacing the last."""
+    def start(self) -> None:
+        """Begin building the next claim's batch, replacing what the last build made."""
         self.settle()
-        self._building = threading.Thread(
-            target=self._build, args=(rows,), name="newsletter-ahead", daemon=True
-        )
+        self._building = threading.Thread(target=self._build, name="newsletter-ahead", daemon=True)
         self._building.start()
 
     def settle(self) -> None:
-        """Wait for the build in progress: it is short, and does no I/O."""
+        """Wait for the build in progress: it is short (no I/O but one read)."""
         if self._building is not None:
             self._building.join()
             self._building = None
 
     @property
     def read(self) -> ReadAhead | None:
-        """The rows of the last build and their sorting, for the claim to use again when its
-        rows are the same."""
+        """The last peek, for the claim to use its sorting again when its rows are the same."""
         self.settle()
         return self._read
 
@@ -129,15 +130,18 @@ class Ahead:
             return ready
         return pack(self._provider, self._builder, recipients)
 
-    def _build(self, rows: Sequence[Any]) -> None:
+    def _build(self) -> None:
         """Only a shortcut: when it fails, the claim and its own packing meet the same problem
         on the main thread and report it there."""
         self._parcels, self._read = {}, None
         try:
-            read = ReadAhead(rows, sort_claimed(rows, self._builder.editions.pick))
+            read = self._journal.peek(
+                self._campaign_id, self._provider.max_batch, self._builder.editions.pick
+            )
+            peeked = read.claimed.recipients if read is not None else []
             self._parcels = {
                 edition: pack(self._provider, self._builder, recipients)
-                for edition, _, recipients in by_edition(self._builder, read.claimed.recipients)
+                for edition, _, recipients in by_edition(self._builder, peeked)
             }
             self._read = read
         except Exception:

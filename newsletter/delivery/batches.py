@@ -29,6 +29,7 @@ from newsletter.render.mime import Recipient
 __all__ = [
     "ANSWERED",
     "NEXT_PENDING",
+    "PEEK_PENDING",
     "Claimed",
     "EditionOf",
     "ReadAhead",
@@ -43,7 +44,7 @@ __all__ = [
 EditionOf = Callable[[str | None], str | None]
 """A reader's language -> the edition they get (None: the journal does not record editions)."""
 
-NEXT_PENDING = (
+_PENDING = (
     select(
         rows.c.subscriber_id,
         subscribers.c.email,
@@ -60,11 +61,13 @@ NEXT_PENDING = (
     )
     .order_by(rows.c.subscriber_id)
     .limit(bindparam("c_size"))
-    # PostgreSQL: rows another sender has claimed are locked and skipped; SQLite ignores this
-    # and serialises writers with BEGIN IMMEDIATE instead.
-    .with_for_update(skip_locked=True, of=rows)
 )
-"""A claim's next pending rows, in subscriber order after the claim's cursor."""
+NEXT_PENDING = _PENDING.with_for_update(skip_locked=True, of=rows)
+"""A claim's next pending rows, in subscriber order after the claim's cursor. PostgreSQL: rows
+another sender has claimed are locked and skipped; SQLite ignores this and serialises writers
+with BEGIN IMMEDIATE instead."""
+PEEK_PENDING = _PENDING
+"""The same rows read without taking them: what the next claim will take if nothing changes."""
 
 _SENDING = (
     update(rows)
@@ -189,8 +192,7 @@ class Claimed:
 
 
 class ReadAhead(NamedTuple):
-    """Rows a claim read past its batch, sorted while that batch was in flight: the next claim
-    uses the sorting again when its rows are exactly these."""
+    """What a peek found: the rows as read and their sorting, for the claim to use again."""
 
     rows: Sequence[Any]
     claimed: Claimed

@@ -41,6 +41,7 @@ from newsletter.delivery import ledger
 from newsletter.delivery.batches import (
     ANSWERED,
     NEXT_PENDING,
+    PEEK_PENDING,
     EditionOf,
     ReadAhead,
     by_owner,
@@ -172,40 +173,45 @@ class Journal:
         before_second_pass: Callable[[], None] | None = None,
         edition_of: EditionOf = lambda lang: None,
         read_ahead: ReadAhead | None = None,
-        look_ahead: bool = False,
     ) -> Claim | None:
         """Take the next pending batch (in subscriber order) and mark it sending; None when done.
 
         A pass runs from the lowest subscriber id to the highest; rows deferred on the way are
         picked up by the next pass, after ``before_second_pass`` (the runner's wait) has run.
-        ``edition_of`` names the edition of a reader's language; each row records it.
-        ``look_ahead`` reads up to ``size`` more pending rows in the same SELECT and returns
-        them as ``Claim.ahead``, taking nothing; when the rows claimed are exactly those
-        ``read_ahead`` holds (an earlier claim's, sorted meanwhile), its sorting is used again.
+        ``edition_of`` names the edition of a reader's language; each row records it. When the
+        rows are exactly those ``read_ahead`` (peek) found, its sorting is used again.
         """
-        read = size * 2 if look_ahead else size
-        claim = self._claim_after_cursor(campaign_id, size, read, edition_of, read_ahead)
+        claim = self._claim_after_cursor(campaign_id, size, edition_of, read_ahead)
         if claim is None and self._cursor.pop(campaign_id, 0):
             if before_second_pass is not None:
                 before_second_pass()
-            claim = self._claim_after_cursor(campaign_id, size, read, edition_of, read_ahead)
+            claim = self._claim_after_cursor(campaign_id, size, edition_of, read_ahead)
         return claim
 
+    def peek(
+        self, campaign_id: str, size: int, edition_of: EditionOf = lambda lang: None
+    ) -> ReadAhead | None:
+        """Who the next claim in this pass will take if nothing changes, without taking them:
+        the runner prepares their batch while the one before is in flight. Only the claim
+        decides; a reader who left since, or another sender took, makes the two differ."""
+        after = self._cursor.get(campaign_id, 0)
+        if not after:  # a new pass begins with the claim itself
+            return None
+        with self.store.read() as conn:
+            pending = conn.execute(
+                PEEK_PENDING, {"c_campaign": campaign_id, "c_after": after, "c_size": size}
+            ).all()
+        return ReadAhead(pending, sort_claimed(pending, edition_of))
+
     def _claim_after_cursor(
-        self,
-        campaign_id: str,
-        size: int,
-        read: int,
-        edition_of: EditionOf,
-        read_ahead: ReadAhead | None,
+        self, campaign_id: str, size: int, edition_of: EditionOf, read_ahead: ReadAhead | None
     ) -> Claim | None:
         moment = now()
         with self.store.write() as conn:
             after = self._cursor.get(campaign_id, 0)
-            found = conn.execute(
-                NEXT_PENDING, {"c_campaign": campaign_id, "c_after": after, "c_size": read}
+            pending = conn.execute(
+                NEXT_PENDING, {"c_campaign": campaign_id, "c_after": after, "c_size": size}
             ).all()
-            pending, ahead = found[:size], found[size:]
             if not pending:
                 return None
             if self._cancelled(conn, campaign_id, moment):
@@ -231,7 +237,7 @@ class Journal:
         recipients = sorted_out.recipients
         if owners:
             recipients = [(id_, r) for id_, r in recipients if id_ not in owners]
-        return Claim(batch, recipients, len(pending) - len(recipients), ahead)
+        return Claim(batch, recipients, len(pending) - len(recipients))
 
     def _cancelled(self, conn: Connection, campaign_id: str, moment: dt.datetime) -> bool:
         """A campaign cancelled while it ran claims nothing more: rows that came back to pending

@@ -93,7 +93,7 @@ def run_campaign(
             wait = 0.0
         deferred.clear()
 
-    with Ahead(provider, builder) as ahead:  # settled on the way out
+    with Ahead(journal, campaign_id, provider, builder) as ahead:  # settled on the way out
         while (
             claim := journal.claim(
                 campaign_id,
@@ -101,7 +101,6 @@ def run_campaign(
                 before_second_pass=between_passes,
                 edition_of=builder.editions.pick,
                 read_ahead=ahead.read,
-                look_ahead=True,
             )
         ) is not None:
             summary.skipped += claim.skipped
@@ -120,7 +119,7 @@ def run_campaign(
                 unsent = [i for _, later, _ in groups[n + 1 :] for i in later]
                 parcel = ahead.parcel(edition, recipients)
                 if n == len(groups) - 1:
-                    ahead.start(claim.ahead)  # built while this batch is in flight
+                    ahead.start()  # the next batch, built while this one is in flight
                 try:
                     got = _send(parcel, journal, campaign_id, ids, claim.batch, unsent)
                 except KeyboardInterrupt:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -128,9 +127,6 @@ class Claim:
     batch: int
     recipients: list[tuple[int, Recipient]]
     skipped: int
-    ahead: Sequence[Any] = ()
-    """The pending rows after the batch, as its claim read them (when asked to look ahead):
-    whom the next claim will likely take, for the runner to build their batch meanwhile."""
 
 
 def segment_of(filters: Filters) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from contextlib import closing
 
 import pytest
 
 from newsletter.compose.article import read_article
+from newsletter.delivery.batches import ReadAhead
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.runner import Paused, run_campaign
 from newsletter.providers.sendgrid import SendGridProvider
@@ -19,6 +21,19 @@ from tests.conftest import SAMPLE_ARTICLE
 from tests.delivery.helpers import open_campaign
 from tests.delivery.test_runner import KEY, populate, with_sendgrid
 from tests.fakes import sendgrid as fake_sendgrid
+
+
+class Watched(Journal):
+    """The journal, telling the test when the runner has read the next batch ahead."""
+
+    def __init__(self, store):
+        super().__init__(store)
+        self.peeked = threading.Event()
+
+    def peek(self, *args, **kwargs) -> ReadAhead | None:
+        found = super().peek(*args, **kwargs)
+        self.peeked.set()
+        return found
 
 
 @pytest.fixture
@@ -42,10 +57,11 @@ def test_a_reader_who_leaves_after_their_batch_was_built_ahead_is_not_mailed(
     store, settings, issue
 ) -> None:
     populate(store, 9)
-    journal = Journal(store)
+    journal = Watched(store)
 
     def first_answer(request: int) -> str:
-        if request == 1:  # batch 2 (readers 3-5) was read with batch 1, and built meanwhile
+        if request == 1:  # batch 2 (readers 3-5) is read and built while batch 1 is out
+            assert journal.peeked.wait(10)
             store.unsubscribe("reader4@example.org", actor="web", reason="one-click")
             store.update("reader5@example.org", name="Renamed Five")
         return "ok"
@@ -67,10 +83,11 @@ def test_ctrl_c_while_a_batch_is_in_flight_and_the_next_built_leaves_only_that_b
     store, settings, issue
 ) -> None:
     populate(store, 9)
-    journal = Journal(store)
+    journal = Watched(store)
 
     def interrupted(request: int) -> str:
         if request == 1:  # Ctrl-C reaches the send while it waits for this answer
+            assert journal.peeked.wait(10)
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.5)
         return "ok"
