@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from newsletter.render.mime import Envelope, MessageBuilder, Recipient, Unsendab
 __all__ = ["Ahead", "Parcel", "by_edition", "edition_order", "pack"]
 
 Send = Callable[[], list[Result]]
+log = logging.getLogger("newsletter.delivery")
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,12 @@ class Ahead:
     def start(self) -> None:
         """Begin building the next claim's batch, replacing what the last build made."""
         self.settle()
-        self._building = threading.Thread(target=self._build, name="newsletter-ahead", daemon=True)
-        self._building.start()
+        building = threading.Thread(target=self._build, name="newsletter-ahead", daemon=True)
+        try:
+            building.start()
+        except RuntimeError:  # no thread to be had: the claim builds its batch itself
+            return
+        self._building = building
 
     def settle(self) -> None:
         """Wait for the build in progress: it is short (no I/O but one read)."""
@@ -145,4 +151,5 @@ class Ahead:
             }
             self._read = read
         except Exception:
+            log.debug("building the next batch ahead failed", exc_info=True)
             self._parcels, self._read = {}, None

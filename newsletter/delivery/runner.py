@@ -117,9 +117,14 @@ def run_campaign(
             states: list[RowState] = []
             for n, (edition, ids, recipients) in enumerate(groups):  # recorded edition by edition
                 unsent = [i for _, later, _ in groups[n + 1 :] for i in later]
-                parcel = ahead.parcel(edition, recipients)
-                if n == len(groups) - 1:
-                    ahead.start()  # the next batch, built while this one is in flight
+                try:
+                    parcel = ahead.parcel(edition, recipients)
+                    if n == len(groups) - 1:
+                        ahead.start()  # the next batch, built while this one is in flight
+                except KeyboardInterrupt:  # nothing of this edition handed over yet
+                    raise _interrupted(
+                        journal, campaign_id, claim.batch, [], [*ids, *unsent]
+                    ) from None
                 try:
                     got = _send(parcel, journal, campaign_id, ids, claim.batch, unsent)
                 except KeyboardInterrupt:
@@ -158,16 +163,21 @@ def run_campaign(
 def _interrupted(
     journal: Journal, campaign_id: str, batch: int, in_flight: list[int], unsent: list[int]
 ) -> Paused:
-    """Ctrl-C during a provider call: that edition's readers are uncertain, the editions not
-    yet handed over go back to pending, and the campaign pauses."""
-    journal.record(
-        campaign_id,
-        batch,
-        [(i, Uncertain("interrupted (Ctrl-C) while sending")) for i in in_flight],
-    )
+    """Ctrl-C during a provider call: that edition's readers are uncertain, the ones not yet
+    handed over go back to pending, and the campaign pauses."""
+    if in_flight:
+        journal.record(
+            campaign_id,
+            batch,
+            [(i, Uncertain("interrupted (Ctrl-C) while sending")) for i in in_flight],
+        )
     if unsent:
-        journal.release(campaign_id, unsent, "not sent: interrupted before its edition's turn")
-    note = f"interrupted during batch {batch}: its {len(in_flight)} recipients are uncertain"
+        journal.release(campaign_id, unsent, "not sent: interrupted before its turn")
+    note = (
+        f"interrupted during batch {batch}: its {len(in_flight)} recipients are uncertain"
+        if in_flight
+        else f"interrupted before batch {batch} was handed over: its readers are pending again"
+    )
     journal.set_status(campaign_id, CampaignStatus.PAUSED, note)
     return Paused(f"{note}; see `newsletter campaigns show {campaign_id}`")
 

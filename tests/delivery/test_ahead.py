@@ -105,3 +105,32 @@ def test_ctrl_c_while_a_batch_is_in_flight_and_the_next_built_leaves_only_that_b
         0,
     )
     assert journal.campaign("c1").status == "paused"
+
+
+class CtrlCWhilePacking(SendGridProvider):
+    """Ctrl-C arrives while the first batch's request is being built, before any is sent."""
+
+    def prepare(self, batch):
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_a_batch_is_built_pauses_with_its_readers_pending_and_a_resume_sends_them(
+    store, settings, issue
+) -> None:
+    populate(store, 9)
+    journal = Journal(store)
+    with fake_sendgrid.running(KEY) as fake:
+        configured = with_sendgrid(settings, fake.url)
+        builder = MessageBuilder(issue, configured, campaign="c1")
+        interrupted = CtrlCWhilePacking(configured, builder, sleep=lambda _: None)
+        with closing(interrupted), pytest.raises(Paused, match="before batch 1 was handed over"):
+            run_campaign(
+                journal, journal.start(open_campaign(store)).id, interrupted, builder,
+                max_failures=5,
+            )  # fmt: skip
+        counts = journal.counts("c1")
+        assert (counts["pending"], counts["sending"], counts["uncertain"]) == (9, 0, 0)
+        assert journal.campaign("c1").status == "paused" and fake.requests == 0
+        send_in_threes(journal, settings, issue, fake)
+    received = fake.recipients()
+    assert sum(received.values()) == 9 and set(received.values()) == {1}
