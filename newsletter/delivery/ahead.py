@@ -150,6 +150,5 @@ class Ahead:
                 for edition, _, recipients in by_edition(self._builder, peeked)
             }
             self._read = read
-        except Exception:
+        except Exception:  # nothing was kept: _parcels and _read stay empty
             log.debug("building the next batch ahead failed", exc_info=True)
-            self._parcels, self._read = {}, None

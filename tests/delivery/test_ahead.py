@@ -40,10 +40,12 @@ def issue(settings):
     return render_issue(read_article(SAMPLE_ARTICLE), settings)
 
 
-def send_in_threes(journal: Journal, settings, issue, fake) -> None:
+def send_in_threes(
+    journal: Journal, settings, issue, fake, provider_class=SendGridProvider
+) -> None:
     configured = with_sendgrid(settings, fake.url)
     builder = MessageBuilder(issue, configured, campaign="c1")
-    provider = SendGridProvider(configured, builder, sleep=lambda _: None)
+    provider = provider_class(configured, builder, sleep=lambda _: None)
     provider.max_batch = 3
     with closing(provider):
         run_campaign(
@@ -97,12 +99,8 @@ def test_ctrl_c_while_a_batch_is_in_flight_and_the_next_built_leaves_only_that_b
     ):
         send_in_threes(journal, settings, issue, fake)
     counts = journal.counts("c1")
-    assert (counts["uncertain"], counts["pending"], counts["sent"], counts["sending"]) == (
-        3,
-        6,
-        0,
-        0,
-    )
+    in_flight = (counts["uncertain"], counts["pending"], counts["sent"], counts["sending"])
+    assert in_flight == (3, 6, 0, 0)
     assert journal.campaign("c1").status == "paused"
 
 
@@ -119,14 +117,8 @@ def test_ctrl_c_while_a_batch_is_built_pauses_with_its_readers_pending_and_a_res
     populate(store, 9)
     journal = Journal(store)
     with fake_sendgrid.running(KEY) as fake:
-        configured = with_sendgrid(settings, fake.url)
-        builder = MessageBuilder(issue, configured, campaign="c1")
-        interrupted = CtrlCWhilePacking(configured, builder, sleep=lambda _: None)
-        with closing(interrupted), pytest.raises(Paused, match="before batch 1 was handed over"):
-            run_campaign(
-                journal, journal.start(open_campaign(store)).id, interrupted, builder,
-                max_failures=5,
-            )  # fmt: skip
+        with pytest.raises(Paused, match="before batch 1 was handed over"):
+            send_in_threes(journal, settings, issue, fake, CtrlCWhilePacking)
         counts = journal.counts("c1")
         assert (counts["pending"], counts["sending"], counts["uncertain"]) == (9, 0, 0)
         assert journal.campaign("c1").status == "paused" and fake.requests == 0
