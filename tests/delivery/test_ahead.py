@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import threading
-import time
 from contextlib import closing
 
 import pytest
@@ -86,18 +84,20 @@ def test_ctrl_c_while_a_batch_is_in_flight_and_the_next_built_leaves_only_that_b
     populate(store, 9)
     journal = Watched(store)
 
-    def interrupted(request: int) -> str:
-        if request == 1:  # Ctrl-C reaches the send (the main thread) while it waits for this answer
+    class CtrlCInFlight(SendGridProvider):
+        """Ctrl-C reaches the send (the main thread) once the request is out and the next
+        batch is being built; the subprocess tests send real signals (test_crash.py)."""
+
+        def send_prepared(self, request):
+            super().send_prepared(request)
             assert journal.peeked.wait(10)
-            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-            time.sleep(0.5)
-        return "ok"
+            raise KeyboardInterrupt
 
     with (
-        fake_sendgrid.running(KEY, decide=interrupted) as fake,
+        fake_sendgrid.running(KEY) as fake,
         pytest.raises(Paused, match="interrupted during batch 1: its 3 recipients are uncertain"),
     ):
-        send_in_threes(journal, settings, issue, fake)
+        send_in_threes(journal, settings, issue, fake, CtrlCInFlight)
     counts = journal.counts("c1")
     in_flight = (counts["uncertain"], counts["pending"], counts["sent"], counts["sending"])
     assert in_flight == (3, 6, 0, 0)
