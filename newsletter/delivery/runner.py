@@ -113,26 +113,9 @@ def run_campaign(
                     [i for _, ids, _ in groups for i in ids],
                     before_first_send,
                 )
-            results: list[Result] = []
-            states: list[RowState] = []
-            for n, (edition, ids, recipients) in enumerate(groups):  # recorded edition by edition
-                unsent = [i for _, later, _ in groups[n + 1 :] for i in later]
-                try:
-                    parcel = ahead.parcel(edition, recipients)
-                    if n == len(groups) - 1:
-                        ahead.start()  # the next batch, built while this one is in flight
-                except KeyboardInterrupt:  # nothing of this edition handed over yet
-                    raise _interrupted(
-                        journal, campaign_id, claim.batch, [], [*ids, *unsent]
-                    ) from None
-                try:
-                    got = _send(parcel, journal, campaign_id, ids, claim.batch, unsent)
-                except KeyboardInterrupt:
-                    raise _interrupted(journal, campaign_id, claim.batch, ids, unsent) from None
-                outcomes = list(zip(ids, got, strict=True))
-                states += journal.record(campaign_id, claim.batch, outcomes, whole_edition=edition)
-                results += got
-                _bounce(journal, campaign_id, provider.name, ids, got)
+            results, states = _send_claim(
+                journal, campaign_id, provider, ahead, claim.batch, groups
+            )
             in_a_row = _count(summary, results, states, in_a_row)
             if progress:
                 progress(claim.skipped + sum(state != RowState.PENDING for state in states))
@@ -158,6 +141,37 @@ def run_campaign(
     done = counts[RowState.PENDING] == counts[RowState.SENDING] == 0
     journal.set_status(campaign_id, CampaignStatus.FINISHED if done else CampaignStatus.PAUSED)
     return summary
+
+
+def _send_claim(
+    journal: Journal,
+    campaign_id: str,
+    provider: Provider,
+    ahead: Ahead,
+    batch: int,
+    groups: list[tuple[str, list[int], list[Recipient]]],
+) -> tuple[list[Result], list[RowState]]:
+    """A claimed batch, edition by edition: one provider call and one record each, the next
+    batch built while the last is in flight. Returns each reader's answer and new state."""
+    results: list[Result] = []
+    states: list[RowState] = []
+    for n, (edition, ids, recipients) in enumerate(groups):
+        unsent = [i for _, later, _ in groups[n + 1 :] for i in later]
+        try:
+            parcel = ahead.parcel(edition, recipients)
+            if n == len(groups) - 1:
+                ahead.start()
+        except KeyboardInterrupt:  # nothing of this edition handed over yet
+            raise _interrupted(journal, campaign_id, batch, [], [*ids, *unsent]) from None
+        try:
+            got = _send(parcel, journal, campaign_id, ids, batch, unsent)
+        except KeyboardInterrupt:
+            raise _interrupted(journal, campaign_id, batch, ids, unsent) from None
+        outcomes = list(zip(ids, got, strict=True))
+        states += journal.record(campaign_id, batch, outcomes, whole_edition=edition)
+        results += got
+        _bounce(journal, campaign_id, provider.name, ids, got)
+    return results, states
 
 
 def _interrupted(
