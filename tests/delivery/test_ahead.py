@@ -125,3 +125,21 @@ def test_ctrl_c_while_a_batch_is_built_pauses_with_its_readers_pending_and_a_res
         send_in_threes(journal, settings, issue, fake)
     received = fake.recipients()
     assert sum(received.values()) == 9 and set(received.values()) == {1}
+
+
+def test_every_batch_after_the_first_is_built_while_the_one_before_is_in_flight(
+    store, settings, issue
+) -> None:
+    """The build ahead must not turn itself off quietly (a failing build only logs)."""
+    populate(store, 9)
+    built_on: list[str] = []
+
+    class Recording(SendGridProvider):
+        def prepare(self, batch):
+            built_on.append(threading.current_thread().name)
+            return super().prepare(batch)
+
+    with fake_sendgrid.running(KEY) as fake:
+        send_in_threes(Journal(store), settings, issue, fake, Recording)
+    assert sum(fake.recipients().values()) == 9
+    assert built_on == ["MainThread", "newsletter-ahead", "newsletter-ahead"]
