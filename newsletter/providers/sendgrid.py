@@ -152,7 +152,8 @@ class SendGridProvider:
 
 @dataclass(frozen=True)
 class _Edition:
-    """One edition's request body without its recipients, and the slot tokens it uses."""
+    """One edition's request body without its recipients, and the slot tokens each reader
+    fills; a slot whose value is the same for every reader is filled in the body once."""
 
     issue: RenderedIssue
     base: dict[str, Any]
@@ -167,7 +168,14 @@ class _Edition:
             for field in SLOT_FIELDS
             if field in used
         }
-        return cls(issue, _base_payload(settings, parts), tokens)
+        shared = {"web_url": issue.web_url}  # the edition's own page: one for all its readers
+        html_body, text_body = issue.html, issue.text
+        for field, value in shared.items():
+            if field in tokens:
+                html_token, text_token = tokens.pop(field)
+                html_body = html_body.replace(html_token, html.escape(value))
+                text_body = text_body.replace(text_token, value)
+        return cls(issue, _base_payload(settings, parts, html_body, text_body), tokens)
 
 
 @dataclass(frozen=True)
@@ -230,15 +238,16 @@ def _unfolded(value: str) -> str:
     return encode_header(value, "List-Id").replace("\r\n", "")
 
 
-def _base_payload(settings: Settings, parts: EditionParts) -> dict[str, Any]:
+def _base_payload(
+    settings: Settings, parts: EditionParts, html_body: str, text_body: str
+) -> dict[str, Any]:
     """Everything that is the same for every recipient, built once per edition."""
-    issue = parts.issue
     payload: dict[str, Any] = {
         "from": {"email": settings.from_email, "name": settings.sender_name},
         "subject": parts.subject,
         "content": [
-            {"type": "text/plain", "value": issue.text},
-            {"type": "text/html", "value": issue.html},
+            {"type": "text/plain", "value": text_body},
+            {"type": "text/html", "value": html_body},
         ],
         "headers": {"List-Id": f"{_unfolded(settings.newsletter_name)} <{settings.list_label}>"},
         "categories": list(dict.fromkeys(settings.sendgrid_categories))[:10],

@@ -88,6 +88,23 @@ def test_substitutions_escape_html_but_not_text(provider_for, issue) -> None:
     assert html.count(issue.slots.token("h", "unsubscribe_url")) >= 1
 
 
+def test_each_readers_copy_is_the_one_smtp_would_send(provider_for) -> None:
+    """SendGrid fills the slots left in the body: what is the same for every reader of the
+    edition (its web page) is filled once in the body, the rest per reader."""
+    with running(KEY) as fake:
+        provider = provider_for(fake.url)
+        batch = envelopes(provider, 3)
+        provider.send(batch)
+    (body,) = fake.accepted
+    for envelope, personalization in zip(batch, body["personalizations"], strict=True):
+        text, html = (c["value"] for c in body["content"])
+        for token, value in personalization["substitutions"].items():
+            text, html = text.replace(token, value), html.replace(token, value)
+        composed = provider._builder.message(envelope)
+        assert (html, text) == (composed.html, composed.text)
+        assert envelope.fields.web_url in text
+
+
 def test_429_and_5xx_are_retried_until_accepted(provider_for) -> None:
     with running(KEY, plan=["429", "503", "500", "ok"]) as fake:
         provider = provider_for(fake.url)
