@@ -48,6 +48,7 @@ class UnsendableAddress(ValueError):
 
 
 _ATOM_SAFE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ .-]*$")
+_HEADER_BREAKING = re.compile(r"[\r\n<>]")
 
 
 class Recipient(NamedTuple):
@@ -293,7 +294,7 @@ def format_address(name: str | None, email: str, header: str) -> str:
 
 def _require_sendable(email: str) -> None:
     """Refuse what no header can carry: a non-ASCII local part needs SMTPUTF8."""
-    if not email.isascii() or any(c in email for c in "\r\n<>"):
+    if not email.isascii() or _HEADER_BREAKING.search(email):
         raise UnsendableAddress(f"{email!r} cannot be sent without SMTPUTF8 (non-ASCII local part)")
 
 

@@ -88,6 +88,33 @@ def test_substitutions_escape_html_but_not_text(provider_for, issue) -> None:
     assert html.count(issue.slots.token("h", "unsubscribe_url")) >= 1
 
 
+def test_a_personalization_carries_any_text_as_json(provider_for, issue) -> None:
+    """Personalizations are written as JSON text directly: quotes, backslashes, control
+    characters and non-ASCII arrive as they were, and the request stays valid JSON."""
+    name, first = 'Ann "Q" \\ Lee, Jr. 陳', 'A\\"\u2028\x01&<'
+    with running(KEY) as fake:
+        provider = provider_for(fake.url)
+        envelope = provider._builder.envelope(Recipient("7", "ann@example.com", name, first))
+        provider.send([envelope])
+    (personalization,) = fake.accepted[0]["personalizations"]
+    h, t = (issue.slots.token(part, "first_name") for part in ("h", "t"))
+    hu, tu = (issue.slots.token(part, "unsubscribe_url") for part in ("h", "t"))
+    assert personalization == {
+        "to": [{"email": "ann@example.com", "name": '"Ann \'Q\' \\ Lee, Jr. 陳"'}],
+        "substitutions": {
+            h: "A\\&quot;\u2028\x01&amp;&lt;",
+            t: first,
+            hu: envelope.unsubscribe_url,
+            tu: envelope.unsubscribe_url,
+        },
+        "headers": {
+            "List-Unsubscribe": envelope.list_unsubscribe,
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+        "custom_args": {"campaign": "c1", "subscriber": "7"},
+    }
+
+
 def test_each_readers_copy_is_the_one_smtp_would_send(provider_for) -> None:
     """SendGrid fills the slots left in the body: what is the same for every reader of the
     edition (its web page) is filled once in the body, the rest per reader."""
