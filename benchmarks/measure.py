@@ -39,13 +39,18 @@ class Measured:
 
 
 def measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Measured:
-    """Run ``command`` (its output discarded, its errors shown when it fails) and measure it."""
+    """Run ``command`` (its output discarded, its errors shown when it fails) and measure it.
+
+    It runs as an installed copy does: Python's bytecode is written on the first run and read
+    after it, whatever PYTHONDONTWRITEBYTECODE says (set, every run would compile again each
+    module changed since its bytecode was last written)."""
+    given = env if env is not None else os.environ
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "measured.json"
         done = subprocess.run(
             [sys.executable, "-S", "-c", LAUNCHER, str(report), *command],
             cwd=cwd,
-            env=env if env is not None else os.environ.copy(),
+            env={k: v for k, v in given.items() if k != "PYTHONDONTWRITEBYTECODE"},
             stderr=subprocess.PIPE,
             check=False,
         )
