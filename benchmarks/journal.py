@@ -51,9 +51,9 @@ def prepare(folder: Path, readers: int) -> Path:
 def project(database: Path, batch: int) -> int:
     store = Store.open(f"sqlite:///{database}")
     journal = Journal(store)
-    claimed = 0
+    claimed, sent = 0, Sent("id")  # SendGrid's one answer for a whole batch, as it is given
     while (claim := journal.claim("c1", batch, edition_of=lambda lang: "zh-Hant")) is not None:
-        outcomes = [(subscriber_id, Sent("id")) for subscriber_id, _ in claim.recipients]
+        outcomes = [(subscriber_id, sent) for subscriber_id, _ in claim.recipients]
         journal.record("c1", claim.batch, outcomes, whole_edition="zh-Hant")
         claimed += len(claim.recipients)
     store.close()

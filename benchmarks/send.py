@@ -147,19 +147,14 @@ def http_requests(settings: Settings, requests: int, runs: int) -> tuple[float, 
             **{**settings.model_dump(), "sendgrid_api_key": "SG.benchmark", "sendgrid_host": url}
         )
         provider = SendGridProvider(own, MessageBuilder(issue, own, campaign="bench"))
-        edition = provider._editions[issue.lang]
         people = [
             provider._builder.envelope(
                 Recipient(str(n), f"reader{n}@example.org", f"Reader {n}", "Reader")
             )
             for n in range(1000)
         ]
-        payload = {
-            **edition.base,
-            "personalizations": [provider._personalization(edition, e) for e in people],
-        }
+        body = provider.prepare(people).body
         provider.close()
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"Authorization": "Bearer SG.benchmark", "Content-Type": "application/json"}
 
         def floor() -> None:

@@ -119,8 +119,9 @@ class SendGridProvider:
                 live = [i for i in live if i not in refused]
                 body = _body(request.edition, [personalizations[i] for i in live])
                 continue
+            sent = Sent(message_id)  # one answer for the batch: the journal records it once
             for i in live:
-                results[i] = Sent(message_id)
+                results[i] = sent
             live = []
         return results
 
