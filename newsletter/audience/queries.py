@@ -176,8 +176,12 @@ def spellings(conn: Connection) -> dict[str, str]:
 
 
 def record_history(conn: Connection, entries: Sequence[Changes]) -> None:
-    rows = [dict(zip(_MOVE_COLUMNS, Move(*entry), strict=True)) for entry in entries]
-    bulk_insert(conn, history, rows)
+    moves = [Move(*entry) for entry in entries]
+    rows = [  # statuses as plain text: see bulk_insert
+        (m.subscriber_id, m.from_status and str(m.from_status), str(m.to_status), *m[3:])
+        for m in moves
+    ]
+    bulk_insert(conn, history, _MOVE_COLUMNS, rows)
 
 
 def apply_status(

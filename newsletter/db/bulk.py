@@ -29,37 +29,41 @@ def chunked(values: Sequence[T], size: int = IN_LIST) -> Iterator[Sequence[T]]:
         yield values[start : start + size]
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """executemany through the driver, converting values with each column's own type once.
+def bulk_insert(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """executemany through the driver of rows given as tuples in ``columns``' order, converting
+    values with each column's own type once.
 
     SQLAlchemy's executemany rebuilds every row's parameters through its compiler, which cost
     more than SQLite's own work in a 100,000-row import; the SQL is still compiled by
-    SQLAlchemy for whichever database the URL names.
+    SQLAlchemy for whichever database the URL names. Pass enums by their value: the sqlite3
+    driver binds a str subclass through its slow adaptation path (0.7 µs a value).
     """
     if not rows:
         return
-    columns = list(rows[0])
     compiled = (
         insert(table)
         .values({name: bindparam(name) for name in columns})
         .compile(dialect=conn.dialect)
     )
-    order = list(compiled.positiontup or columns) if compiled.positional else columns
+    order = list(compiled.positiontup or columns) if compiled.positional else list(columns)
+    position = {name: index for index, name in enumerate(columns)}
     converters = [
         (index, convert)
-        for index, name in enumerate(order)
+        for index, name in enumerate(columns)
         if (convert := _memoized(table.c[name].type._cached_bind_processor(conn.dialect)))
     ]
-    pick = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
-    values = (
-        [_converted(pick(row), converters) for row in rows]
-        if converters
-        else [pick(row) for row in rows]
-    )
+    values = [_converted(row, converters) for row in rows] if converters else rows
     if compiled.positional:
+        if order != list(columns):
+            pick = itemgetter(*(position[name] for name in order))
+            values = [pick(row) for row in values]
         conn.exec_driver_sql(str(compiled), values)
     else:
-        conn.exec_driver_sql(str(compiled), [dict(zip(order, row, strict=True)) for row in values])
+        conn.exec_driver_sql(
+            str(compiled), [dict(zip(columns, row, strict=True)) for row in values]
+        )
 
 
 def bulk_execute(conn: Connection, statement: Any, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -82,7 +86,7 @@ def bulk_execute(conn: Connection, statement: Any, rows: Sequence[Mapping[str, A
 
 
 def _converted(
-    values: tuple[Any, ...], converters: list[tuple[int, Callable[[Any], Any]]]
+    values: Sequence[Any], converters: list[tuple[int, Callable[[Any], Any]]]
 ) -> tuple[Any, ...]:
     out = list(values)
     for index, convert in converters:

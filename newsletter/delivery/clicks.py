@@ -65,14 +65,11 @@ def record_clicks(store: Store, clicks: Sequence[Click]) -> None:
     if not clicks:
         return
     rows = [
-        {
-            "campaign_id": c.campaign,
-            "position": c.position,
-            "subscriber_id": c.subscriber_id,
-            "clicked_at": c.at,
-            "machine": c.machine.value if c.machine else None,
-        }
+        (c.campaign, c.position, c.subscriber_id, c.at, c.machine.value if c.machine else None)
         for c in clicks
     ]
     with store.write() as conn:
-        bulk_insert(conn, link_clicks, rows)
+        bulk_insert(conn, link_clicks, _CLICK_COLUMNS, rows)
+
+
+_CLICK_COLUMNS = ("campaign_id", "position", "subscriber_id", "clicked_at", "machine")

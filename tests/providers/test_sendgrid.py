@@ -100,7 +100,7 @@ def test_a_personalization_carries_any_text_as_json(provider_for, issue) -> None
     h, t = (issue.slots.token(part, "first_name") for part in ("h", "t"))
     hu, tu = (issue.slots.token(part, "unsubscribe_url") for part in ("h", "t"))
     assert personalization == {
-        "to": [{"email": "ann@example.com", "name": '"Ann \'Q\' \\ Lee, Jr. 陳"'}],
+        "to": [{"email": "ann@example.com", "name": "\"Ann 'Q' \\ Lee, Jr. 陳\""}],
         "substitutions": {
             h: "A\\&quot;\u2028\x01&amp;&lt;",
             t: first,
