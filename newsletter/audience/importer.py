@@ -141,6 +141,7 @@ class _Run:
         self.conn, self.report, self.actor, self.at = conn, report, actor, at
         self.update_names = update_names
         self.spelled = spellings(conn)
+        self._spellings_of: dict[tuple[str, ...], list[str]] = {}
         highest = max(
             conn.execute(select(func.max(subscribers.c.id))).scalar() or 0,
             conn.execute(select(func.max(history.c.subscriber_id))).scalar()
@@ -249,10 +250,18 @@ class _Run:
         return True
 
     def _spelled(self, names: tuple[str, ...]) -> list[str]:
-        """A new reader's tags, once each, in the list's spelling of each."""
+        """A new reader's tags, once each, in the list's spelling of each.
+
+        Worked out once per combination of tags: a list repeats a few over thousands of rows,
+        and a tag's spelling, once the list has one, never changes."""
+        if (known := self._spellings_of.get(names)) is not None:
+            return known
         keys = dict.fromkeys(n.strip().lower() for n in names if n.strip())
         firsts = {n.strip().lower(): n.strip() for n in reversed(names) if n.strip()}
-        return [self.spelled.setdefault(key, firsts[key]) for key in keys]
+        spelled = self._spellings_of[names] = [
+            self.spelled.setdefault(key, firsts[key]) for key in keys
+        ]
+        return spelled
 
 
 def _batched(
