@@ -317,7 +317,8 @@ _NEW_COLUMNS = (
     "confirmed_at", "unsubscribed_at", "consent_at", "consent_method", "consent_ip",
     "consent_user_agent", "bounce_count", "last_bounce_reason", "attributes",
 )  # fmt: skip
-"""What _new_row fills, in the order rows are written."""
+"""Every column _new_row fills, in the order rows are written: a column added to one belongs in
+the other (tests/audience/test_export.py brings every column back through an export)."""
 _AS_ROW = itemgetter(*_NEW_COLUMNS)
 
 

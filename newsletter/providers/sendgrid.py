@@ -1,7 +1,8 @@
 """SendGrid v3 Mail Send: one HTML body per batch of up to 1000, over one kept-alive connection.
 
 Each recipient is a personalization with its own ``to``, ``substitutions`` for the issue's
-slots (HTML-escaped for the HTML tokens, plain for the text tokens), its List-Unsubscribe
+per-reader slots (HTML-escaped for the HTML tokens, plain for the text tokens; a slot with one
+value for the whole edition, its web page, is filled in the body once), its List-Unsubscribe
 headers, and ``custom_args`` naming only the campaign and subscriber ids (no personal data),
 so events can be matched back to the journal.
 
@@ -22,7 +23,7 @@ import html
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from json.encoder import encode_basestring as _quoted  # "text" as a JSON string, non-ASCII kept
+from json.encoder import encode_basestring as _quoted  # see _personalization
 from typing import Any, ClassVar
 
 from newsletter.config import Settings
@@ -134,6 +135,9 @@ class SendGridProvider:
 
         This runs for every reader: building a dict for json.dumps cost twice as much, and one
         string of the whole body, mixing the article's CJK with ASCII, as much again to encode.
+        Strings are quoted by json's own C encoder, the one json.dumps(ensure_ascii=False) uses:
+        not documented, but typed by typeshed, and a change would fail every SendGrid test
+        through the fake's JSON parser.
         """
         values = edition.issue.values(envelope.fields)
         recipient = envelope.recipient
@@ -158,8 +162,6 @@ class _Edition:
     fills; a slot whose value is the same for every reader is filled in the body once."""
 
     issue: RenderedIssue
-    base: dict[str, Any]
-    tokens: dict[str, tuple[str, str]]
     head: bytes
     """The body up to its first personalization, encoded once."""
     keys: tuple[tuple[str, str, str], ...]
@@ -186,8 +188,6 @@ class _Edition:
         base = _base_payload(settings, parts, html_body, text_body)
         return cls(
             issue,
-            base,
-            tokens,
             head=encoded(base)[:-1] + b',"personalizations":[',
             keys=tuple((f, f"{_quoted(h)}:", f"{_quoted(t)}:") for f, (h, t) in tokens.items()),
             campaign=_quoted(campaign),

@@ -294,8 +294,10 @@ def format_address(name: str | None, email: str, header: str) -> str:
 
 def _require_sendable(email: str) -> None:
     """Refuse what no header can carry: a non-ASCII local part needs SMTPUTF8."""
-    if not email.isascii() or _HEADER_BREAKING.search(email):
+    if not email.isascii():
         raise UnsendableAddress(f"{email!r} cannot be sent without SMTPUTF8 (non-ASCII local part)")
+    if _HEADER_BREAKING.search(email):
+        raise UnsendableAddress(f"{email!r} has a line break or angle bracket no header can carry")
 
 
 def encode_header(value: str, header: str) -> str:

@@ -19,12 +19,13 @@ def test_the_private_sqlalchemy_api_bulk_insert_relies_on_is_still_there() -> No
     assert callable(getattr(TypeEngine, "_cached_bind_processor", None))
 
 
-COLUMNS = ("email", "email_key", "status", "created_at", "status_changed_at", "attributes")
+COLUMNS = ("attributes", "status_changed_at", "email_key", "status", "email", "created_at")
+"""Not in the table's order: SQLite's positional parameters must follow the statement's."""
 
 
 def _row(n: int) -> tuple[object, ...]:
     address = f"r{n}@example.com"
-    return (address, address, "subscribed", MOMENT, MOMENT, {"plan": "pro"} if n % 2 else {})
+    return ({"plan": "pro"} if n % 2 else {}, MOMENT, address, "subscribed", address, MOMENT)
 
 
 def test_bulk_insert_converts_each_column_as_its_type_says(database_url: str) -> None:

@@ -115,21 +115,34 @@ def test_a_personalization_carries_any_text_as_json(provider_for, issue) -> None
     }
 
 
-def test_each_readers_copy_is_the_one_smtp_would_send(provider_for) -> None:
+def test_each_readers_copy_is_the_one_smtp_would_send(settings) -> None:
     """SendGrid fills the slots left in the body: what is the same for every reader of the
-    edition (its web page) is filled once in the body, the rest per reader."""
+    edition (its web page, here with an & to escape in HTML) is filled once in the body, the
+    rest per reader."""
+    configured = Settings(
+        **{
+            **settings.model_dump(),
+            "sendgrid_api_key": KEY,
+            "base_url": "https://n.example.com/a&b",
+        }
+    )
+    issue = render_issue(read_article(SAMPLE_ARTICLE), configured)
+    builder = MessageBuilder(issue, configured, campaign="c1")
     with running(KEY) as fake:
-        provider = provider_for(fake.url)
+        provider = SendGridProvider(
+            configured.model_copy(update={"sendgrid_host": fake.url}), builder
+        )
         batch = envelopes(provider, 3)
         provider.send(batch)
+        provider.close()
     (body,) = fake.accepted
     for envelope, personalization in zip(batch, body["personalizations"], strict=True):
         text, html = (c["value"] for c in body["content"])
         for token, value in personalization["substitutions"].items():
             text, html = text.replace(token, value), html.replace(token, value)
-        composed = provider._builder.message(envelope)
+        composed = builder.message(envelope)
         assert (html, text) == (composed.html, composed.text)
-        assert envelope.fields.web_url in text
+        assert "/a&b/archive/" in text and "/a&amp;b/archive/" in html
 
 
 def test_429_and_5xx_are_retried_until_accepted(provider_for) -> None:
