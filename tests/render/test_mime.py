@@ -152,6 +152,11 @@ def test_an_address_that_needs_smtputf8_is_refused_clearly(builder: MessageBuild
         builder.build(Recipient(key="5", email="josé@example.com", name="José"))
 
 
+def test_an_address_that_would_break_a_header_is_refused_as_such(builder: MessageBuilder) -> None:
+    with pytest.raises(UnsendableAddress, match="line break or angle bracket"):
+        builder.build(Recipient(key="5", email="a@example.com>\r\nBcc: b@example.org"))
+
+
 def test_absurd_names_and_subject_words_still_fit_998_octet_lines(settings) -> None:
     issue = render_issue(read_article(FIXTURES / "articles" / "english.md"), settings)
     builder = MessageBuilder(issue, settings, campaign="c", subject_prefix="x" * 1100 + " ")
