@@ -114,6 +114,10 @@ class KeptAlive:
             timeout=httpx.Timeout(settings.sendgrid_timeout),
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         )
+        template = self._client.build_request("POST", PATH)
+        del template.headers["Content-Length"]  # each body's own is set when its request is made
+        self._template = template
+        """Every post's URL, headers and timeout, merged from the client's once."""
 
     def post(self, body: bytes) -> str:
         methods: list[bytes] = []  # a proxy's CONNECT goes through this trace too
@@ -125,8 +129,16 @@ class KeptAlive:
             elif event.endswith("send_request_body.complete") and methods[-1:] == [b"POST"]:
                 written.append(event)
 
+        template = self._template
+        request = httpx.Request(
+            "POST",
+            template.url,
+            headers=template.headers,
+            content=body,
+            extensions={**template.extensions, "trace": trace},
+        )
         try:
-            response = self._client.post(PATH, content=body, extensions={"trace": trace})
+            response = self._client.send(request)
         except httpx.RequestError as exc:
             if written:
                 raise AnswerLost(_described(exc)) from None
