@@ -315,7 +315,7 @@ def main() -> None:
     parser.add_argument("--sendgrid", type=int, default=100_000)
     parser.add_argument("--smtp", type=int, default=2_000)
     parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--send-runs", type=int, default=3)
+    parser.add_argument("--send-runs", type=int, default=3, help="0 skips the whole send")
     args = parser.parse_args()
     os.chdir(REPO)
     settings = load_settings(REPO / "newsletter.toml")
@@ -333,28 +333,34 @@ def main() -> None:
         f"{project:.3f} s, floor {floor_s:.3f} s (http.client on one kept-alive connection), "
         f"ratio {project / floor_s:.1f}x; python_http_client (used before): {library:.3f} s"
     )
+    if args.send_runs:
+        whole_send(args.sendgrid, args.send_runs)
+    rate, floor = smtp_rate(settings, args.smtp, args.runs)
+    print(
+        f"  SMTP to aiosmtpd over one connection, {args.smtp:,} messages: {rate:,.0f}/s, floor "
+        f"{floor:,.0f}/s (smtplib, messages built beforehand), ratio {floor / rate:.1f}x"
+    )
+
+
+def whole_send(readers: int, runs: int) -> None:
+    """`newsletter send` beside send_floor.py, interleaved run by run; prints the medians."""
     walls: dict[str, list[float]] = {"project": [], "floor": []}
     cpus: dict[str, list[float]] = {"project": [], "floor": []}
-    for _ in range(args.send_runs):
-        seconds, requests, rss, cpu = sendgrid_campaign(args.sendgrid, path=without_spamassassin())
+    for _ in range(runs):
+        seconds, requests, rss, cpu = sendgrid_campaign(readers, path=without_spamassassin())
         walls["project"].append(seconds)
         cpus["project"].append(cpu)
-        seconds, cpu = sendgrid_floor(args.sendgrid)
+        seconds, cpu = sendgrid_floor(readers)
         walls["floor"].append(seconds)
         cpus["floor"].append(cpu)
     wall, wall_floor = (statistics.median(walls[k]) for k in walls)
     cpu, cpu_floor = (statistics.median(cpus[k]) for k in cpus)
     print(
-        f"  `newsletter send` of {args.sendgrid:,} to the fake SendGrid ({requests} requests, peak "
+        f"  `newsletter send` of {readers:,} to the fake SendGrid ({requests} requests, peak "
         f"RSS {rss:.0f} MB): wall {wall:.2f} s, floor {wall_floor:.2f} s, ratio "
         f"{wall / wall_floor:.2f}x; CPU {cpu:.2f} s, floor {cpu_floor:.2f} s, ratio "
         f"{cpu / cpu_floor:.2f}x (benchmarks/send_floor.py; SpamAssassin off); medians of "
-        f"{args.send_runs} interleaved runs"
-    )
-    rate, floor = smtp_rate(settings, args.smtp, args.runs)
-    print(
-        f"  SMTP to aiosmtpd over one connection, {args.smtp:,} messages: {rate:,.0f}/s, floor "
-        f"{floor:,.0f}/s (smtplib, messages built beforehand), ratio {floor / rate:.1f}x"
+        f"{runs} interleaved runs"
     )
 
 
