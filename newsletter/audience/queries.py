@@ -176,10 +176,9 @@ def spellings(conn: Connection) -> dict[str, str]:
 
 
 def record_history(conn: Connection, entries: Sequence[Changes]) -> None:
-    moves = [Move(*entry) for entry in entries]
     rows = [  # statuses as plain text: see bulk_insert
         (m.subscriber_id, m.from_status and str(m.from_status), str(m.to_status), *m[3:])
-        for m in moves
+        for m in (Move(*entry) for entry in entries)
     ]
     bulk_insert(conn, history, _MOVE_COLUMNS, rows)
 

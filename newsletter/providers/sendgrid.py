@@ -23,7 +23,7 @@ import html
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from json.encoder import encode_basestring as _quoted  # see _personalization
+from json.encoder import encode_basestring as _quoted  # see _Edition.personalization
 from typing import Any, ClassVar
 
 from newsletter.config import Settings
@@ -92,7 +92,7 @@ class SendGridProvider:
         edition = self._editions[batch[0].edition]
         if any(e.edition != batch[0].edition for e in batch):
             raise ValueError("a SendGrid request carries one edition: split the batch first")
-        personalizations = [self._personalization(edition, e) for e in batch]
+        personalizations = [edition.personalization(e) for e in batch]
         return _Request(edition, personalizations, _body(edition, personalizations))
 
     def send_prepared(self, request: _Request) -> list[Result]:
@@ -128,32 +128,6 @@ class SendGridProvider:
 
     def close(self) -> None:
         self._mail_send.close()
-
-    def _personalization(self, edition: _Edition, envelope: Envelope) -> bytes:
-        """One reader's personalization, written straight as JSON: their ``to``, the slots'
-        ``substitutions``, List-Unsubscribe ``headers`` and the ids in ``custom_args``.
-
-        This runs for every reader: building a dict for json.dumps cost twice as much, and one
-        string of the whole body, mixing the article's CJK with ASCII, as much again to encode.
-        Strings are quoted by json's own C encoder, the one json.dumps(ensure_ascii=False) uses:
-        not documented, but typed by typeshed, and a change would fail every SendGrid test
-        through the fake's JSON parser.
-        """
-        values = edition.issue.values(envelope.fields)
-        recipient = envelope.recipient
-        substitutions = ",".join(
-            f"{html_key}{_quoted(html.escape(values[field]))},{text_key}{_quoted(values[field])}"
-            for field, html_key, text_key in edition.keys
-        )
-        to = f'{{"email":{_quoted(recipient.email)}'
-        if recipient.name:
-            to += f',"name":{_quoted(_display_name(recipient.name))}'
-        return (
-            f'{{"to":[{to}}}],"substitutions":{{{substitutions}}},'
-            f'"headers":{{"List-Unsubscribe":{_quoted(envelope.list_unsubscribe)},'
-            '"List-Unsubscribe-Post":"List-Unsubscribe=One-Click"},'
-            f'"custom_args":{{"campaign":{edition.campaign},"subscriber":{_quoted(recipient.key)}}}}}'
-        ).encode()
 
 
 @dataclass(frozen=True)
@@ -192,6 +166,32 @@ class _Edition:
             keys=tuple((f, f"{_quoted(h)}:", f"{_quoted(t)}:") for f, (h, t) in tokens.items()),
             campaign=_quoted(campaign),
         )
+
+    def personalization(self, envelope: Envelope) -> bytes:
+        """One reader's personalization, written straight as JSON: their ``to``, the slots'
+        ``substitutions``, List-Unsubscribe ``headers`` and the ids in ``custom_args``.
+
+        This runs for every reader: building a dict for json.dumps cost twice as much, and one
+        string of the whole body, mixing the article's CJK with ASCII, as much again to encode.
+        Strings are quoted by json's own C encoder, the one json.dumps(ensure_ascii=False) uses:
+        not documented, but typed by typeshed, and a change would fail every SendGrid test
+        through the fake's JSON parser.
+        """
+        values = self.issue.values(envelope.fields)
+        recipient = envelope.recipient
+        substitutions = ",".join(
+            f"{html_key}{_quoted(html.escape(values[field]))},{text_key}{_quoted(values[field])}"
+            for field, html_key, text_key in self.keys
+        )
+        to = f'{{"email":{_quoted(recipient.email)}'
+        if recipient.name:
+            to += f',"name":{_quoted(_display_name(recipient.name))}'
+        return (
+            f'{{"to":[{to}}}],"substitutions":{{{substitutions}}},'
+            f'"headers":{{"List-Unsubscribe":{_quoted(envelope.list_unsubscribe)},'
+            '"List-Unsubscribe-Post":"List-Unsubscribe=One-Click"},'
+            f'"custom_args":{{"campaign":{self.campaign},"subscriber":{_quoted(recipient.key)}}}}}'
+        ).encode()
 
 
 @dataclass(frozen=True)
